@@ -1,0 +1,168 @@
+"""Heatmaps → keypoints: official argmax + quarter offset, DARK, and the official flip test.
+
+Everything is vectorised over persons and joints; nothing loops per joint.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from .transforms import affine_transform_points, get_affine_transform
+
+Decoder = Literal["dark", "official", "argmax"]
+DECODERS: tuple[str, ...] = ("dark", "official", "argmax")
+
+
+def get_max_preds(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Official ``get_max_preds``: integer (x, y) of the first maximum, zeroed where max ≤ 0.
+
+    Returns float32 coords [N, K, 2] and float32 maxvals [N, K, 1].
+    """
+    n, k, h, w = heatmaps.shape
+    flat = heatmaps.reshape(n, k, h * w)
+    idx = np.argmax(flat, axis=2)
+    maxvals = np.take_along_axis(flat, idx[..., None], axis=2).astype(np.float32)
+    coords = np.stack([idx % w, np.floor(idx / w)], axis=-1).astype(np.float32)
+    coords *= (maxvals > 0.0).astype(np.float32)
+    return coords, maxvals
+
+
+def _gather(maps: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """maps [N, K, H, W] at integer (x, y) [N, K] → [N, K] (indices are clipped into the map)."""
+    n, k, h, w = maps.shape
+    x = np.clip(x, 0, w - 1)
+    y = np.clip(y, 0, h - 1)
+    flat = maps.reshape(n, k, h * w)
+    return np.take_along_axis(flat, (y * w + x)[..., None], axis=2)[..., 0]
+
+
+def quarter_offset(coords: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
+    """Official post-processing: move 0.25 px towards the higher neighbour.
+
+    Applied only where ``1 < px < W-1`` and ``1 < py < H-1`` (the official, asymmetric rule).
+    """
+    _, _, h, w = heatmaps.shape
+    px = np.floor(coords[..., 0] + 0.5).astype(np.int64)
+    py = np.floor(coords[..., 1] + 0.5).astype(np.int64)
+    inside = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1)
+    dx = _gather(heatmaps, px + 1, py) - _gather(heatmaps, px - 1, py)
+    dy = _gather(heatmaps, px, py + 1) - _gather(heatmaps, px, py - 1)
+    offset = np.stack([np.sign(dx), np.sign(dy)], axis=-1) * np.float32(0.25)
+    out = coords.copy()
+    out[inside] += offset[inside].astype(out.dtype)
+    return out
+
+
+def dark_kernel_size(heatmap_width: int) -> int:
+    """Blur kernel of the DARK paper: 11 for 48-wide (σ=2) maps, scaled with the map (odd)."""
+    k = int(round(11 * heatmap_width / 48))
+    return max(3, k | 1)
+
+
+def _gaussian_blur_keep_max(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
+    """Blur every map (zero border) and rescale so each keeps its original maximum, as DARK does."""
+    n, k, h, w = heatmaps.shape
+    maps = heatmaps.reshape(n * k, h, w).transpose(1, 2, 0).astype(np.float32)
+    blurred = np.empty_like(maps)
+    for start in range(0, maps.shape[2], 512):  # OpenCV allows at most 512 channels
+        stop = min(start + 512, maps.shape[2])
+        part = cv2.GaussianBlur(
+            np.ascontiguousarray(maps[:, :, start:stop]), (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT
+        )
+        blurred[:, :, start:stop] = part.reshape(h, w, stop - start)
+    blurred = blurred.transpose(2, 0, 1).reshape(n, k, h, w)
+    orig_max = heatmaps.reshape(n, k, -1).max(axis=2)
+    new_max = blurred.reshape(n, k, -1).max(axis=2)
+    ratio = np.where(new_max > 0, orig_max / np.where(new_max > 0, new_max, 1), 1.0)
+    return blurred * ratio[..., None, None]
+
+
+def dark_refine(coords: np.ndarray, heatmaps: np.ndarray, kernel: int | None = None) -> np.ndarray:
+    """DARK (Zhang et al., CVPR 2020): Newton step on the log of the smoothed heatmap.
+
+    The peak of a Gaussian is found from the first and second derivatives of its log at
+    the integer argmax: offset = −H⁻¹∇. Joints too close to the border, with a singular
+    Hessian or a step larger than one pixel fall back to the official quarter offset.
+    """
+    _, _, h, w = heatmaps.shape
+    kernel = kernel or dark_kernel_size(w)
+    logs = np.log(np.maximum(_gaussian_blur_keep_max(heatmaps, kernel), 1e-10))
+    px = coords[..., 0].astype(np.int64)
+    py = coords[..., 1].astype(np.int64)
+
+    def at(ox: int, oy: int) -> np.ndarray:
+        return _gather(logs, px + ox, py + oy).astype(np.float64)
+
+    c = at(0, 0)
+    dx = 0.5 * (at(1, 0) - at(-1, 0))
+    dy = 0.5 * (at(0, 1) - at(0, -1))
+    dxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
+    dyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
+    dxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+    det = dxx * dyy - dxy**2
+    safe_det = np.where(det != 0, det, 1.0)
+    off_x = -(dyy * dx - dxy * dy) / safe_det
+    off_y = -(dxx * dy - dxy * dx) / safe_det
+    valid = (
+        (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2)
+        & (det > 0) & (dxx < 0)  # a maximum, not a saddle or a minimum
+        & (np.abs(off_x) <= 1) & (np.abs(off_y) <= 1)
+    )
+    refined = coords + np.stack([off_x, off_y], axis=-1).astype(np.float32)
+    return np.where(valid[..., None], refined, quarter_offset(coords, heatmaps))
+
+
+def heatmap_coords(heatmaps: np.ndarray, decoder: Decoder = "dark") -> tuple[np.ndarray, np.ndarray]:
+    """Sub-pixel (x, y) in heatmap pixels [N, K, 2] and scores [N, K, 1]."""
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
+    heatmaps = np.asarray(heatmaps, dtype=np.float32)
+    coords, maxvals = get_max_preds(heatmaps)
+    if decoder == "official":
+        coords = quarter_offset(coords, heatmaps)
+    elif decoder == "dark":
+        coords = dark_refine(coords, heatmaps)
+    return coords, maxvals
+
+
+def heatmap_to_image(
+    coords: np.ndarray, centers: np.ndarray, scales: np.ndarray, heatmap_size: tuple[int, int]
+) -> np.ndarray:
+    """Heatmap (x, y) [N, K, 2] → image pixels (official ``transform_preds``), float32."""
+    trans = np.array([get_affine_transform(c, s, 0, heatmap_size, inv=True) for c, s in zip(centers, scales)])
+    trans = trans.reshape(len(coords), 1, 2, 3)
+    return affine_transform_points(coords, trans).astype(np.float32)
+
+
+def decode(
+    heatmaps: np.ndarray,
+    centers: np.ndarray,
+    scales: np.ndarray,
+    decoder: Decoder = "dark",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heatmaps [N, K, H, W] → keypoints in image pixels [N, K, 2] and scores [N, K, 1].
+
+    With ``decoder="official"`` this is the official ``get_final_preds`` bit for bit.
+    """
+    coords, maxvals = heatmap_coords(heatmaps, decoder)
+    _, _, h, w = heatmaps.shape
+    return heatmap_to_image(coords, centers, scales, (w, h)), maxvals
+
+
+def flip_back(flipped_output: np.ndarray, flip_pairs) -> np.ndarray:
+    """Official ``flip_back``: mirror the W axis and swap the channels of each left/right pair."""
+    out = flipped_output[..., ::-1]
+    perm = np.arange(out.shape[1])
+    for a, b in flip_pairs:
+        perm[a], perm[b] = b, a
+    return np.ascontiguousarray(out[:, perm])
+
+
+def average_flip(normal: np.ndarray, flipped_output: np.ndarray, flip_pairs, shift: bool = True) -> np.ndarray:
+    """The official flip test: flip back, shift one pixel right (column 0 kept), average."""
+    back = flip_back(flipped_output, flip_pairs)
+    if shift:
+        back[..., 1:] = back[..., :-1].copy()
+    return (normal + back) * np.float32(0.5)

@@ -1,0 +1,58 @@
+"""Skeleton, box and ID overlay drawn with OpenCV (no fonts to fetch)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from ..skeletons import KeypointSet
+
+PALETTE = [
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
+    (0, 114, 178), (213, 94, 0), (204, 121, 167), (255, 255, 255),
+]
+
+
+def track_colour(track_id: int) -> tuple[int, int, int]:
+    """A stable BGR colour per person ID (colour-blind-safe palette)."""
+    r, g, b = PALETTE[track_id % len(PALETTE)] if track_id >= 0 else (200, 200, 200)
+    return (b, g, r)
+
+
+def draw_poses(
+    frame_bgr: np.ndarray,
+    persons: Sequence,
+    keypoints: KeypointSet,
+    threshold: float = 0.3,
+    show_skeleton: bool = True,
+    show_boxes: bool = True,
+    show_ids: bool = True,
+    show_scores: bool = False,
+) -> np.ndarray:
+    """Draw onto ``frame_bgr`` in place and return it. Joints scoring below ``threshold`` are hidden."""
+    h, w = frame_bgr.shape[:2]
+    thickness = max(1, round(min(h, w) / 240))
+    for person in persons:
+        colour = track_colour(person.track_id)
+        pts = np.round(person.keypoints).astype(int)
+        visible = person.scores >= threshold
+        if show_boxes:
+            x1, y1, x2, y2 = np.round(person.bbox).astype(int)
+            cv2.rectangle(frame_bgr, (x1, y1), (x2, y2), colour, thickness)
+        if show_ids and person.track_id >= 0:
+            x1, y1 = np.round(person.bbox[:2]).astype(int)
+            cv2.putText(frame_bgr, f"#{person.track_id}", (x1 + 2, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.4 * thickness, colour, thickness, cv2.LINE_AA)
+        if show_skeleton:
+            for a, b in keypoints.edges:
+                if visible[a] and visible[b]:
+                    cv2.line(frame_bgr, tuple(pts[a]), tuple(pts[b]), colour, thickness + 1, cv2.LINE_AA)
+            for j in np.flatnonzero(visible):
+                cv2.circle(frame_bgr, tuple(pts[j]), thickness + 2, (255, 255, 255), -1, cv2.LINE_AA)
+                cv2.circle(frame_bgr, tuple(pts[j]), thickness + 1, colour, -1, cv2.LINE_AA)
+        if show_scores:
+            for j in np.flatnonzero(visible):
+                cv2.putText(frame_bgr, f"{person.scores[j]:.2f}", tuple(pts[j] + 3), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.3 * thickness, colour, 1, cv2.LINE_AA)
+    return frame_bgr

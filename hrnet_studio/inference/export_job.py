@@ -1,0 +1,94 @@
+"""Video → keypoint files: runs the pipeline on every frame in order and feeds the writers."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .draw import draw_poses
+from .exporters import CocoJsonExporter, CsvExporter, OverlayVideoExporter
+from .pipeline import STAGES, PosePipeline
+from .sources import VideoFileSource, prefetch
+
+ProgressCallback = Callable[[int, int], bool | None]  # (frames done, frames total) → False to cancel
+
+
+@dataclass
+class ExportReport:
+    frames: int = 0
+    expected_frames: int = 0
+    persons: int = 0
+    truncated: bool = False
+    cancelled: bool = False
+    outputs: list[Path] = field(default_factory=list)
+    stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES + ("write",), 0.0))
+
+
+def export_video(
+    video: str | Path,
+    pipeline: PosePipeline,
+    csv_path: str | Path | None = None,
+    json_path: str | Path | None = None,
+    overlay_path: str | Path | None = None,
+    max_frames: int | None = None,
+    draw_threshold: float = 0.3,
+    progress: ProgressCallback | None = None,
+) -> ExportReport:
+    """Export every frame of ``video`` (or the first ``max_frames``).
+
+    A truncated file is exported up to the last frame that decodes (``report.truncated``).
+    On cancel or error the outputs are removed; they appear only when complete.
+    """
+    source = VideoFileSource(video)
+    total = source.frame_count if max_frames is None else min(max_frames, source.frame_count or max_frames)
+    report = ExportReport(expected_frames=total)
+    kps = pipeline.spec.keypoints
+    writers = []
+    try:
+        if csv_path:
+            writers.append(CsvExporter(csv_path, kps))
+        if json_path:
+            writers.append(CocoJsonExporter(json_path, kps))
+        overlay = OverlayVideoExporter(overlay_path, source.fps, (source.width, source.height)) if overlay_path else None
+        if overlay:
+            writers.append(overlay)
+        pipeline.reset()
+        frames = prefetch(iter(source))
+        read_start = time.perf_counter()
+        for frame in frames:
+            report.stage_ms["read"] += (time.perf_counter() - read_start) * 1000
+            if max_frames is not None and frame.index >= max_frames:
+                break
+            result = pipeline.process(frame.image, frame.index, frame.timestamp_s)
+            for stage, ms in result.timings_ms.items():
+                report.stage_ms[stage] = report.stage_ms.get(stage, 0.0) + ms
+            t0 = time.perf_counter()
+            for w in writers:
+                if w is overlay:
+                    overlay.write_frame(draw_poses(frame.image, result.persons, kps, draw_threshold))
+                else:
+                    w.write(result)
+            report.stage_ms["write"] += (time.perf_counter() - t0) * 1000
+            report.frames += 1
+            report.persons += len(result.persons)
+            if progress and progress(report.frames, total) is False:
+                report.cancelled = True
+                break
+            read_start = time.perf_counter()
+        frames.close()
+        report.truncated = max_frames is None and source.truncated
+        if report.cancelled:
+            for w in writers:
+                w.abort()
+            return report
+        for w in writers:
+            w.commit()
+            report.outputs.append(w.path)
+        return report
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    finally:
+        source.close()

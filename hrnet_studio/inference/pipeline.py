@@ -1,0 +1,139 @@
+"""PosePipeline: frame → persons with keypoints. The one path used by the CLI, GUI and benchmarks."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models.checkpoints import PoseModelSpec
+from .backends import PoseBackend
+from .decode import Decoder, average_flip, decode
+from .detector import Detections, PersonDetector
+from .tracking import KeypointSmoother, PoseTracker
+from .transforms import IMAGENET_MEAN, IMAGENET_STD, box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
+
+STAGES = ("read", "detect", "crop", "pose", "decode", "track")
+
+
+@dataclass
+class PersonPose:
+    bbox: np.ndarray  # float32 [4] x1, y1, x2, y2
+    box_score: float
+    keypoints: np.ndarray  # float32 [K, 2] frame pixels
+    scores: np.ndarray  # float32 [K]
+    track_id: int = -1
+
+    def pose_score(self, threshold: float = 0.2) -> float:
+        """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
+        confident = self.scores[self.scores > threshold]
+        return float(self.box_score * (confident.mean() if confident.size else 0.0))
+
+
+@dataclass
+class FrameResult:
+    frame_index: int
+    timestamp_s: float
+    persons: list[PersonPose]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PipelineOptions:
+    decoder: Decoder = "dark"
+    flip_test: bool = False
+    track: bool = True
+    smooth: bool = False
+    smooth_min_cutoff: float = 1.0
+    smooth_beta: float = 0.05
+    max_batch: int = 32
+
+
+class StageTimer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        yield
+        self.ms[stage] = self.ms.get(stage, 0.0) + (time.perf_counter() - start) * 1000
+
+
+class PosePipeline:
+    def __init__(
+        self,
+        backend: PoseBackend,
+        spec: PoseModelSpec,
+        detector: PersonDetector,
+        options: PipelineOptions | None = None,
+    ):
+        self.backend = backend
+        self.spec = spec
+        self.detector = detector
+        self.options = options or PipelineOptions()
+        kps = spec.keypoints
+        self.tracker = PoseTracker(kps.oks_sigmas())
+        self.smoother = KeypointSmoother(self.options.smooth_min_cutoff, self.options.smooth_beta)
+
+    def reset(self) -> None:
+        """Forget tracks and filter state, e.g. when a new video starts or the user seeks."""
+        self.tracker.reset()
+        self.smoother.reset()
+
+    def heatmaps(self, batch: np.ndarray) -> np.ndarray:
+        """Network output for normalised crops, chunked by ``max_batch``, flip-tested when asked."""
+        if self.options.flip_test:
+            n = len(batch)
+            both = np.concatenate([batch, batch[..., ::-1]], axis=0)
+            out = self._forward(both)
+            return average_flip(out[:n], out[n:], self.spec.keypoints.flip_pairs, shift=True)
+        return self._forward(batch)
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        step = max(1, self.options.max_batch)
+        parts = [self.backend.infer(np.ascontiguousarray(batch[i:i + step])) for i in range(0, len(batch), step)]
+        return np.concatenate(parts, axis=0)
+
+    def estimate(
+        self, frame_bgr: np.ndarray, detections: Detections, timer: StageTimer | None = None
+    ) -> list[PersonPose]:
+        """Poses for given person boxes (no tracking)."""
+        timer = timer or StageTimer()
+        if len(detections) == 0:
+            return []
+        w, h = self.spec.input_size
+        with timer("crop"):
+            centers, scales = box_to_center_scale(xyxy_to_xywh(detections.boxes), w / h)
+            crops = warp_crops(frame_bgr, centers, scales, (w, h))
+            batch = normalize_crops(crops, IMAGENET_MEAN, IMAGENET_STD)
+        with timer("pose"):
+            heatmaps = self.heatmaps(batch)
+        with timer("decode"):
+            coords, maxvals = decode(heatmaps, centers, scales, self.options.decoder)
+        return [
+            PersonPose(detections.boxes[i].astype(np.float32), float(detections.scores[i]), coords[i], maxvals[i, :, 0])
+            for i in range(len(coords))
+        ]
+
+    def process(self, frame_bgr: np.ndarray, frame_index: int = 0, timestamp_s: float = 0.0) -> FrameResult:
+        timer = StageTimer()
+        with timer("detect"):
+            detections = self.detector.detect(frame_bgr)
+        persons = self.estimate(frame_bgr, detections, timer)
+        with timer("track"):
+            self._track(persons, timestamp_s)
+        return FrameResult(frame_index, timestamp_s, persons, timer.ms)
+
+    def _track(self, persons: list[PersonPose], timestamp_s: float) -> None:
+        if not (self.options.track or self.options.smooth):
+            return
+        boxes = np.array([p.bbox for p in persons]).reshape(-1, 4)
+        kpts = np.array([p.keypoints for p in persons]) if persons else None
+        scores = np.array([p.scores for p in persons]) if persons else None
+        ids = self.tracker.update(boxes, kpts, scores)
+        for person, track_id in zip(persons, ids):
+            person.track_id = int(track_id) if self.options.track else -1
+            if self.options.smooth:
+                person.keypoints = self.smoother(int(track_id), person.keypoints, timestamp_s)

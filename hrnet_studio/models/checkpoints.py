@@ -1,0 +1,184 @@
+"""Load HRNet pose checkpoints: official, wrapped (``state_dict``/``module.``), mmpose-style.
+
+Every file is read with ``torch.load(weights_only=True)``: a checkpoint can hold only
+tensors and plain containers, never code to run.
+"""
+from __future__ import annotations
+
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..errors import CheckpointError
+from ..skeletons import KeypointSet, keypoint_set_for
+from .hrnet import PoseHighResolutionNet, build_hrnet
+
+WRAPPER_KEYS = ("state_dict", "best_state_dict", "model", "model_state_dict")
+# mmpose keeps the same module tree under other prefixes.
+MMPOSE_PREFIXES = {
+    "backbone.": "",
+    "keypoint_head.final_layer.": "final_layer.",
+    "head.final_layer.": "final_layer.",
+}
+WIDTH_KEY = "transition1.0.0.weight"
+FINAL_KEY = "final_layer.weight"
+
+
+@dataclass
+class PoseModelSpec:
+    """What the pipeline needs to know about a pose model besides its weights."""
+
+    arch: str
+    num_joints: int
+    input_size: tuple[int, int]  # (width, height)
+    keypoints: KeypointSet
+    path: Path | None = None
+    final_conv_kernel: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def heatmap_size(self) -> tuple[int, int]:
+        return self.input_size[0] // 4, self.input_size[1] // 4
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file safely and return its HRNet state dict with official key names."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint path is a folder, not a file: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint is empty (0 bytes): {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path.name} holds Python objects, not only tensors, and will not be loaded (it could run code); "
+            f"it may be a full-model or Ultralytics file rather than an HRNet state dict ({_first_line(exc)})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {_first_line(exc)}") from None
+    return normalize_state_dict(obj, path.name)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def normalize_state_dict(obj: object, name: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """Unwrap training checkpoints, drop ``module.`` and map mmpose keys to official ones."""
+    for _ in range(3):  # e.g. {"state_dict": {"model": ...}}
+        if isinstance(obj, dict):
+            inner = next((obj[k] for k in WRAPPER_KEYS if isinstance(obj.get(k), dict)), None)
+            if inner is not None and not _is_tensor_dict(obj):
+                obj = inner
+                continue
+        break
+    if not isinstance(obj, dict) or not _is_tensor_dict(obj):
+        raise CheckpointError(f"{name} does not contain a state dict of tensors")
+    out: dict[str, torch.Tensor] = {}
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        key = key.removeprefix("module.")
+        for prefix, replacement in MMPOSE_PREFIXES.items():
+            if key.startswith(prefix):
+                key = replacement + key[len(prefix):]
+                break
+        out[key] = value
+    return out
+
+
+def _is_tensor_dict(obj: dict) -> bool:
+    return bool(obj) and sum(isinstance(v, torch.Tensor) for v in obj.values()) >= len(obj) // 2 + 1
+
+
+def infer_architecture(state_dict: dict[str, torch.Tensor], name: str = "checkpoint") -> tuple[str, int, int]:
+    """(arch, num_joints, final conv kernel) read off the tensors: widths give W32 vs W48, the last layer K."""
+    missing = [k for k in (WIDTH_KEY, FINAL_KEY) if k not in state_dict]
+    if missing:
+        some = ", ".join(list(state_dict)[:3])
+        raise CheckpointError(
+            f"{name} is not an HRNet pose checkpoint: no {' / '.join(missing)} (its first keys: {some})"
+        )
+    width = int(state_dict[WIDTH_KEY].shape[0])
+    final = state_dict[FINAL_KEY]
+    return f"hrnet_w{width}", int(final.shape[0]), int(final.shape[-1])
+
+
+def describe_mismatch(model_sd: dict[str, torch.Tensor], ckpt_sd: dict[str, torch.Tensor], limit: int = 3) -> str:
+    """One line naming the keys and shapes that differ between a model and a checkpoint."""
+    optional = re.compile(r"num_batches_tracked$")
+    shapes = [
+        f"{k}: checkpoint {list(ckpt_sd[k].shape)} vs model {list(v.shape)}"
+        for k, v in model_sd.items()
+        if k in ckpt_sd and ckpt_sd[k].shape != v.shape
+    ]
+    missing = [k for k in model_sd if k not in ckpt_sd and not optional.search(k)]
+    unexpected = [k for k in ckpt_sd if k not in model_sd]
+    parts = []
+    for label, items in (("shape mismatch", shapes), ("missing", missing), ("unexpected", unexpected)):
+        if items:
+            more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
+            parts.append(f"{len(items)} {label}: {'; '.join(items[:limit])}{more}")
+    return "; ".join(parts)
+
+
+def load_into(model: PoseHighResolutionNet, state_dict: dict[str, torch.Tensor], name: str = "checkpoint") -> None:
+    """Strict load; missing ``num_batches_tracked`` (older PyTorch) is tolerated."""
+    model_sd = model.state_dict()
+    problem = describe_mismatch(model_sd, state_dict)
+    if problem:
+        raise CheckpointError(f"{name} does not fit {model.config.arch} with {model.config.num_joints} joints: {problem}")
+    full = dict(state_dict)
+    for k, v in model_sd.items():
+        full.setdefault(k, v)  # only num_batches_tracked can be absent here
+    model.load_state_dict(full, strict=True)
+
+
+def input_size_from_name(path: Path) -> tuple[int, int] | None:
+    """Official file names give the input as HxW (``pose_hrnet_w32_384x288.pth`` → 288×384)."""
+    m = re.search(r"(\d{3})x(\d{3})", path.stem)
+    if not m:
+        return None
+    h, w = int(m.group(1)), int(m.group(2))
+    return (w, h)
+
+
+def default_input_size(num_joints: int) -> tuple[int, int]:
+    return (256, 256) if num_joints == 16 else (192, 256)
+
+
+def load_pose_model(
+    path: str | Path,
+    arch: str | None = None,
+    num_joints: int | None = None,
+    input_size: tuple[int, int] | None = None,
+) -> tuple[PoseHighResolutionNet, PoseModelSpec]:
+    """Build the HRNet a checkpoint describes and load it (eval mode, CPU).
+
+    ``arch``/``num_joints`` default to what the tensors say; when given, a checkpoint
+    that does not fit fails with the keys and shapes that differ.
+    """
+    path = Path(path)
+    sd = read_state_dict(path)
+    found_arch, found_joints, kernel = infer_architecture(sd, path.name)
+    arch = arch or found_arch
+    num_joints = num_joints or found_joints
+    model = build_hrnet(arch, num_joints, final_conv_kernel=kernel)
+    load_into(model, sd, path.name)
+    model.eval()
+    notes = []
+    if input_size is None:
+        input_size = input_size_from_name(path)
+        if input_size is None:
+            input_size = default_input_size(num_joints)
+            notes.append(f"input size {input_size[0]}x{input_size[1]} assumed (pass --input-size WxH to change)")
+    spec = PoseModelSpec(arch, num_joints, input_size, keypoint_set_for(num_joints), path, kernel, notes)
+    return model, spec
