@@ -120,6 +120,8 @@ def heatmap_coords(heatmaps: np.ndarray, decoder: Decoder = "dark") -> tuple[np.
         raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
     heatmaps = np.asarray(heatmaps, dtype=np.float32)
     coords, maxvals = get_max_preds(heatmaps)
+    if len(heatmaps) == 0:
+        return coords, maxvals
     if decoder == "official":
         coords = quarter_offset(coords, heatmaps)
     elif decoder == "dark":
@@ -131,6 +133,8 @@ def heatmap_to_image(
     coords: np.ndarray, centers: np.ndarray, scales: np.ndarray, heatmap_size: tuple[int, int]
 ) -> np.ndarray:
     """Heatmap (x, y) [N, K, 2] → image pixels (official ``transform_preds``), float32."""
+    if len(coords) == 0:
+        return coords.astype(np.float32)
     trans = np.array([get_affine_transform(c, s, 0, heatmap_size, inv=True) for c, s in zip(centers, scales)])
     trans = trans.reshape(len(coords), 1, 2, 3)
     return affine_transform_points(coords, trans).astype(np.float32)

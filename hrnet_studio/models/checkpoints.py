@@ -54,9 +54,15 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint path is a folder, not a file: {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint is empty (0 bytes): {path}")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x80")):  # zip (torch.save) or legacy pickle
+        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (not a torch.save file)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):
+            raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
         raise CheckpointError(
             f"{path.name} holds Python objects, not only tensors, and will not be loaded (it could run code); "
             f"it may be a full-model or Ultralytics file rather than an HRNet state dict ({_first_line(exc)})"

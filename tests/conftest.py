@@ -1,0 +1,79 @@
+"""Shared fixtures. Real assets (parity fixtures, videos, YOLO weights) come from
+``$HRNET_STUDIO_ASSETS``; tests that need them skip with a reason when it is unset."""
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hrnet_studio.models.hrnet import PoseHighResolutionNet, build_hrnet
+
+
+def assets_dir() -> Path | None:
+    value = os.environ.get("HRNET_STUDIO_ASSETS")
+    return Path(value) if value else None
+
+
+@pytest.fixture(scope="session")
+def assets() -> Path:
+    root = assets_dir()
+    if root is None:
+        pytest.skip("HRNET_STUDIO_ASSETS is not set (point it at the shared assets folder to run this test)")
+    if not root.is_dir():
+        pytest.fail(f"HRNET_STUDIO_ASSETS={root} is not a folder")
+    return root
+
+
+@pytest.fixture(scope="session")
+def parity(assets: Path) -> Path:
+    return assets / "parity"
+
+
+@pytest.fixture(scope="session")
+def videos(assets: Path) -> Path:
+    return assets / "data" / "videos"
+
+
+@pytest.fixture(scope="session")
+def yolo_pose_weights(assets: Path) -> Path:
+    return assets / "models" / "yolo11n-pose.pt"
+
+
+def keyed_init(model: PoseHighResolutionNet) -> None:
+    """The deterministic init used by the parity kit's forward fixture (parity README §10)."""
+    with torch.no_grad():
+        for key, tensor in model.state_dict().items():
+            if key.endswith("num_batches_tracked"):
+                continue
+            rng = np.random.default_rng(zlib.crc32(key.encode("utf-8")))
+            shape = tuple(tensor.shape)
+            if len(shape) == 4:
+                values = rng.standard_normal(shape) * np.sqrt(2 / np.prod(shape[1:]))
+            elif key.endswith("running_mean") or key.endswith(".bias"):
+                values = rng.uniform(-0.1, 0.1, shape)
+            elif key.endswith("running_var"):
+                values = rng.uniform(0.5, 1.5, shape)
+            else:
+                values = rng.uniform(0.2, 0.5, shape)
+            tensor.copy_(torch.from_numpy(values.astype(np.float32)))
+
+
+@pytest.fixture(scope="session")
+def keyed_w32() -> PoseHighResolutionNet:
+    model = build_hrnet("hrnet_w32", 17)
+    keyed_init(model)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(tmp_path_factory) -> Path:
+    """A narrow (W8) official-layout HRNet with keyed weights: fast enough for end-to-end CPU tests."""
+    model = build_hrnet("hrnet_w8", 17)
+    keyed_init(model)
+    path = tmp_path_factory.mktemp("models") / "pose_hrnet_w8_256x192.pth"
+    torch.save(model.state_dict(), path)
+    return path
