@@ -54,9 +54,13 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
     misses: int = 0
 
-    def predicted_box(self) -> np.ndarray:
-        """Constant-velocity guess of where the box is now, which keeps IDs through crossings."""
-        return self.box + self.velocity * (self.misses + 1)
+    def predicted_box(self, horizon: int = 5) -> np.ndarray:
+        """Constant-velocity guess of where the box is now, which keeps IDs through crossings.
+
+        Extrapolation stops after ``horizon`` missed frames: a person hidden for long is
+        more likely to reappear near where they were last seen than far along their path.
+        """
+        return self.box + self.velocity * min(self.misses + 1, horizon)
 
 
 class PoseTracker:
@@ -76,7 +80,8 @@ class PoseTracker:
 
     def similarity(self, boxes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
         pred = np.array([t.predicted_box() for t in self.tracks]).reshape(-1, 4)
-        sim = box_iou(pred, boxes)
+        last = np.array([t.box for t in self.tracks]).reshape(-1, 4)
+        sim = np.maximum(box_iou(pred, boxes), box_iou(last, boxes))
         have_kpts = [t.keypoints is not None for t in self.tracks]
         if keypoints is not None and len(keypoints) and any(have_kpts):
             shift = np.array([t.predicted_box()[:2] - t.box[:2] for t in self.tracks])
