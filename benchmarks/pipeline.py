@@ -1,0 +1,138 @@
+"""Pipeline benchmark: per-stage times and three ratios, all measured side by side in one run.
+
+    python benchmarks/pipeline.py [--video CLIP] [--model MODEL.pth] [--frames 60] [--device auto]
+
+1. end-to-end frames/s ÷ network-only frames/s at the same batch (how much the rest of the
+   pipeline costs on top of HRNet itself);
+2. batched pipeline ÷ an official-style loop (one person at a time: warpAffine, forward at
+   batch 1, get_final_preds) on the same frames and boxes;
+3. DARK decode time per person (and the official decoder's, for scale).
+
+Without --model a randomly initialised HRNet-W32 of the official layout is used: the speed of
+a network does not depend on its weights.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
+from hrnet_studio.inference.decode import decode  # noqa: E402
+from hrnet_studio.inference.detector import make_detector  # noqa: E402
+from hrnet_studio.inference.export_job import export_video  # noqa: E402
+from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
+from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
+from hrnet_studio.inference.transforms import (  # noqa: E402
+    box_to_center_scale,
+    normalize_crops,
+    warp_crops,
+    xyxy_to_xywh,
+)
+from hrnet_studio.models.checkpoints import PoseModelSpec, load_pose_model  # noqa: E402
+from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
+from hrnet_studio.skeletons import COCO_17  # noqa: E402
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("HRNET_STUDIO_ASSETS", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--video", type=Path, default=shared_dir() / "data/videos/two_people_basketball_gym_426x240.mp4")
+    parser.add_argument("--detector", default=str(shared_dir() / "models/yolo11n-pose.pt"))
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+
+    if args.model:
+        model, spec = load_pose_model(args.model)
+    else:
+        torch.manual_seed(0)
+        model, spec = build_hrnet("hrnet_w32", 17).eval(), PoseModelSpec("hrnet_w32", 17, (192, 256), COCO_17)
+    backend = TorchBackend(model, args.device)
+    detector = make_detector(args.detector, device="cpu" if backend.device.type == "cpu" else "cuda")
+    pipeline = PosePipeline(backend, spec, detector, PipelineOptions(decoder="dark"))
+    print(f"device: {backend.device_name}; torch threads: {torch.get_num_threads()}; model {spec.arch} "
+          f"{spec.input_size[0]}x{spec.input_size[1]}; detector: {detector.name}; video: {args.video.name}")
+
+    # 1. End to end, as `hrnet-studio export` runs it.
+    with tempfile.TemporaryDirectory() as tmp:
+        export_video(args.video, pipeline, Path(tmp) / "warm.csv", max_frames=3)
+        t0 = time.perf_counter()
+        report = export_video(args.video, pipeline, Path(tmp) / "poses.csv", max_frames=args.frames)
+        e2e_s = time.perf_counter() - t0
+    frames = report.frames
+    persons_per_frame = report.persons / max(frames, 1)
+    print(f"\nend to end: {frames} frames, {persons_per_frame:.2f} persons/frame, {frames / e2e_s:.2f} frames/s")
+    print("per-stage ms/frame: " + ", ".join(f"{s} {report.stage_ms.get(s, 0) / frames:.2f}"
+                                             for s in STAGES + ("write",)))
+
+    # Network only, at the same batch as a typical frame.
+    batch = max(1, round(persons_per_frame))
+    w, h = spec.input_size
+    x = np.random.default_rng(0).standard_normal((batch, 3, h, w)).astype(np.float32)
+    net_s = timed(lambda: backend.infer(x), repeat=10)
+    print(f"network only at batch {batch}: {1 / net_s:.2f} frames/s")
+    print(f"RATIO end-to-end / network-only frames/s: {(frames / e2e_s) * net_s:.3f}")
+
+    # 2. Batched pipeline vs an official-style loop, same frames and boxes.
+    with VideoFileSource(args.video) as src:
+        images = [f.image for _, f in zip(range(min(args.frames, 30)), src)]
+    boxes = [detector.detect(im) for im in images]
+    sample = [(im, det) for im, det in zip(images, boxes) if len(det)]
+
+    def batched() -> None:
+        for im, det in sample:
+            pipeline.estimate(im, det)
+
+    def official_loop() -> None:
+        for im, det in sample:
+            for box in det.boxes:
+                c, s = box_to_center_scale(xyxy_to_xywh(box[None]), w / h)
+                crop = normalize_crops(warp_crops(im, c, s, (w, h)))
+                hm = backend.infer(crop)
+                decode(hm, c, s, "official")
+
+    batched_s = timed(batched, repeat=3)
+    loop_s = timed(official_loop, repeat=3)
+    print(f"\nbatched pipeline: {batched_s * 1000 / len(sample):.1f} ms/frame; "
+          f"official-style loop: {loop_s * 1000 / len(sample):.1f} ms/frame")
+    print(f"RATIO batched / official-style loop speed: {loop_s / batched_s:.3f}x")
+
+    # 3. Decoding cost per person.
+    hm = backend.infer(np.repeat(x[:1], 32, axis=0))
+    centers, scales = np.tile([[200, 150]], (32, 1)).astype(np.float32), np.ones((32, 2), np.float32)
+    dark_s = timed(lambda: decode(hm, centers, scales, "dark"), repeat=20)
+    official_s = timed(lambda: decode(hm, centers, scales, "official"), repeat=20)
+    print(f"\nDARK decode: {dark_s / 32 * 1e6:.1f} us/person; official decode: {official_s / 32 * 1e6:.1f} us/person "
+          f"(32 persons, {hm.shape[2]}x{hm.shape[3]} heatmaps)")
+    print(f"RATIO DARK / official decode time: {dark_s / official_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
