@@ -64,6 +64,14 @@ def test_dark_stays_finite_on_degenerate_maps(fx):
     assert (coords >= 0).all() and (coords[..., 0] <= 47).all() and (coords[..., 1] <= 63).all()
 
 
+def test_dark_on_a_crowd_equals_person_by_person(fx):
+    """Many persons × joints go through the blur in channel chunks; results must not depend on it."""
+    heatmaps = np.concatenate([fx["syn_64x48__heatmaps"]] * 6)  # 36 persons, 612 maps
+    together, _ = heatmap_coords(heatmaps, "dark")
+    alone = np.concatenate([heatmap_coords(heatmaps[i:i + 1], "dark")[0] for i in range(len(heatmaps))])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
 def test_no_persons_decodes_to_empty():
     preds, scores = decode(np.zeros((0, 17, 64, 48), np.float32), np.zeros((0, 2)), np.zeros((0, 2)))
     assert preds.shape == (0, 17, 2) and scores.shape == (0, 17, 1)

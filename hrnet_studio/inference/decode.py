@@ -66,8 +66,9 @@ def _gaussian_blur_keep_max(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
     n, k, h, w = heatmaps.shape
     maps = heatmaps.reshape(n * k, h, w).transpose(1, 2, 0).astype(np.float32)
     blurred = np.empty_like(maps)
-    for start in range(0, maps.shape[2], 512):  # OpenCV allows at most 512 channels
-        stop = min(start + 512, maps.shape[2])
+    chunk = 128  # OpenCV's channel limit (CV_CN_MAX: 512 in 4.x, 128 in 5.x)
+    for start in range(0, maps.shape[2], chunk):
+        stop = min(start + chunk, maps.shape[2])
         part = cv2.GaussianBlur(
             np.ascontiguousarray(maps[:, :, start:stop]), (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT
         )
