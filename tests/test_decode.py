@@ -65,7 +65,7 @@ def test_dark_stays_finite_on_degenerate_maps(fx):
 
 
 def test_dark_on_a_crowd_equals_person_by_person(fx):
-    """Many persons × joints go through the blur in channel chunks; results must not depend on it."""
+    """Decoding a crowd at once gives what decoding each person alone gives."""
     heatmaps = np.concatenate([fx["syn_64x48__heatmaps"]] * 6)  # 36 persons, 612 maps
     together, _ = heatmap_coords(heatmaps, "dark")
     alone = np.concatenate([heatmap_coords(heatmaps[i:i + 1], "dark")[0] for i in range(len(heatmaps))])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from .transforms import affine_transform_points, get_affine_transform
@@ -61,40 +60,49 @@ def dark_kernel_size(heatmap_width: int) -> int:
     return max(3, k | 1)
 
 
-def _gaussian_blur_keep_max(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
-    """Blur every map (zero border) and rescale so each keeps its original maximum, as DARK does."""
-    n, k, h, w = heatmaps.shape
-    maps = heatmaps.reshape(n * k, h, w).transpose(1, 2, 0).astype(np.float32)
-    blurred = np.empty_like(maps)
-    chunk = 128  # OpenCV's channel limit (CV_CN_MAX: 512 in 4.x, 128 in 5.x)
-    for start in range(0, maps.shape[2], chunk):
-        stop = min(start + chunk, maps.shape[2])
-        part = cv2.GaussianBlur(
-            np.ascontiguousarray(maps[:, :, start:stop]), (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT
-        )
-        blurred[:, :, start:stop] = part.reshape(h, w, stop - start)
-    blurred = blurred.transpose(2, 0, 1).reshape(n, k, h, w)
-    orig_max = heatmaps.reshape(n, k, -1).max(axis=2)
-    new_max = blurred.reshape(n, k, -1).max(axis=2)
-    ratio = np.where(new_max > 0, orig_max / np.where(new_max > 0, new_max, 1), 1.0)
-    return blurred * ratio[..., None, None]
+def _gaussian_kernel(size: int) -> np.ndarray:
+    """OpenCV's Gaussian for ``ksize`` with sigma 0 (σ = 0.3·((size−1)/2 − 1) + 0.8): σ = 2 for 11 taps."""
+    sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
+    x = np.arange(size) - (size - 1) / 2
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _blurred_windows(heatmaps: np.ndarray, px: np.ndarray, py: np.ndarray, kernel: int) -> np.ndarray:
+    """The Gaussian-blurred heatmap (zero border) in a 5×5 window around each peak: [N, K, 5, 5].
+
+    Only the 25 values the Taylor step needs are computed, from a (kernel+4)² patch per joint,
+    instead of blurring every whole map.
+    """
+    radius = kernel // 2 + 2
+    padded = np.pad(heatmaps, ((0, 0), (0, 0), (radius, radius), (radius, radius)))
+    size = 2 * radius + 1
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size), axis=(2, 3))  # a view, no copy
+    n_idx = np.arange(heatmaps.shape[0])[:, None]
+    k_idx = np.arange(heatmaps.shape[1])[None, :]
+    patches = windows[n_idx, k_idx, py, px].astype(np.float64)  # [N, K, P, P] centred on each peak
+    g = _gaussian_kernel(kernel)
+    along_x = np.lib.stride_tricks.sliding_window_view(patches, kernel, axis=3) @ g  # [N, K, P, 5]
+    return np.lib.stride_tricks.sliding_window_view(along_x, kernel, axis=2) @ g  # [N, K, 5, 5]
 
 
 def dark_refine(coords: np.ndarray, heatmaps: np.ndarray, kernel: int | None = None) -> np.ndarray:
     """DARK (Zhang et al., CVPR 2020): Newton step on the log of the smoothed heatmap.
 
     The peak of a Gaussian is found from the first and second derivatives of its log at
-    the integer argmax: offset = −H⁻¹∇. Joints too close to the border, with a singular
-    Hessian or a step larger than one pixel fall back to the official quarter offset.
+    the integer argmax: offset = −H⁻¹∇. (DARK also rescales the blurred map to its old
+    maximum; that adds a constant to the log and does not move the step.) Joints too close
+    to the border, with a singular Hessian or a step larger than one pixel fall back to the
+    official quarter offset.
     """
     _, _, h, w = heatmaps.shape
     kernel = kernel or dark_kernel_size(w)
-    logs = np.log(np.maximum(_gaussian_blur_keep_max(heatmaps, kernel), 1e-10))
     px = coords[..., 0].astype(np.int64)
     py = coords[..., 1].astype(np.int64)
+    logs = np.log(np.maximum(_blurred_windows(heatmaps, px, py, kernel), 1e-10))
 
     def at(ox: int, oy: int) -> np.ndarray:
-        return _gather(logs, px + ox, py + oy).astype(np.float64)
+        return logs[..., 2 + oy, 2 + ox]
 
     c = at(0, 0)
     dx = 0.5 * (at(1, 0) - at(-1, 0))
