@@ -15,3 +15,9 @@ class VideoError(StudioError):
 
 class DetectorError(StudioError):
     pass
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, for one-line reports of third-party errors."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import DetectorError
+from ..errors import DetectorError, first_line
 
 for _name, _value in (("YOLO_OFFLINE", "1"), ("YOLO_AUTOINSTALL", "false"), ("YOLO_VERBOSE", "false")):
     os.environ.setdefault(_name, _value)
@@ -64,7 +64,7 @@ class YoloPersonDetector:
             self.model = YOLO(str(path), task=_task_for(path))
             names = self.model.names
         except Exception as exc:  # Ultralytics raises many types; all mean "cannot use this file"
-            raise DetectorError(f"cannot load detector {path.name}: {_first_line(exc)}") from None
+            raise DetectorError(f"cannot load detector {path.name}: {first_line(exc)}") from None
         persons = [i for i, n in names.items() if str(n).lower() == "person"]
         if not persons:
             raise DetectorError(f"detector {path.name} has no 'person' class (classes: {list(names.values())[:5]}...)")
@@ -94,11 +94,6 @@ class YoloPersonDetector:
 def _task_for(path: Path) -> str | None:
     # Exported models (OpenVINO folders, ONNX) do not always say their task; a detect model is the usual one.
     return None if path.suffix == ".pt" else "detect"
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def make_detector(

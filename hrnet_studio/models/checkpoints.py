@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 from ..skeletons import KeypointSet, keypoint_set_for
 from .hrnet import PoseHighResolutionNet, build_hrnet
 
@@ -65,16 +65,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
         raise CheckpointError(
             f"{path.name} holds Python objects, not only tensors, and will not be loaded (it could run code); "
-            f"it may be a full-model or Ultralytics file rather than an HRNet state dict ({_first_line(exc)})"
+            f"it may be a full-model or Ultralytics file rather than an HRNet state dict ({first_line(exc)})"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {_first_line(exc)}") from None
+        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {first_line(exc)}") from None
     return normalize_state_dict(obj, path.name)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def normalize_state_dict(obj: object, name: str = "checkpoint") -> dict[str, torch.Tensor]:
