@@ -45,6 +45,7 @@ def export_video(
     report = ExportReport(expected_frames=total)
     kps = pipeline.spec.keypoints
     writers = []
+    frames = None
     try:
         if csv_path:
             writers.append(CsvExporter(csv_path, kps))
@@ -76,7 +77,7 @@ def export_video(
                 report.cancelled = True
                 break
             read_start = time.perf_counter()
-        frames.close()
+        frames.close()  # stops the reader thread before the file is judged complete or not
         report.truncated = max_frames is None and source.truncated
         if report.cancelled:
             for w in writers:
@@ -91,4 +92,6 @@ def export_video(
             w.abort()
         raise
     finally:
+        if frames is not None:
+            frames.close()
         source.close()
