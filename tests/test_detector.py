@@ -1,6 +1,5 @@
 import collections
 
-import cv2
 import numpy as np
 import pytest
 

@@ -15,7 +15,6 @@ from hrnet_studio.inference.export_job import export_video
 from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
 from hrnet_studio.models.checkpoints import load_pose_model
 from hrnet_studio.models.hrnet import build_hrnet
-from hrnet_studio.skeletons import COCO_17
 
 
 def run_cli(capsys, *args):

@@ -1,5 +1,3 @@
-import cv2
-import numpy as np
 import pytest
 
 from hrnet_studio.errors import VideoError

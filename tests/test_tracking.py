@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from hrnet_studio.inference.tracking import KeypointSmoother, OneEuroFilter, PoseTracker, box_iou
 from hrnet_studio.skeletons import COCO_17

@@ -84,7 +84,7 @@ class PoseTracker:
         sim = np.maximum(box_iou(pred, boxes), box_iou(last, boxes))
         have_kpts = [t.keypoints is not None for t in self.tracks]
         if keypoints is not None and len(keypoints) and any(have_kpts):
-            shift = np.array([t.predicted_box()[:2] - t.box[:2] for t in self.tracks])
+            shift = pred[:, :2] - last[:, :2]
             for i, t in enumerate(self.tracks):
                 if t.keypoints is None:
                     continue

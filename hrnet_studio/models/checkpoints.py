@@ -61,16 +61,18 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "global" not in str(exc).lower():  # no blocked class or function named: just broken
+        blocked = re.search(r"GLOBAL\s+([\w.]+)", str(exc), re.IGNORECASE)
+        if blocked is None:  # no class or function was refused: the file is just broken
             raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
         raise CheckpointError(
-            f"{path.name} holds Python objects, not only tensors, and will not be loaded (it could run code); "
-            f"it may be a full-model or Ultralytics file rather than an HRNet state dict ({first_line(exc)})"
+            f"{path.name} holds Python objects (such as {blocked.group(1)}), not only tensors, and will not be "
+            f"loaded (it could run code); it may be a full-model or Ultralytics file rather than an HRNet state dict"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {first_line(exc)}") from None
+        raise CheckpointError(
+            f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {first_line(exc)}"
+        ) from None
     return normalize_state_dict(obj, path.name)
-
 
 
 def normalize_state_dict(obj: object, name: str = "checkpoint") -> dict[str, torch.Tensor]:
