@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .cli_models import add_models_parser
 from .errors import StudioError
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
-DEFAULT_POSE_MODELS = ("pose_hrnet_w32_256x192.pth",)
-DEFAULT_DETECTORS = ("yolo11n-pose.pt", "yolo11n.pt")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -49,16 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", type=Path, help="also write COCO-results JSON here")
     ex.add_argument("--video", dest="overlay", type=Path, help="also write an mp4 with skeletons drawn here")
     model = ex.add_argument_group("models")
-    model.add_argument("--model", type=Path, help="HRNet checkpoint (.pth: official, mmpose or wrapped state dict); "
-                       "default: pose_hrnet_w32_256x192.pth in the model folder")
-    model.add_argument("--arch", help="force an architecture such as hrnet_w32 (default: read from the checkpoint)")
-    model.add_argument("--input-size", type=parse_size, help="network input WxH (default: from the file name, "
-                       "else 192x256 for 17 joints, 256x256 for 16)")
-    model.add_argument("--detector", help="Ultralytics YOLO weights (detect or pose model), or 'none' for a "
-                       "full-frame box; default: yolo11n-pose.pt / yolo11n.pt in the model folder")
+    add_model_arguments(model)
+    model.add_argument("--detector", help="Ultralytics YOLO weights (a path or an installed name; detect or pose "
+                       "model), or 'none' for a full-frame box; default: yolo11n-pose / yolo11n if installed")
     run = ex.add_argument_group("inference")
-    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto (CUDA if present)")
-    run.add_argument("--half", action="store_true", help="fp16 on CUDA")
+    add_runtime_arguments(run)
     run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
     run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
     run.add_argument("--decoder", default="dark", choices=("dark", "official", "argmax"),
@@ -74,49 +68,73 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keypoint score below which the overlay hides a joint (default 0.3)")
     run.add_argument("--max-frames", type=int, help="stop after this many frames")
     ex.set_defaults(func=cmd_export)
+
+    add_models_parser(sub, parse_size)
+
+    bench = sub.add_parser("bench", help="measure pose-network throughput (persons/s) at several batch sizes",
+                           description="Runs the pose network on random crops and prints persons per second.")
+    add_model_arguments(bench)
+    add_runtime_arguments(bench)
+    bench.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32], help="batch sizes (default 1 8 32)")
+    bench.add_argument("--seconds", type=float, default=3.0, help="time per batch size (default 3)")
+    bench.set_defaults(func=cmd_bench)
     return parser
+
+
+def add_model_arguments(group) -> None:
+    group.add_argument("--model", help="pose model: an installed name (see `models list`) or a file (.pth: "
+                       "official, mmpose, wrapped or fine-tuned; .onnx); default: hrnet_w32_coco_256x192")
+    group.add_argument("--input-size", type=parse_size, help="network input WxH (default: from the model's metadata "
+                       "or file name, else 192x256 for 17 joints, 256x256 for 16)")
+
+
+def add_runtime_arguments(group) -> None:
+    group.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+                       help="inference runtime (default: auto = ONNX Runtime for .onnx models, else PyTorch)")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto (CUDA if present)")
+    group.add_argument("--half", action="store_true", help="fp16 on CUDA (PyTorch backend)")
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def resolve_model_path(arg: Path | None) -> Path:
-    from .paths import find_in_models_dir, models_dir
-
+def resolve_detector(arg: str | None, registry) -> str | None:
     if arg is not None:
-        return arg
-    found = find_in_models_dir(*DEFAULT_POSE_MODELS)
-    if found is None:
-        raise StudioError(
-            f"no pose model given: pass --model PATH to an HRNet checkpoint (e.g. the official "
-            f"pose_hrnet_w32_256x192.pth), or put it in {models_dir()}"
-        )
-    return found
-
-
-def resolve_detector(arg: str | None) -> str | None:
-    from .paths import find_in_models_dir, models_dir
-
-    if arg is not None:
-        return arg
-    found = find_in_models_dir(*DEFAULT_DETECTORS)
-    if found is None:
-        say(f"warning: no person detector given and none in {models_dir()}; using the full frame as one person "
-            f"box (pass --detector PATH to a YOLO .pt, or --detector none)")
+        if arg.lower() in ("none", "full", "full-frame") or Path(arg).exists():
+            return arg
+        record = registry.find(arg)
+        if record is not None and record.kind == "detector":
+            if not record.installed:
+                raise StudioError(f"detector {record.name} is not installed: run `hrnet-studio models pull {record.name}`")
+            return str(record.path)
+        return arg  # make_detector explains what is wrong with it
+    record = registry.default_detector()
+    if record is None:
+        say("warning: no person detector installed; using the full frame as one person box "
+            "(run `hrnet-studio models pull yolo11n-pose`, or pass --detector PATH / --detector none)")
         return "none"
-    return str(found)
+    return str(record.path)
+
+
+def load_model(args: argparse.Namespace, registry):
+    from .inference.model_loading import open_pose_model
+
+    loaded = open_pose_model(args.model, args.backend, args.device, fp16=args.half, input_size=args.input_size,
+                             registry=registry, say=say)
+    for note in loaded.spec.notes:
+        say(f"note: {note}")
+    return loaded
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .inference.backends import TorchBackend
     from .inference.detector import make_detector
     from .inference.export_job import export_video
     from .inference.pipeline import PipelineOptions, PosePipeline
     from .inference.sources import VideoFileSource
-    from .models.checkpoints import load_pose_model
+    from .models.registry import ModelRegistry
 
     if args.batch < 1:
         raise StudioError("--batch must be at least 1")
@@ -124,17 +142,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StudioError("--max-frames must be at least 1")
     VideoFileSource(args.video).close()  # fail on a bad video before loading any model
     output = args.output or Path(f"{args.video.stem}.poses.csv")
-    model, spec = load_pose_model(resolve_model_path(args.model), args.arch, input_size=args.input_size)
-    for note in spec.notes:
-        say(f"note: {note}")
-    backend = TorchBackend(model, args.device, fp16=args.half)
-    detector = make_detector(resolve_detector(args.detector), args.det_conf, args.det_iou,
-                             "cpu" if backend.device.type == "cpu" else "cuda", warn=say)
+    registry = ModelRegistry()
+    loaded = load_model(args, registry)
+    backend, spec = loaded.backend, loaded.spec
+    on_gpu = "CPU" not in backend.device_name
+    detector = make_detector(resolve_detector(args.detector, registry), args.det_conf, args.det_iou,
+                             "cuda" if on_gpu else "cpu", warn=say)
     options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
                               smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
                               max_batch=args.batch)
     pipeline = PosePipeline(backend, spec, detector, options)
-    say(f"model {spec.arch} ({spec.num_joints} joints, {spec.input_size[0]}x{spec.input_size[1]}) on "
+    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {spec.input_size[0]}x{spec.input_size[1]}) on "
         f"{backend.device_name}; detector: {detector.name}; decoder: {args.decoder}")
 
     with tqdm(total=None, unit="frame", desc=args.video.name, file=sys.stderr, dynamic_ncols=True) as bar:
@@ -150,6 +168,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         say(f"error: {args.video.name} stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
             f"(truncated or damaged file); the frames before it were exported")
         return EXIT_PARTIAL
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .inference.bench import measure_throughput
+    from .models.registry import ModelRegistry
+
+    if any(b < 1 for b in args.batches):
+        raise StudioError("--batches must be positive")
+    loaded = load_model(args, ModelRegistry())
+    spec = loaded.spec
+    print(f"{loaded.record.name}: {spec.arch}, {spec.input_size[0]}x{spec.input_size[1]}, "
+          f"{loaded.backend_kind} on {loaded.backend.device_name}")
+    print(f"{'batch':>5}  {'persons/s':>10}  {'ms/batch':>9}")
+    for batch in args.batches:
+        result = measure_throughput(loaded.backend, spec.input_size, batch, args.seconds)
+        print(f"{batch:>5}  {result.persons_per_s:>10.1f}  {result.ms_per_batch:>9.1f}", flush=True)
     return 0
 
 

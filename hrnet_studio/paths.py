@@ -1,4 +1,4 @@
-"""Where HRNet Studio keeps user files."""
+"""Where HRNet Studio keeps user files and finds its own resources."""
 from __future__ import annotations
 
 import os
@@ -21,3 +21,14 @@ def find_in_models_dir(*names: str) -> Path | None:
         if (folder / name).exists():
             return folder / name
     return None
+
+
+def resources_dir() -> Path:
+    """The repository's top-level ``resources/`` folder (model zoo catalogue, icons)."""
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def zoo_catalog_path() -> Path:
+    """The built-in model catalogue; ``$HRNET_STUDIO_ZOO`` points at another one (a local mirror)."""
+    env = os.environ.get("HRNET_STUDIO_ZOO")
+    return Path(env) if env else resources_dir() / "model_zoo.json"

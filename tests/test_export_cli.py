@@ -126,11 +126,15 @@ def test_truncated_video_exports_what_decodes(capsys, tmp_path, videos, small_ch
 
 
 def test_wrong_checkpoint_says_what_differs(capsys, tmp_path, videos):
-    ckpt = tmp_path / "w48.pth"
-    torch.save(build_hrnet("hrnet_w48", 17).state_dict(), ckpt)
+    ckpt = tmp_path / "damaged.pth"
+    state = build_hrnet("hrnet_w32", 17).state_dict()
+    state["stage4.0.branches.3.0.conv1.weight"] = torch.zeros(1, 1, 3, 3)  # a tensor of the wrong shape
+    del state["stage3.0.fuse_layers.1.0.0.0.weight"]  # and a missing one
+    torch.save(state, ckpt)
     code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv",
-                           "--model", ckpt, "--arch", "hrnet_w32", "--detector", "none")
-    assert code == 2 and "does not fit hrnet_w32" in err and "transition1.0.0.weight" in err
+                           "--model", ckpt, "--detector", "none")
+    assert code == 2 and "does not fit hrnet_w32" in err
+    assert "stage4.0.branches.3.0.conv1.weight" in err and "stage3.0.fuse_layers.1.0.0.0.weight" in err
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -145,7 +149,10 @@ def test_corrupt_checkpoint(capsys, tmp_path, videos):
 def test_missing_model_says_how_to_give_one(capsys, tmp_path, videos, monkeypatch):
     monkeypatch.setenv("HRNET_STUDIO_MODELS", str(tmp_path / "no-models"))
     code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv")
-    assert code == 2 and "--model PATH" in err
+    assert code == 2
+    assert "no pose model is installed yet: run `hrnet-studio models pull hrnet_w32_coco_256x192`" in err
+    assert "`hrnet-studio models import FILE.pth`" in err and str(tmp_path / "no-models") in err
+    assert not (tmp_path / "o.csv").exists()
 
 
 def test_cancel_and_crash_leave_no_output(tmp_path, videos, small_checkpoint):

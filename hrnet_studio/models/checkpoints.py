@@ -45,8 +45,15 @@ class PoseModelSpec:
         return self.input_size[0] // 4, self.input_size[1] // 4
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file safely and return its HRNet state dict with official key names."""
+class UltralyticsFileError(CheckpointError):
+    """The file is an Ultralytics model (a pickled module), usable as a detector, not an HRNet state dict."""
+
+
+EMBEDDED_METADATA_KEY = "hrnet_studio"  # our fine-tuned checkpoints carry their ModelMetadata fields here
+
+
+def load_checkpoint_object(path: str | Path) -> object:
+    """``torch.load`` a checkpoint with ``weights_only=True``; every failure becomes one clear line."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -59,20 +66,37 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x80")):  # zip (torch.save) or legacy pickle
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (not a torch.save file)")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=magic.startswith(b"PK"))
     except pickle.UnpicklingError as exc:
         blocked = re.search(r"GLOBAL\s+([\w.]+)", str(exc), re.IGNORECASE)
         if blocked is None:  # no class or function was refused: the file is just broken
             raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
+        if blocked.group(1).startswith("ultralytics."):
+            raise UltralyticsFileError(
+                f"{path.name} is an Ultralytics model ({blocked.group(1)}), not an HRNet pose checkpoint; "
+                f"use it as a person detector (--detector)"
+            ) from None
         raise CheckpointError(
             f"{path.name} holds Python objects (such as {blocked.group(1)}), not only tensors, and will not be "
-            f"loaded (it could run code); it may be a full-model or Ultralytics file rather than an HRNet state dict"
+            f"loaded (it could run code); it may be a full-model file rather than an HRNet state dict"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(
             f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {first_line(exc)}"
         ) from None
-    return normalize_state_dict(obj, path.name)
+
+
+def embedded_metadata(obj: object) -> dict | None:
+    """The metadata dict a fine-tuned HRNet Studio checkpoint carries, if any."""
+    if isinstance(obj, dict) and isinstance(obj.get(EMBEDDED_METADATA_KEY), dict):
+        return obj[EMBEDDED_METADATA_KEY]
+    return None
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file safely and return its HRNet state dict with official key names."""
+    path = Path(path)
+    return normalize_state_dict(load_checkpoint_object(path), path.name)
 
 
 def normalize_state_dict(obj: object, name: str = "checkpoint") -> dict[str, torch.Tensor]:

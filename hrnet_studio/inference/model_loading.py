@@ -1,0 +1,107 @@
+"""Turn "which model, which backend" into a ready ``PoseBackend`` and its ``PoseModelSpec``.
+
+The CLI, the GUI and benchmarks call ``open_pose_model``; nothing after it knows whether
+PyTorch or ONNX Runtime runs the network.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StudioError
+from ..models.checkpoints import PoseModelSpec, load_pose_model
+from ..models.metadata import POSE, ModelMetadata
+from ..models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
+from ..skeletons import keypoint_set_for
+from .backends import PoseBackend, TorchBackend
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+@dataclass
+class LoadedPoseModel:
+    backend: PoseBackend
+    spec: PoseModelSpec
+    record: ModelRecord
+    backend_kind: str  # "torch" or "onnx"
+
+
+def first_run_message(registry: ModelRegistry) -> str:
+    entry = registry.zoo.get(DEFAULT_POSE_MODEL)
+    size = f", about {entry.size_bytes // 1_000_000} MB" if entry and entry.size_bytes else ""
+    return (f"no pose model is installed yet: run `hrnet-studio models pull {DEFAULT_POSE_MODEL}` "
+            f"(official HRNet-W32 COCO weights{size}), or `hrnet-studio models import FILE.pth` for a checkpoint "
+            f"you have (official, mmpose or your own); models live in {registry.folder}")
+
+
+def open_pose_model(
+    ref: str | Path | None = None,
+    backend: str = "auto",
+    device: str = "auto",
+    fp16: bool = False,
+    channels_last: bool = False,
+    input_size: tuple[int, int] | None = None,
+    registry: ModelRegistry | None = None,
+    say: Callable[[str], None] | None = None,
+) -> LoadedPoseModel:
+    if backend not in BACKENDS:
+        raise StudioError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+    registry = registry or ModelRegistry()
+    if ref is None:
+        record = registry.default_pose()
+        if record is None:
+            raise StudioError(first_run_message(registry))
+    else:
+        record = registry.resolve(ref)
+    if record.kind != POSE:
+        raise StudioError(f"{record.name} is a person detector, not a pose model (pass it with --detector)")
+    if record.problem:
+        raise StudioError(record.problem)
+    is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
+    kind = backend if backend != "auto" else ("onnx" if is_onnx else "torch")
+    if kind == "torch":
+        if is_onnx:
+            raise StudioError(f"{record.name} is an ONNX model: run it with --backend onnx (or auto)")
+        size = input_size or (record.input_size if record.metadata else None)
+        model, spec = load_pose_model(record.path, input_size=size)
+        _apply_keypoints(spec, record.metadata)
+        return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
+
+    onnx_record = record if is_onnx else _onnx_for(record, registry, say)
+    from .onnx_backend import OnnxBackend
+
+    meta = onnx_record.metadata
+    if meta is None:
+        raise StudioError(f"{onnx_record.path.name} could not be identified as a pose model")
+    if input_size is not None and tuple(input_size) != tuple(meta.input_size):
+        raise StudioError(f"{onnx_record.name} was exported for input {meta.input_size[0]}x{meta.input_size[1]}; "
+                          f"an ONNX model's input size is fixed (export again for {input_size[0]}x{input_size[1]})")
+    runner = OnnxBackend(onnx_record.path, device)
+    spec = PoseModelSpec(meta.arch, meta.num_joints, tuple(meta.input_size), keypoint_set_for(meta.num_joints),
+                         onnx_record.path)
+    _apply_keypoints(spec, meta)
+    return LoadedPoseModel(runner, spec, onnx_record, kind)
+
+
+def _apply_keypoints(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
+    """Fine-tuned models carry their own keypoint names, flip pairs and skeleton."""
+    kps = meta.keypoint_set() if meta else None
+    if kps is not None and kps.num_joints == spec.num_joints:
+        spec.keypoints = kps
+
+
+def _onnx_for(record: ModelRecord, registry: ModelRegistry, say: Callable[[str], None] | None) -> ModelRecord:
+    """The ONNX export of a registered .pth model, made once on first use."""
+    existing = registry.onnx_export_of(record)
+    if existing is not None:
+        return existing
+    if record.path.parent.resolve() != registry.folder.resolve():
+        raise StudioError(f"--backend onnx needs an ONNX model: `hrnet-studio models import {record.path}` and then "
+                          f"`hrnet-studio models export-onnx NAME`, or pass an .onnx file")
+    from ..models.onnx_export import export_registered
+
+    if say:
+        say(f"exporting {record.name} to ONNX once (kept in the model folder for next time)...")
+    exported, _ = export_registered(registry, record)
+    return exported

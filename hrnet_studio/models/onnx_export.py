@@ -1,0 +1,121 @@
+"""Export an HRNet to ONNX with a dynamic batch axis, check it, and prove it computes the same heatmaps."""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import StudioError, first_line
+
+OPSET = 18
+INPUT_NAME = "input"
+OUTPUT_NAME = "heatmaps"
+PARITY_TOLERANCE = 1e-4
+
+
+def export_onnx(model: torch.nn.Module, input_size: tuple[int, int], dest: Path, opset: int = OPSET) -> float:
+    """Write ``dest`` (atomically) and return the largest heatmap difference to PyTorch on a test batch.
+
+    The ONNX graph takes float32 ``input`` [N, 3, H, W] and returns ``heatmaps`` [N, K, H/4, W/4];
+    N is dynamic. Raises ``StudioError`` when the export fails the checker or the parity test.
+    """
+    import onnx
+
+    dest = Path(dest)
+    part = dest.with_name(f".{dest.name}.part")
+    width, height = input_size
+    model = model.eval().float().cpu()
+    example = torch.randn(2, 3, height, width)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    try:
+        with _quiet():
+            torch.onnx.export(
+                model, (example,), str(part), dynamo=True, opset_version=opset, external_data=False,
+                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=({0: batch},),
+            )
+        onnx.checker.check_model(str(part), full_check=True)
+        max_diff = _parity(model, part, (height, width))
+    except StudioError:
+        part.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        part.unlink(missing_ok=True)
+        raise StudioError(f"ONNX export failed: {type(exc).__name__}: {first_line(exc)}") from None
+    os.replace(part, dest)
+    return max_diff
+
+
+def _parity(model: torch.nn.Module, path: Path, hw: tuple[int, int]) -> float:
+    """Heatmaps from ONNX Runtime (CPU) against PyTorch on batches of 1 and 3."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for n in (1, 3):
+        x = rng.standard_normal((n, 3, *hw)).astype(np.float32)
+        with torch.inference_mode():
+            expected = model(torch.from_numpy(x)).numpy()
+        got = session.run(None, {INPUT_NAME: x})[0]
+        worst = max(worst, float(np.abs(got - expected).max()))
+    if worst > PARITY_TOLERANCE:
+        raise StudioError(f"the ONNX export differs from PyTorch by {worst:.2e} (more than {PARITY_TOLERANCE:g}); "
+                          f"it was not saved")
+    return worst
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter narrates to stdout and warns about its internals; a user needs none of it."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def export_registered(registry, record, dest: Path | None = None):
+    """Export a registered .pth model to ONNX, with its metadata beside it.
+
+    Into the model folder by default (registered as ``NAME.onnx``, linked to its source by
+    ``derived_from``); to ``dest`` when given. Returns (record or path, max heatmap difference).
+    """
+    from dataclasses import replace
+
+    from .checkpoints import load_pose_model
+    from .metadata import ModelMetadata, now_iso
+
+    if record.format != "pth" or record.kind != "pose":
+        raise StudioError(f"{record.name} is not an HRNet .pth model; only those can be exported to ONNX")
+    size = tuple(record.input_size) if record.input_size else None
+    model, spec = load_pose_model(record.path, input_size=size)
+    in_folder = dest is None
+    dest = Path(dest) if dest else registry.folder / f"{record.name}.onnx"
+    if dest.suffix.lower() != ".onnx":
+        raise StudioError(f"the ONNX file name must end in .onnx: {dest}")
+    max_diff = export_onnx(model, spec.input_size, dest)
+    base = record.metadata or ModelMetadata(name=record.name, file=record.path.name)
+    meta = replace(base, name=dest.name if in_folder else dest.stem, file=dest.name, format="onnx",
+                   source="onnx-export", builtin=None, derived_from=record.name, input_size=list(spec.input_size),
+                   num_joints=spec.num_joints, arch=spec.arch, size_bytes=dest.stat().st_size, sha256=None,
+                   created=now_iso(), notes=[f"exported with opset {OPSET}; max heatmap difference to PyTorch {max_diff:.1e}"])
+    if meta.keypoints is None:
+        from .metadata import keypoints_to_dict
+
+        meta.keypoints = keypoints_to_dict(spec.keypoints)
+    if in_folder:
+        return registry.register(dest, meta), max_diff
+    meta.write(dest.parent)
+    return dest, max_diff

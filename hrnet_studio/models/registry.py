@@ -1,0 +1,325 @@
+"""The model registry: one place that knows every model the CLI, the GUI and training can use.
+
+Two kinds of entries:
+
+* the **zoo** (``resources/model_zoo.json``): official HRNet COCO/MPII models and Ultralytics
+  detectors, with where to download them and their checksums; installed once pulled;
+* every **file in the user's model folder** (``$HRNET_STUDIO_MODELS`` or the platform's user data
+  dir): imported checkpoints, ONNX exports, fine-tuned models, each described by the metadata JSON
+  beside it (see ``metadata.py``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import StudioError
+from ..paths import models_dir, zoo_catalog_path
+from ..skeletons import BUILTIN_SETS
+from .download import DownloadError, Progress, download, sha256_of
+from .identify import identify
+from .metadata import DETECTOR, POSE, ModelMetadata, keypoints_to_dict, metadata_path
+
+MODEL_SUFFIXES = (".pth", ".pt", ".onnx")
+DEFAULT_POSE_MODEL = "hrnet_w32_coco_256x192"
+LEGACY_DEFAULT_FILES = ("pose_hrnet_w32_256x192.pth",)
+DEFAULT_DETECTORS = ("yolo11n-pose", "yolo11n")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class ZooSource:
+    url: str
+    sha256: str | None
+    format: str
+
+
+@dataclass
+class ZooEntry:
+    name: str
+    kind: str
+    title: str
+    sources: list[ZooSource]
+    arch: str = ""
+    input_size: tuple[int, int] | None = None
+    keypoints: str = ""
+    training_data: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    metrics_note: str = ""
+    size_bytes: int | None = None
+    license: str = ""
+    file: str | None = None
+    official_file: dict | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.file or f"{self.name}.pth"
+
+    def known_checksums(self) -> list[str]:
+        sums = [s.sha256 for s in self.sources if s.sha256]
+        if self.official_file and self.official_file.get("sha256"):
+            sums.append(self.official_file["sha256"])
+        return sums
+
+    def metadata(self, size_bytes: int, sha256: str | None) -> ModelMetadata:
+        meta = ModelMetadata(
+            name=self.name, file=self.filename, kind=self.kind, source="zoo", builtin=self.name,
+            format="ultralytics" if self.kind == DETECTOR else "pth", arch=self.arch or ("yolo" if self.kind == DETECTOR else ""),
+            training_data=self.training_data, metrics=dict(self.metrics), sha256=sha256, size_bytes=size_bytes,
+        )
+        if self.kind == POSE and self.input_size:
+            kps = BUILTIN_SETS[self.keypoints]
+            meta.input_size = list(self.input_size)
+            meta.num_joints = kps.num_joints
+            meta.keypoints = keypoints_to_dict(kps)
+        return meta
+
+
+@dataclass
+class ModelRecord:
+    """One model as the user sees it: a zoo entry (installed or not) or a file in the model folder."""
+
+    name: str
+    kind: str
+    path: Path | None  # None when not installed
+    metadata: ModelMetadata | None
+    zoo: ZooEntry | None = None
+    problem: str | None = None  # why a file in the folder could not be identified
+
+    @property
+    def installed(self) -> bool:
+        return self.path is not None and self.path.exists()
+
+    @property
+    def usable(self) -> bool:
+        return self.installed and self.problem is None
+
+    @property
+    def arch(self) -> str:
+        return (self.metadata.arch if self.metadata else "") or (self.zoo.arch if self.zoo else "")
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        if self.metadata and self.metadata.input_size:
+            return tuple(self.metadata.input_size)
+        return self.zoo.input_size if self.zoo else None
+
+    @property
+    def num_joints(self) -> int | None:
+        if self.metadata and self.metadata.num_joints:
+            return self.metadata.num_joints
+        if self.zoo and self.zoo.keypoints:
+            return BUILTIN_SETS[self.zoo.keypoints].num_joints
+        return None
+
+    @property
+    def size_bytes(self) -> int | None:
+        if self.installed:
+            return self.path.stat().st_size
+        return self.zoo.size_bytes if self.zoo else None
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        if self.metadata and self.metadata.metrics:
+            return self.metadata.metrics
+        return self.zoo.metrics if self.zoo else {}
+
+    @property
+    def format(self) -> str:
+        return self.metadata.format if self.metadata else ("ultralytics" if self.kind == DETECTOR else "pth")
+
+
+def load_zoo(path: Path | None = None) -> dict[str, ZooEntry]:
+    path = path or zoo_catalog_path()
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        entries = {}
+        for item in data["models"]:
+            item = dict(item)
+            item["sources"] = [ZooSource(s["url"], s.get("sha256"), s.get("format", "pth")) for s in item["sources"]]
+            if item.get("input_size"):
+                item["input_size"] = tuple(item["input_size"])
+            entries[item["name"]] = ZooEntry(**item)
+        return entries
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StudioError(f"the model catalogue {path} is unreadable ({type(exc).__name__}: {exc})") from None
+
+
+class ModelRegistry:
+    def __init__(self, folder: Path | None = None, zoo: dict[str, ZooEntry] | None = None):
+        self.folder = Path(folder) if folder else models_dir()
+        self.zoo = zoo if zoo is not None else load_zoo()
+
+    # ----- reading -------------------------------------------------------------------------
+    def records(self) -> list[ModelRecord]:
+        """Zoo entries first (catalogue order), then the other files of the model folder (by name)."""
+        records: list[ModelRecord] = []
+        zoo_files = set()
+        for entry in self.zoo.values():
+            path = self.folder / entry.filename
+            zoo_files.add(entry.filename)
+            meta = self._read_metadata(path) if path.exists() else None
+            records.append(ModelRecord(entry.name, entry.kind, path if path.exists() else None,
+                                       meta or (entry.metadata(0, None) if path.exists() else None), entry))
+        if self.folder.is_dir():
+            for path in sorted(self.folder.iterdir()):
+                if path.name in zoo_files or path.name.startswith(".") or path.suffix.lower() not in MODEL_SUFFIXES:
+                    continue
+                records.append(self._record_for_file(path))
+        return records
+
+    def _read_metadata(self, path: Path) -> ModelMetadata | None:
+        meta_file = metadata_path(path)
+        return ModelMetadata.read(meta_file) if meta_file.exists() else None
+
+    def _record_for_file(self, path: Path) -> ModelRecord:
+        try:
+            meta = self._read_metadata(path) or identify(path)
+        except StudioError as exc:
+            return ModelRecord(path.stem, POSE, path, None, problem=str(exc))
+        return ModelRecord(meta.name, meta.kind, path, meta)
+
+    def find(self, name: str) -> ModelRecord | None:
+        """By model name, or by file name in the model folder."""
+        for record in self.records():
+            if record.name == name or (record.path is not None and record.path.name == name):
+                return record
+        return None
+
+    def onnx_export_of(self, record: ModelRecord) -> ModelRecord | None:
+        for other in self.records():
+            if other.metadata and other.metadata.format == "onnx" and other.metadata.derived_from == record.name \
+                    and other.usable:
+                return other
+        return None
+
+    def default_pose(self) -> ModelRecord | None:
+        preferred = [self.find(DEFAULT_POSE_MODEL)] + [self.find(f) for f in LEGACY_DEFAULT_FILES]
+        installed = [r for r in self.records() if r.kind == POSE and r.usable]
+        for record in [r for r in preferred if r is not None] + installed:
+            if record.usable:
+                return record
+        return None
+
+    def default_detector(self) -> ModelRecord | None:
+        for name in DEFAULT_DETECTORS:
+            record = self.find(name) or self.find(f"{name}.pt")
+            if record is not None and record.usable:
+                return record
+        return None
+
+    def resolve(self, ref: str | Path, kind: str = POSE) -> ModelRecord:
+        """A model the user named: a registered name or a path to a file. Explains what to do when it is neither."""
+        path = Path(ref)
+        record = self.find(str(ref))
+        if record is None and path.exists():
+            try:
+                meta = identify(path)
+            except StudioError:
+                meta = None
+            return ModelRecord(path.stem, meta.kind if meta else kind, path, meta)
+        if record is None:
+            if path.suffix.lower() in MODEL_SUFFIXES or os.sep in str(ref):
+                raise StudioError(f"model file not found: {ref}")
+            raise StudioError(f"no model named {ref!r}: `hrnet-studio models list` shows the names, "
+                              f"`hrnet-studio models import FILE` adds a file")
+        if not record.installed:
+            raise StudioError(f"model {record.name} is not installed: run `hrnet-studio models pull {record.name}`")
+        if record.problem:
+            raise StudioError(record.problem)
+        return record
+
+    # ----- changing ------------------------------------------------------------------------
+    def pull(self, name: str, progress: Progress | None = None, timeout: float = 20.0) -> ModelRecord:
+        """Download a zoo model, verify it, check it loads as what the catalogue says, and register it."""
+        entry = self.zoo.get(name)
+        if entry is None:
+            raise StudioError(f"{name!r} is not in the model zoo: `hrnet-studio models list` shows what can be pulled")
+        dest = self.folder / entry.filename
+        if dest.exists():
+            record = self.find(name)
+            return record
+        errors = []
+        for source in entry.sources:
+            try:
+                download(source.url, dest, source.sha256, progress, timeout)
+                break
+            except DownloadError as exc:
+                errors.append(str(exc))
+        else:
+            raise StudioError(errors[0] if len(errors) == 1 else "every source failed: " + " | ".join(errors))
+        try:
+            meta = entry.metadata(dest.stat().st_size, sha256_of(dest))
+            if entry.kind == POSE:
+                self._check_fits(dest, entry)
+            meta.write(self.folder)
+        except StudioError:
+            dest.unlink(missing_ok=True)
+            raise
+        return self.find(name)
+
+    def _check_fits(self, path: Path, entry: ZooEntry) -> None:
+        found = identify(path, entry.name, entry.input_size)
+        expected = (entry.arch, BUILTIN_SETS[entry.keypoints].num_joints)
+        if (found.arch, found.num_joints) != expected:
+            raise StudioError(f"{path.name} downloaded, but it holds {found.arch} with {found.num_joints} joints, "
+                              f"not {expected[0]} with {expected[1]}: the file was deleted")
+
+    def import_file(self, source: Path, name: str | None = None, input_size: tuple[int, int] | None = None,
+                    force: bool = False) -> ModelRecord:
+        """Copy a model file into the folder and describe it; refuse with the reason what cannot be identified."""
+        source = Path(source)
+        meta = identify(source, name, input_size)  # raises with the reason before anything is copied
+        digest = sha256_of(source)
+        zoo_match = next((e for e in self.zoo.values()
+                          if any(digest.startswith(s.lower()) for s in e.known_checksums())), None)
+        if zoo_match is not None and name is None:
+            meta.name, meta.builtin, meta.source = zoo_match.name, zoo_match.name, "zoo"
+            if zoo_match.input_size and input_size is None:
+                meta.input_size = list(zoo_match.input_size)
+                meta.notes = []
+            meta.metrics = meta.metrics or dict(zoo_match.metrics)
+            meta.training_data = meta.training_data or zoo_match.training_data
+        if not NAME_PATTERN.match(meta.name):
+            raise StudioError(f"{meta.name!r} is not a usable model name: use letters, digits, '_', '-', '.' "
+                              f"(pass --name)")
+        suffix = ".pt" if meta.format == "ultralytics" else source.suffix.lower()
+        meta.file = zoo_match.filename if meta.builtin else f"{meta.name}{suffix}"
+        dest = self.folder / meta.file
+        existing = self.find(meta.name)
+        if (existing is not None and existing.installed) or dest.exists():
+            if not force:
+                raise StudioError(f"a model named {meta.name} is already installed: pass --name NEW_NAME, or --force "
+                                  f"to replace it")
+            self.remove(meta.name)
+        meta.sha256 = digest
+        self.folder.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(f".{dest.name}.part")
+        shutil.copyfile(source, part)
+        os.replace(part, dest)
+        meta.write(self.folder)
+        return self.find(meta.name)
+
+    def register(self, path: Path, meta: ModelMetadata) -> ModelRecord:
+        """Register a file already written in the model folder (an ONNX export, a fine-tuned model)."""
+        meta.file = path.name
+        meta.size_bytes = path.stat().st_size
+        meta.write(self.folder)
+        return self.find(meta.name)
+
+    def remove(self, name: str) -> list[Path]:
+        record = self.find(name)
+        if record is None:
+            raise StudioError(f"no model named {name!r} (`hrnet-studio models list` shows the names)")
+        if not record.installed:
+            raise StudioError(f"model {record.name} is not installed; nothing to remove")
+        removed = []
+        for path in (record.path, metadata_path(record.path)):
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+        return removed
