@@ -77,3 +77,32 @@ def small_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "pose_hrnet_w8_256x192.pth"
     torch.save(model.state_dict(), path)
     return path
+
+
+@pytest.fixture
+def file_server():
+    from local_http import FileServer
+
+    server = FileServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def models_home(tmp_path, monkeypatch) -> Path:
+    """An empty user model folder for this test (``$HRNET_STUDIO_MODELS``)."""
+    folder = tmp_path / "user-models"
+    monkeypatch.setenv("HRNET_STUDIO_MODELS", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def onnx_w8(tmp_path_factory, small_checkpoint) -> Path:
+    """The small W8 checkpoint exported to ONNX once per test session (the export takes seconds)."""
+    from hrnet_studio.models.checkpoints import load_pose_model
+    from hrnet_studio.models.onnx_export import export_onnx
+
+    model, spec = load_pose_model(small_checkpoint)
+    path = tmp_path_factory.mktemp("onnx") / "pose_hrnet_w8_256x192.onnx"
+    export_onnx(model, spec.input_size, path)
+    return path

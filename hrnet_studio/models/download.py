@@ -73,13 +73,13 @@ def download(
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, TimeoutError):
-                raise DownloadError(f"{host} did not answer within {timeout:g} s ({url}); check the connection") from None
+                raise DownloadError(f"no answer from {host} within {timeout:g} s ({url}); check the connection") from None
             raise DownloadError(f"cannot reach {host} (offline?): {reason}") from None
         except TimeoutError:
             got = part.stat().st_size if part.exists() else 0
             if got == offset:  # not a byte in this attempt: give up fast rather than hang
-                raise DownloadError(f"{host} stopped sending data for {timeout:g} s ({url}); "
-                                    f"run the same command again to resume") from None
+                raise DownloadError(f"no answer from {host} within {timeout:g} s ({url}); check the connection, "
+                                    f"then run the same command again to resume") from None
             last_error = f"timed out after {got} bytes"
             continue
         except (ConnectionError, http.client.HTTPException, OSError) as exc:

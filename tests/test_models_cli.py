@@ -1,0 +1,265 @@
+"""`hrnet-studio models ...` as a user runs it: list, pull, import, remove, and the first-run path."""
+import hashlib
+import json
+import re
+
+import pytest
+import torch
+
+from hrnet_studio.cli import main
+from hrnet_studio.models.hrnet import build_hrnet
+from hrnet_studio.models.registry import ModelRegistry, load_zoo
+from hrnet_studio.paths import resources_dir
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def w8_state():
+    return build_hrnet("hrnet_w8", 17).state_dict()
+
+
+def saved(path, obj):
+    torch.save(obj, path)
+    return path
+
+
+def write_zoo(tmp_path, monkeypatch, entries):
+    path = tmp_path / "zoo.json"
+    path.write_text(json.dumps({"version": 1, "models": entries}))
+    monkeypatch.setenv("HRNET_STUDIO_ZOO", str(path))
+    return path
+
+
+def w8_entry(url, sha256, name="hrnet_w8_test_256x192", **extra):
+    return {"name": name, "kind": "pose", "title": "test W8", "arch": "hrnet_w8", "input_size": [192, 256],
+            "keypoints": "coco17", "metrics": {"coco_ap": 0.5}, "size_bytes": 1,
+            "sources": [{"url": url, "sha256": sha256, "format": "pth"}], **extra}
+
+
+# ----- the shipped catalogue -------------------------------------------------------------------
+def test_shipped_zoo_lists_the_official_models_with_checksums():
+    zoo = load_zoo(resources_dir() / "model_zoo.json")
+    pose = {n: e for n, e in zoo.items() if e.kind == "pose"}
+    assert set(pose) == {"hrnet_w32_coco_256x192", "hrnet_w32_coco_384x288", "hrnet_w48_coco_256x192",
+                         "hrnet_w48_coco_384x288", "hrnet_w32_mpii_256x256"}
+    for name, entry in pose.items():
+        width, h_w = re.match(r"hrnet_w(\d+)_\w+_(\d+x\d+)", name).groups()
+        assert entry.arch == f"hrnet_w{width}"
+        assert f"{entry.input_size[1]}x{entry.input_size[0]}" == h_w  # names are HxW, input_size is WxH
+        assert entry.keypoints == ("mpii16" if "mpii" in name else "coco17")
+        for source in entry.sources:
+            assert source.url.startswith("https://")
+            # mmpose names carry the first 8 hex digits of the file's sha256: the catalogue must agree.
+            assert re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", source.url).group(1) == source.sha256
+        assert entry.metrics
+    assert zoo["hrnet_w32_coco_256x192"].official_file["sha256"].startswith("19bc0837")
+    assert {"yolo11n-pose", "yolo11n"} <= {n for n, e in zoo.items() if e.kind == "detector"}
+
+
+def test_list_shows_zoo_and_user_models(capsys, models_home, tmp_path, w8_state):
+    code, out, _ = run_cli(capsys, "models", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "ARCH", "INPUT", "JOINTS", "INSTALLED", "SIZE", "METRICS"]
+    row = next(line for line in lines if line.startswith("hrnet_w48_coco_384x288"))
+    assert row.split()[:6] == ["hrnet_w48_coco_384x288", "pose", "hrnet_w48", "288x384", "17", "no"]
+    assert "AP 0.767" in row
+    assert str(models_home) in out
+
+    run_cli(capsys, "models", "import", saved(tmp_path / "mine_256x192.pth", w8_state))
+    code, out, _ = run_cli(capsys, "models", "list")
+    row = next(line for line in out.splitlines() if line.startswith("mine_256x192"))
+    assert row.split()[:6] == ["mine_256x192", "pose", "hrnet_w8", "192x256", "17", "yes"]
+
+
+# ----- pull ----------------------------------------------------------------------------------
+def test_pull_installs_and_first_run_uses_it(capsys, models_home, tmp_path, monkeypatch, file_server, w8_state,
+                                             videos):
+    blob = saved(tmp_path / "blob.pth", {"state_dict": w8_state}).read_bytes()
+    file_server.files["w8.pth"] = blob
+    write_zoo(tmp_path, monkeypatch, [w8_entry(file_server.url("w8.pth"), hashlib.sha256(blob).hexdigest(),
+                                               name="hrnet_w32_coco_256x192")])
+    # First run: nothing installed, the message says what to do.
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv",
+                           "--detector", "none")
+    assert code == 2 and "models pull hrnet_w32_coco_256x192" in err
+
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w32_coco_256x192")
+    assert code == 0, err
+    assert "installed hrnet_w32_coco_256x192" in err and "sha256 verified" in err
+    installed = models_home / "hrnet_w32_coco_256x192.pth"
+    assert installed.read_bytes() == blob
+    meta = json.loads((models_home / "hrnet_w32_coco_256x192.pth.json").read_text())
+    assert meta["arch"] == "hrnet_w8" and meta["input_size"] == [192, 256] and meta["heatmap_size"] == [48, 64]
+    assert meta["keypoints"]["names"][0] == "nose" and [1, 2] in meta["keypoints"]["flip_pairs"]
+    assert meta["source"] == "zoo" and meta["sha256"] == hashlib.sha256(blob).hexdigest()
+    assert meta["metrics"] == {"coco_ap": 0.5}
+
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w32_coco_256x192")
+    assert code == 0 and "already installed" in err and len(file_server.requests) == 1
+
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv",
+                           "--detector", "none", "--max-frames", 2, "--device", "cpu")
+    assert code == 0, err
+    assert "model hrnet_w32_coco_256x192: hrnet_w8" in err and (tmp_path / "o.csv").exists()
+
+
+def test_pull_with_wrong_checksum_deletes_and_says_so(capsys, models_home, tmp_path, monkeypatch, file_server):
+    file_server.files["w8.pth"] = b"PK\x03\x04 not the real file"
+    write_zoo(tmp_path, monkeypatch, [w8_entry(file_server.url("w8.pth"), "ab" * 32)])
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w8_test_256x192")
+    assert code == 2
+    assert "error: checksum mismatch for hrnet_w8_test_256x192.pth" in err and "deleted" in err
+    assert not models_home.exists() or list(models_home.iterdir()) == []
+
+
+def test_pull_404_and_unknown_name(capsys, models_home, tmp_path, monkeypatch, file_server):
+    write_zoo(tmp_path, monkeypatch, [w8_entry(file_server.url("gone.pth"), None)])
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w8_test_256x192")
+    assert code == 2 and "HTTP 404" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w99")
+    assert code == 2 and "'hrnet_w99' is not in the model zoo" in err
+
+
+def test_pull_falls_back_to_the_next_source(capsys, models_home, tmp_path, monkeypatch, file_server, w8_state):
+    blob = saved(tmp_path / "blob.pth", w8_state).read_bytes()
+    file_server.files["mirror.pth"] = blob
+    entry = w8_entry(file_server.url("gone.pth"), None)
+    entry["sources"].append({"url": file_server.url("mirror.pth"), "sha256": hashlib.sha256(blob).hexdigest()})
+    write_zoo(tmp_path, monkeypatch, [entry])
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w8_test_256x192")
+    assert code == 0, err
+    assert [name for name, _ in file_server.requests] == ["gone.pth", "mirror.pth"]
+
+
+def test_pulled_file_of_the_wrong_architecture_is_deleted(capsys, models_home, tmp_path, monkeypatch, file_server):
+    blob = saved(tmp_path / "blob.pth", build_hrnet("hrnet_w8", 16).state_dict()).read_bytes()  # MPII, not COCO
+    file_server.files["w8.pth"] = blob
+    write_zoo(tmp_path, monkeypatch, [w8_entry(file_server.url("w8.pth"), None)])
+    code, _, err = run_cli(capsys, "models", "pull", "hrnet_w8_test_256x192")
+    assert code == 2 and "holds hrnet_w8 with 16 joints, not hrnet_w8 with 17" in err
+    assert not (models_home / "hrnet_w8_test_256x192.pth").exists()
+
+
+# ----- import ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("layout", ["official", "wrapped", "mmpose"])
+def test_import_identifies_every_checkpoint_layout(capsys, models_home, tmp_path, w8_state, layout):
+    if layout == "official":
+        obj = w8_state
+    elif layout == "wrapped":
+        obj = {"epoch": 3, "best_state_dict": {f"module.{k}": v for k, v in w8_state.items()}}
+    else:
+        obj = {"meta": {"epoch": 210}, "state_dict": {
+            (f"keypoint_head.{k}" if k.startswith("final_layer") else f"backbone.{k}"): v for k, v in w8_state.items()}}
+    code, _, err = run_cli(capsys, "models", "import", saved(tmp_path / "ckpt_384x288.pth", obj), "--name", "mine")
+    assert code == 0, err
+    assert "imported mine: pth hrnet_w8, 17 joints (coco17), input 288x384" in err
+    record = ModelRegistry().find("mine")
+    assert record.usable and record.path == models_home / "mine.pth" and record.input_size == (288, 384)
+
+
+def test_import_fine_tuned_checkpoint_keeps_its_keypoint_set(capsys, models_home, tmp_path):
+    state = build_hrnet("hrnet_w8", 5).state_dict()
+    keypoints = {"name": "hand5", "names": ["wrist", "left_tip", "right_tip", "left_base", "right_base"],
+                 "flip_pairs": [[1, 2], [3, 4]], "skeleton": [[0, 3], [3, 1], [0, 4], [4, 2]], "sigmas": []}
+    ckpt = saved(tmp_path / "hands.pth", {"state_dict": state, "hrnet_studio": {
+        "keypoints": keypoints, "input_size": [128, 160], "training_data": "my hands", "metrics": {"pck": 0.8},
+        "source": "fine-tune"}})
+    code, _, err = run_cli(capsys, "models", "import", ckpt)
+    assert code == 0, err
+    meta = ModelRegistry().find("hands").metadata
+    kps = meta.keypoint_set()
+    assert kps.names[1] == "left_tip" and kps.flip_pairs == ((1, 2), (3, 4)) and kps.edges[0] == (0, 3)
+    assert meta.input_size == [128, 160] and meta.source == "fine-tune" and meta.metrics == {"pck": 0.8}
+
+
+def test_import_of_the_official_file_is_recognised_by_checksum(capsys, models_home, tmp_path, monkeypatch, w8_state):
+    ckpt = saved(tmp_path / "pose_hrnet_w8_256x192.pth", w8_state)
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    write_zoo(tmp_path, monkeypatch, [w8_entry("https://example.invalid/x.pth", "deadbeef",
+                                               official_file={"name": ckpt.name, "sha256": digest})])
+    code, _, err = run_cli(capsys, "models", "import", ckpt)
+    assert code == 0, err
+    assert "= zoo model hrnet_w8_test_256x192" in err
+    record = ModelRegistry().find("hrnet_w8_test_256x192")
+    assert record.installed and record.metadata.metrics == {"coco_ap": 0.5}
+
+
+def test_import_detector_and_onnx(capsys, models_home, yolo_pose_weights, onnx_w8):
+    code, _, err = run_cli(capsys, "models", "import", yolo_pose_weights)
+    assert code == 0 and "imported person detector yolo11n-pose" in err
+    assert ModelRegistry().default_detector().path == models_home / "yolo11n-pose.pt"
+    code, _, err = run_cli(capsys, "models", "import", onnx_w8, "--name", "w8-onnx")
+    assert code == 0, err
+    assert "imported w8-onnx: onnx onnx, 17 joints (coco17), input 192x256" in err
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("text", "is not a model file"),
+    ("not_hrnet", "is not an HRNet pose checkpoint: no transition1.0.0.weight / final_layer.weight"),
+    ("corrupt", "is not a readable PyTorch checkpoint"),
+    ("bad_onnx", "is not a readable ONNX model"),
+    ("missing", "model file not found"),
+])
+def test_import_refuses_what_it_cannot_identify(capsys, models_home, tmp_path, case, expected):
+    path = {"text": tmp_path / "notes.txt", "not_hrnet": tmp_path / "resnet.pth", "corrupt": tmp_path / "c.pth",
+            "bad_onnx": tmp_path / "m.onnx", "missing": tmp_path / "nope.pth"}[case]
+    if case == "text":
+        path.write_text("hello")
+    elif case == "not_hrnet":
+        torch.save({"conv.weight": torch.zeros(3, 3), "fc.weight": torch.zeros(2)}, path)
+    elif case in ("corrupt", "bad_onnx"):
+        path.write_bytes(b"PK\x03\x04" + b"\x00" * 64 if case == "corrupt" else b"\x08\x07garbage")
+    code, _, err = run_cli(capsys, "models", "import", path)
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert not models_home.exists() or list(models_home.iterdir()) == []
+
+
+def test_import_refuses_a_malicious_pickle_without_running_it(capsys, models_home, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.pth"
+    torch.save({"final_layer.weight": torch.zeros(1), "x": Payload()}, path, pickle_protocol=2)
+    code, _, err = run_cli(capsys, "models", "import", path)
+    assert code == 2 and "will not be loaded" in err
+    assert not marker.exists()
+
+
+def test_import_name_clash_and_force(capsys, models_home, tmp_path, w8_state):
+    ckpt = saved(tmp_path / "m.pth", w8_state)
+    assert run_cli(capsys, "models", "import", ckpt)[0] == 0
+    code, _, err = run_cli(capsys, "models", "import", ckpt)
+    assert code == 2 and "already installed: pass --name NEW_NAME, or --force" in err
+    assert run_cli(capsys, "models", "import", ckpt, "--force")[0] == 0
+    code, _, err = run_cli(capsys, "models", "import", ckpt, "--name", "../escape")
+    assert code == 2 and "not a usable model name" in err
+
+
+# ----- remove ----------------------------------------------------------------------------------
+def test_remove(capsys, models_home, tmp_path, w8_state):
+    run_cli(capsys, "models", "import", saved(tmp_path / "m.pth", w8_state))
+    code, _, err = run_cli(capsys, "models", "remove", "m")
+    assert code == 0 and "removed m" in err
+    assert list(models_home.iterdir()) == []
+    code, _, err = run_cli(capsys, "models", "remove", "m")
+    assert code == 2 and "no model named 'm'" in err
+    code, _, err = run_cli(capsys, "models", "remove", "hrnet_w32_coco_256x192")
+    assert code == 2 and "not installed" in err
+
+
+def test_unknown_model_name_in_export_says_where_to_look(capsys, models_home, videos, tmp_path):
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv",
+                           "--model", "hrnet_w48_coco_384x288", "--detector", "none")
+    assert code == 2 and "not installed: run `hrnet-studio models pull hrnet_w48_coco_384x288`" in err
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv",
+                           "--model", "my-typo", "--detector", "none")
+    assert code == 2 and "no model named 'my-typo'" in err

@@ -1,0 +1,178 @@
+"""ONNX export and the ONNX Runtime backend: same heatmaps and keypoints as PyTorch, chosen providers."""
+import csv
+import json
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+from hrnet_studio.cli import main
+from hrnet_studio.errors import StudioError
+from hrnet_studio.inference import onnx_backend
+from hrnet_studio.inference.backends import TorchBackend
+from hrnet_studio.inference.decode import decode
+from hrnet_studio.inference.model_loading import open_pose_model
+from hrnet_studio.inference.onnx_backend import OnnxBackend, choose_providers
+from hrnet_studio.inference.transforms import box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
+from hrnet_studio.models.checkpoints import load_pose_model
+from hrnet_studio.models.onnx_export import export_onnx
+from hrnet_studio.models.registry import ModelRegistry
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def real_crops(videos, input_size, n_boxes=6):
+    """Person crops (plus some off-centre and partly outside boxes) from a frame of a shared clip."""
+    cap = cv2.VideoCapture(str(videos / "two_people_basketball_gym_426x240.mp4"))
+    for _ in range(15):
+        ok, frame = cap.read()
+    cap.release()
+    assert ok
+    boxes = np.array([[60, 40, 160, 235], [230, 30, 330, 238], [0, 0, 426, 240], [380, 100, 460, 260],
+                      [100, 100, 140, 180], [-20, -10, 80, 120]], dtype=np.float32)[:n_boxes]
+    w, h = input_size
+    centers, scales = box_to_center_scale(xyxy_to_xywh(boxes), w / h)
+    return normalize_crops(warp_crops(frame, centers, scales, input_size)), centers, scales
+
+
+def test_export_is_a_valid_dynamic_batch_graph(onnx_w8):
+    model = onnx.load(str(onnx_w8))
+    onnx.checker.check_model(model, full_check=True)
+    assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) >= 17
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert not dims[0].HasField("dim_value") and dims[0].dim_param  # symbolic batch
+    assert [d.dim_value for d in dims[1:]] == [3, 256, 192]
+    backend = OnnxBackend(onnx_w8, "cpu")
+    for n in (1, 5):
+        assert backend.infer(np.zeros((n, 3, 256, 192), np.float32)).shape == (n, 17, 64, 48)
+
+
+def test_torch_export_based_exporter_gives_the_same_graph_contract(small_checkpoint, tmp_path):
+    """The fallback exporter (used where the TorchScript one is gone) must pass the same checks."""
+    model, spec = load_pose_model(small_checkpoint)
+    path = tmp_path / "dynamo.onnx"
+    assert export_onnx(model, spec.input_size, path, exporter="dynamo") <= 1e-4
+    onnx.checker.check_model(str(path), full_check=True)
+    assert OnnxBackend(path, "cpu").infer(np.zeros((3, 3, 256, 192), np.float32)).shape == (3, 17, 64, 48)
+
+
+def test_onnx_matches_torch_on_real_crops(onnx_w8, small_checkpoint, videos):
+    model, spec = load_pose_model(small_checkpoint)
+    batch, centers, scales = real_crops(videos, spec.input_size)
+    torch_hm = TorchBackend(model, "cpu").infer(batch)
+    onnx_hm = OnnxBackend(onnx_w8, "cpu").infer(batch)
+    assert onnx_hm.shape == torch_hm.shape == (6, 17, 64, 48)
+    assert np.abs(onnx_hm - torch_hm).max() <= 1e-4
+    for decoder in ("official", "dark"):
+        kp_t, sc_t = decode(torch_hm, centers, scales, decoder)
+        kp_o, sc_o = decode(onnx_hm, centers, scales, decoder)
+        peaks_t = torch_hm.reshape(6, 17, -1).argmax(-1)
+        assert np.array_equal(peaks_t, onnx_hm.reshape(6, 17, -1).argmax(-1))
+        np.testing.assert_allclose(kp_o, kp_t, atol=1e-3)  # same peak, sub-pixel refinement within 1e-3 px
+        np.testing.assert_allclose(sc_o, sc_t, atol=1e-4)
+
+
+def test_provider_choice(monkeypatch):
+    every = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(onnx_backend, "gpu_present", lambda: False)
+    assert choose_providers("auto", every) == ["CPUExecutionProvider"]
+    assert choose_providers("cpu", every) == ["CPUExecutionProvider"]
+    with pytest.raises(StudioError, match="no CUDA GPU is usable"):
+        choose_providers("cuda", every)
+    monkeypatch.setattr(onnx_backend, "gpu_present", lambda: True)
+    monkeypatch.setattr(onnx_backend, "tensorrt_present", lambda: True)
+    assert choose_providers("auto", every) == every
+    assert choose_providers("cpu", every) == ["CPUExecutionProvider"]
+    monkeypatch.setattr(onnx_backend, "tensorrt_present", lambda: False)
+    assert choose_providers("cuda", every) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]  # CPU-only build
+    with pytest.raises(StudioError, match="unknown device"):
+        choose_providers("tpu", every)
+
+
+def test_backend_shows_what_really_runs(onnx_w8):
+    backend = OnnxBackend(onnx_w8)  # auto: no GPU in CI, so the CPU
+    assert backend.providers[0] in ("CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider")
+    if backend.providers[0] == "CPUExecutionProvider":
+        assert backend.device_name == "ONNX Runtime CPU"
+
+
+def test_damaged_onnx_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07not really onnx")
+    with pytest.raises(StudioError, match="ONNX Runtime cannot load bad.onnx"):
+        OnnxBackend(bad, "cpu")
+
+
+def test_export_onnx_command_registers_the_export(capsys, models_home, small_checkpoint, tmp_path):
+    assert run_cli(capsys, "models", "import", small_checkpoint, "--name", "w8")[0] == 0
+    code, _, err = run_cli(capsys, "models", "export-onnx", "w8")
+    assert code == 0, err
+    assert "onnx.checker passed; heatmaps match PyTorch within" in err
+    record = ModelRegistry().find("w8.onnx")
+    assert record.path == models_home / "w8.onnx" and record.metadata.format == "onnx"
+    assert record.metadata.derived_from == "w8" and record.metadata.keypoints["names"][0] == "nose"
+    loaded = open_pose_model("w8", backend="onnx", device="cpu")  # finds the export instead of exporting again
+    assert loaded.record.name == "w8.onnx" and loaded.backend_kind == "onnx"
+    assert loaded.spec.input_size == (192, 256) and loaded.spec.keypoints.name == "coco17"
+
+    out = tmp_path / "elsewhere" / "w8_copy.onnx"
+    out.parent.mkdir()
+    code, _, err = run_cli(capsys, "models", "export-onnx", "w8", "-o", out)
+    assert code == 0 and out.exists()
+    assert json.loads((tmp_path / "elsewhere" / "w8_copy.onnx.json").read_text())["format"] == "onnx"
+
+    code, _, err = run_cli(capsys, "models", "export-onnx", "w8.onnx")
+    assert code == 2 and "only those can be exported" in err
+
+
+def test_export_csv_is_the_same_with_either_backend(capsys, models_home, small_checkpoint, onnx_w8, tmp_path,
+                                                    videos):
+    video = videos / "single_person_taichi_340x256.mp4"
+    outputs = {}
+    for backend, model in (("torch", small_checkpoint), ("onnx", onnx_w8)):
+        outputs[backend] = tmp_path / f"{backend}.csv"
+        code, _, err = run_cli(capsys, "export", video, "-o", outputs[backend], "--model", model, "--backend", backend,
+                               "--detector", "none", "--max-frames", 4, "--device", "cpu")
+        assert code == 0, err
+        assert ("on ONNX Runtime CPU" if backend == "onnx" else "on CPU") in err
+
+    def values(path):
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        return rows[0], np.array([[float(v) for v in r[3:]] for r in rows[1:]])
+
+    (h_t, v_t), (h_o, v_o) = values(outputs["torch"]), values(outputs["onnx"])
+    assert h_t == h_o and v_t.shape == v_o.shape == (4, 5 + 17 * 3)
+    np.testing.assert_allclose(v_o, v_t, atol=1e-3)
+
+
+def test_backend_mismatches_are_explained(capsys, models_home, small_checkpoint, onnx_w8, videos, tmp_path):
+    video = videos / "single_person_taichi_340x256.mp4"
+    code, _, err = run_cli(capsys, "export", video, "-o", tmp_path / "o.csv", "--model", onnx_w8, "--backend", "torch",
+                           "--detector", "none")
+    assert code == 2 and "is an ONNX model: run it with --backend onnx" in err
+    code, _, err = run_cli(capsys, "export", video, "-o", tmp_path / "o.csv", "--model", small_checkpoint,
+                           "--backend", "onnx", "--detector", "none")
+    assert code == 2 and "--backend onnx needs an ONNX model" in err
+    code, _, err = run_cli(capsys, "export", video, "-o", tmp_path / "o.csv", "--model", onnx_w8,
+                           "--input-size", "256x256", "--detector", "none")
+    assert code == 2 and "input size is fixed" in err
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_bench_command(capsys, small_checkpoint, onnx_w8, backend):
+    model = onnx_w8 if backend == "onnx" else small_checkpoint
+    code, out, err = run_cli(capsys, "bench", "--model", model, "--backend", backend, "--device", "cpu",
+                             "--batches", 1, 3, "--seconds", 0.2)
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert f"{backend} on " in lines[0]
+    assert lines[1].split() == ["batch", "persons/s", "ms/batch"]
+    rows = [line.split() for line in lines[2:]]
+    assert [r[0] for r in rows] == ["1", "3"] and all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows)
