@@ -6,7 +6,8 @@
    pipeline costs on top of HRNet itself);
 2. batched pipeline ÷ an official-style loop (one person at a time: warpAffine, forward at
    batch 1, get_final_preds) on the same frames and boxes;
-3. DARK decode time per person (and the official decoder's, for scale).
+3. DARK decode time per person (and the official decoder's, for scale);
+4. end-to-end frames/s with ONNX Runtime ÷ with PyTorch (the same pipeline, frames and detector).
 
 Without --model a randomly initialised HRNet-W32 of the official layout is used: the speed of
 a network does not depend on its weights.
@@ -30,6 +31,7 @@ from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
 from hrnet_studio.inference.decode import decode  # noqa: E402
 from hrnet_studio.inference.detector import make_detector  # noqa: E402
 from hrnet_studio.inference.export_job import export_video  # noqa: E402
+from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
 from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
 from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
 from hrnet_studio.inference.transforms import (  # noqa: E402
@@ -40,6 +42,7 @@ from hrnet_studio.inference.transforms import (  # noqa: E402
 )
 from hrnet_studio.models.checkpoints import PoseModelSpec, load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
+from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
 from hrnet_studio.skeletons import COCO_17  # noqa: E402
 
 
@@ -80,12 +83,8 @@ def main() -> None:
     print(f"device: {backend.device_name}; torch threads: {torch.get_num_threads()}; model {spec.arch} "
           f"{spec.input_size[0]}x{spec.input_size[1]}; detector: {detector.name}; video: {args.video.name}")
 
-    # 1. End to end, as `hrnet-studio export` runs it.
-    with tempfile.TemporaryDirectory() as tmp:
-        export_video(args.video, pipeline, Path(tmp) / "warm.csv", max_frames=3)
-        t0 = time.perf_counter()
-        report = export_video(args.video, pipeline, Path(tmp) / "poses.csv", max_frames=args.frames)
-        e2e_s = time.perf_counter() - t0
+    # 1. End to end, as `hrnet-studio export --backend torch` runs it.
+    report, e2e_s = end_to_end(args.video, pipeline, args.frames)
     frames = report.frames
     persons_per_frame = report.persons / max(frames, 1)
     print(f"\nend to end: {frames} frames, {persons_per_frame:.2f} persons/frame, {frames / e2e_s:.2f} frames/s")
@@ -132,6 +131,25 @@ def main() -> None:
     print(f"\nDARK decode: {dark_s / 32 * 1e6:.1f} us/person; official decode: {official_s / 32 * 1e6:.1f} us/person "
           f"(32 persons, {hm.shape[2]}x{hm.shape[3]} heatmaps)")
     print(f"RATIO DARK / official decode time: {dark_s / official_s:.2f}")
+
+    # 4. The same end-to-end run with ONNX Runtime as the pose backend.
+    with tempfile.TemporaryDirectory() as tmp:
+        export_onnx(model, spec.input_size, Path(tmp) / "model.onnx")
+        ort_backend = OnnxBackend(Path(tmp) / "model.onnx", args.device)
+        ort_pipeline = PosePipeline(ort_backend, spec, detector, PipelineOptions(decoder="dark"))
+        ort_report, ort_s = end_to_end(args.video, ort_pipeline, args.frames)
+    print(f"\nend to end with {ort_backend.device_name}: {ort_report.frames / ort_s:.2f} frames/s; "
+          f"pose {ort_report.stage_ms.get('pose', 0) / ort_report.frames:.1f} ms/frame")
+    print(f"RATIO end-to-end ONNX Runtime / PyTorch frames/s: {(ort_report.frames / ort_s) / (frames / e2e_s):.3f}")
+
+
+def end_to_end(video: Path, pipeline: PosePipeline, max_frames: int):
+    """(report, seconds) of an export of ``max_frames`` frames after a 3-frame warm-up."""
+    with tempfile.TemporaryDirectory() as tmp:
+        export_video(video, pipeline, Path(tmp) / "warm.csv", max_frames=3)
+        t0 = time.perf_counter()
+        report = export_video(video, pipeline, Path(tmp) / "poses.csv", max_frames=max_frames)
+        return report, time.perf_counter() - t0
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ def test_pull_installs_and_first_run_uses_it(capsys, models_home, tmp_path, monk
                            "--detector", "none", "--max-frames", 2, "--device", "cpu")
     assert code == 0, err
     assert "model hrnet_w32_coco_256x192: hrnet_w8" in err and (tmp_path / "o.csv").exists()
+    assert "on ONNX Runtime CPU" in err  # auto backend on the CPU: exported once, then ONNX Runtime
 
 
 def test_pull_with_wrong_checksum_deletes_and_says_so(capsys, models_home, tmp_path, monkeypatch, file_server):

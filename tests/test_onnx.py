@@ -118,7 +118,7 @@ def test_export_onnx_command_registers_the_export(capsys, models_home, small_che
     assert record.path == models_home / "w8.onnx" and record.metadata.format == "onnx"
     assert record.metadata.derived_from == "w8" and record.metadata.keypoints["names"][0] == "nose"
     loaded = open_pose_model("w8", backend="onnx", device="cpu")  # finds the export instead of exporting again
-    assert loaded.record.name == "w8.onnx" and loaded.backend_kind == "onnx"
+    assert loaded.record.name == "w8" and loaded.spec.path == models_home / "w8.onnx" and loaded.backend_kind == "onnx"
     assert loaded.spec.input_size == (192, 256) and loaded.spec.keypoints.name == "coco17"
 
     out = tmp_path / "elsewhere" / "w8_copy.onnx"
@@ -150,6 +150,21 @@ def test_export_csv_is_the_same_with_either_backend(capsys, models_home, small_c
     (h_t, v_t), (h_o, v_o) = values(outputs["torch"]), values(outputs["onnx"])
     assert h_t == h_o and v_t.shape == v_o.shape == (4, 5 + 17 * 3)
     np.testing.assert_allclose(v_o, v_t, atol=1e-3)
+
+
+def test_auto_backend_on_cpu(capsys, models_home, small_checkpoint):
+    """Auto picks ONNX Runtime on the CPU for models in the model folder (exported once), PyTorch for a loose file."""
+    loose = open_pose_model(small_checkpoint, device="cpu")
+    assert loose.backend_kind == "torch" and loose.spec.path == small_checkpoint
+    assert run_cli(capsys, "models", "import", small_checkpoint, "--name", "w8")[0] == 0
+    said = []
+    first = open_pose_model("w8", device="cpu", say=said.append)
+    assert first.backend_kind == "onnx" and first.backend.device_name == "ONNX Runtime CPU"
+    assert (models_home / "w8.onnx").exists() and "exporting w8 to ONNX" in said[0]
+    said.clear()
+    again = open_pose_model("w8", device="cpu", say=said.append)
+    assert again.spec.path == models_home / "w8.onnx" and said == []  # reused, not exported again
+    assert open_pose_model("w8", backend="torch", device="cpu").backend_kind == "torch"
 
 
 def test_backend_mismatches_are_explained(capsys, models_home, small_checkpoint, onnx_w8, videos, tmp_path):

@@ -22,8 +22,8 @@ BACKENDS = ("auto", "torch", "onnx")
 @dataclass
 class LoadedPoseModel:
     backend: PoseBackend
-    spec: PoseModelSpec
-    record: ModelRecord
+    spec: PoseModelSpec  # spec.path is the file that runs (the .onnx export when ONNX Runtime runs a .pth model)
+    record: ModelRecord  # the model the user asked for
     backend_kind: str  # "torch" or "onnx"
 
 
@@ -59,7 +59,7 @@ def open_pose_model(
     if record.problem:
         raise StudioError(record.problem)
     is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
-    kind = backend if backend != "auto" else ("onnx" if is_onnx else "torch")
+    kind = backend if backend != "auto" else _auto_backend(record, registry, device, is_onnx)
     if kind == "torch":
         if is_onnx:
             raise StudioError(f"{record.name} is an ONNX model: run it with --backend onnx (or auto)")
@@ -68,8 +68,16 @@ def open_pose_model(
         _apply_keypoints(spec, record.metadata)
         return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
 
-    onnx_record = record if is_onnx else _onnx_for(record, registry, say)
     from .onnx_backend import OnnxBackend
+
+    try:
+        onnx_record = record if is_onnx else _onnx_for(record, registry, say)
+    except StudioError as exc:
+        if backend != "auto":
+            raise
+        if say:
+            say(f"note: running {record.name} with PyTorch: {exc}")
+        return open_pose_model(record.path, "torch", device, fp16, channels_last, input_size, registry, say)
 
     meta = onnx_record.metadata
     if meta is None:
@@ -81,7 +89,23 @@ def open_pose_model(
     spec = PoseModelSpec(meta.arch, meta.num_joints, tuple(meta.input_size), keypoint_set_for(meta.num_joints),
                          onnx_record.path)
     _apply_keypoints(spec, meta)
-    return LoadedPoseModel(runner, spec, onnx_record, kind)
+    return LoadedPoseModel(runner, spec, record, kind)
+
+
+def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_onnx: bool) -> str:
+    """ONNX for .onnx files; on the CPU also for models in the model folder, as ONNX Runtime runs HRNet
+    1.6-2x faster there than PyTorch (benchmarks/backends.py); PyTorch otherwise."""
+    if is_onnx:
+        return "onnx"
+    in_folder = record.path.parent.resolve() == registry.folder.resolve()
+    on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
+    return "onnx" if in_folder and on_cpu and record.metadata is not None else "torch"
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _apply_keypoints(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
@@ -102,6 +126,6 @@ def _onnx_for(record: ModelRecord, registry: ModelRegistry, say: Callable[[str],
     from ..models.onnx_export import export_registered
 
     if say:
-        say(f"exporting {record.name} to ONNX once (kept in the model folder for next time)...")
+        say(f"exporting {record.name} to ONNX for ONNX Runtime, once (kept in the model folder)...")
     exported, _ = export_registered(registry, record)
     return exported
