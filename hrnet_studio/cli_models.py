@@ -107,7 +107,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
                 bar.total = total
             bar.update(done - bar.n)
 
-        record = registry.pull(args.name, progress, timeout=args.timeout)
+        try:
+            record = registry.pull(args.name, progress, timeout=args.timeout)
+        except KeyboardInterrupt:
+            bar.close()
+            say("interrupted: the part downloaded so far is kept, and the same command resumes it")
+            return 130
     say(f"installed {record.name} ({human_size(record.size_bytes)}, sha256 verified) in {record.path}")
     return 0
 
@@ -130,7 +135,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     removed = ModelRegistry().remove(args.name)
-    say(f"removed {args.name}: " + ", ".join(str(p) for p in removed))
+    say(f"removed {args.name}: " + ", ".join(p.name for p in removed))
     return 0
 
 

@@ -248,13 +248,27 @@ def test_import_name_clash_and_force(capsys, models_home, tmp_path, w8_state):
 # ----- remove ----------------------------------------------------------------------------------
 def test_remove(capsys, models_home, tmp_path, w8_state):
     run_cli(capsys, "models", "import", saved(tmp_path / "m.pth", w8_state))
+    assert run_cli(capsys, "models", "export-onnx", "m")[0] == 0
     code, _, err = run_cli(capsys, "models", "remove", "m")
-    assert code == 0 and "removed m" in err
+    assert code == 0 and "removed m: m.pth, m.pth.json, m.onnx, m.onnx.json" in err  # the stale export goes too
     assert list(models_home.iterdir()) == []
     code, _, err = run_cli(capsys, "models", "remove", "m")
     assert code == 2 and "no model named 'm'" in err
     code, _, err = run_cli(capsys, "models", "remove", "hrnet_w32_coco_256x192")
     assert code == 2 and "not installed" in err
+
+
+def test_files_dropped_into_the_folder_are_identified_or_flagged(capsys, models_home, w8_state):
+    models_home.mkdir()
+    saved(models_home / "dropped_384x288.pth", {"state_dict": w8_state})
+    (models_home / "broken.pth").write_bytes(b"PK\x03\x04 truncated")
+    (models_home / ".half.pth.part").write_bytes(b"partial download")
+    code, out, _ = run_cli(capsys, "models", "list")
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line and not line.startswith("model folder")}
+    assert rows["dropped_384x288"][:6] == ["dropped_384x288", "pose", "hrnet_w8", "288x384", "17", "yes"]
+    assert rows["broken"][5] == "broken" and "broken.pth: broken.pth is not a readable PyTorch checkpoint" in out
+    assert ".half" not in out and "half.pth" not in out
 
 
 def test_unknown_model_name_in_export_says_where_to_look(capsys, models_home, videos, tmp_path):

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from hrnet_studio.cli import main
 from hrnet_studio.errors import StudioError
@@ -16,6 +17,7 @@ from hrnet_studio.inference.model_loading import open_pose_model
 from hrnet_studio.inference.onnx_backend import OnnxBackend, choose_providers
 from hrnet_studio.inference.transforms import box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
 from hrnet_studio.models.checkpoints import load_pose_model
+from hrnet_studio.models.hrnet import build_hrnet
 from hrnet_studio.models.onnx_export import export_onnx
 from hrnet_studio.models.registry import ModelRegistry
 
@@ -165,6 +167,29 @@ def test_auto_backend_on_cpu(capsys, models_home, small_checkpoint):
     again = open_pose_model("w8", device="cpu", say=said.append)
     assert again.spec.path == models_home / "w8.onnx" and said == []  # reused, not exported again
     assert open_pose_model("w8", backend="torch", device="cpu").backend_kind == "torch"
+
+    # New weights under the same name: the old export no longer matches them and is made again.
+    other = build_hrnet("hrnet_w8", 17)
+    torch.save(other.state_dict(), models_home.parent / "other.pth")
+    assert run_cli(capsys, "models", "import", models_home.parent / "other.pth", "--name", "w8", "--force")[0] == 0
+    assert not (models_home / "w8.onnx").exists()  # --force removed the export of the replaced weights
+    said.clear()
+    fresh = open_pose_model("w8", device="cpu", say=said.append)
+    assert said and fresh.spec.path == models_home / "w8.onnx"
+    x = np.random.default_rng(1).standard_normal((2, 3, 256, 192)).astype(np.float32)
+    with torch.inference_mode():
+        expected = other.eval()(torch.from_numpy(x)).numpy()
+    assert np.abs(fresh.backend.infer(x) - expected).max() <= 1e-4
+
+
+def test_stale_export_is_not_used(capsys, models_home, small_checkpoint):
+    assert run_cli(capsys, "models", "import", small_checkpoint, "--name", "w8")[0] == 0
+    assert run_cli(capsys, "models", "export-onnx", "w8")[0] == 0
+    registry = ModelRegistry()
+    record = registry.find("w8")
+    assert registry.onnx_export_of(record) is not None
+    record.metadata.sha256 = "0" * 64  # as if the weights had been replaced behind the export's back
+    assert registry.onnx_export_of(record) is None
 
 
 def test_backend_mismatches_are_explained(capsys, models_home, small_checkpoint, onnx_w8, videos, tmp_path):

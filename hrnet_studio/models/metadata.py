@@ -72,6 +72,7 @@ class ModelMetadata:
     source: str = "import"  # "zoo", "import", "onnx-export", "fine-tune"
     builtin: str | None = None  # the zoo entry this file installs
     derived_from: str | None = None  # e.g. the .pth an ONNX file was exported from
+    derived_sha256: str | None = None  # ... and that file's sha256, so a replaced source is never mistaken for it
     training_data: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     sha256: str | None = None

@@ -190,12 +190,17 @@ class ModelRegistry:
                 return record
         return None
 
+    def exports_of(self, record: ModelRecord) -> list[ModelRecord]:
+        return [other for other in self.records() if other.metadata and other.metadata.format == "onnx"
+                and other.metadata.derived_from == record.name and other.installed]
+
     def onnx_export_of(self, record: ModelRecord) -> ModelRecord | None:
-        for other in self.records():
-            if other.metadata and other.metadata.format == "onnx" and other.metadata.derived_from == record.name \
-                    and other.usable:
-                return other
-        return None
+        """The ONNX export made from exactly this file (same sha256), if there is one."""
+        exports = [e for e in self.exports_of(record) if e.usable]
+        if not exports:
+            return None
+        digest = (record.metadata.sha256 if record.metadata else None) or sha256_of(record.path)
+        return next((e for e in exports if e.metadata.derived_sha256 == digest), None)
 
     def default_pose(self) -> ModelRecord | None:
         preferred = [self.find(DEFAULT_POSE_MODEL)] + [self.find(f) for f in LEGACY_DEFAULT_FILES]
@@ -318,8 +323,9 @@ class ModelRegistry:
         if not record.installed:
             raise StudioError(f"model {record.name} is not installed; nothing to remove")
         removed = []
-        for path in (record.path, metadata_path(record.path)):
-            if path.exists():
-                path.unlink()
-                removed.append(path)
+        for model in [record, *self.exports_of(record)]:  # an export of removed weights is stale
+            for path in (model.path, metadata_path(model.path)):
+                if path.exists():
+                    path.unlink()
+                    removed.append(path)
         return removed
