@@ -24,8 +24,10 @@ def find_in_models_dir(*names: str) -> Path | None:
 
 
 def resources_dir() -> Path:
-    """The repository's top-level ``resources/`` folder (model zoo catalogue, icons)."""
-    return Path(__file__).resolve().parent.parent / "resources"
+    """``resources/`` (model zoo catalogue, icons): inside the package in a wheel, at the top of a checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "resources"
+    return installed if installed.is_dir() else package.parent / "resources"
 
 
 def zoo_catalog_path() -> Path:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from hrnet_studio.cli import main
+from hrnet_studio.models.checkpoints import save_pose_checkpoint
 from hrnet_studio.models.hrnet import build_hrnet
 from hrnet_studio.models.registry import ModelRegistry, load_zoo
 from hrnet_studio.paths import resources_dir
@@ -164,19 +165,28 @@ def test_import_identifies_every_checkpoint_layout(capsys, models_home, tmp_path
     assert record.usable and record.path == models_home / "mine.pth" and record.input_size == (288, 384)
 
 
-def test_import_fine_tuned_checkpoint_keeps_its_keypoint_set(capsys, models_home, tmp_path):
-    state = build_hrnet("hrnet_w8", 5).state_dict()
+def test_import_fine_tuned_checkpoint_keeps_its_keypoint_set(capsys, models_home, tmp_path, videos):
+    model = build_hrnet("hrnet_w8", 5)
     keypoints = {"name": "hand5", "names": ["wrist", "left_tip", "right_tip", "left_base", "right_base"],
                  "flip_pairs": [[1, 2], [3, 4]], "skeleton": [[0, 3], [3, 1], [0, 4], [4, 2]], "sigmas": []}
-    ckpt = saved(tmp_path / "hands.pth", {"state_dict": state, "hrnet_studio": {
+    ckpt = save_pose_checkpoint(model, tmp_path / "hands.pth", {
         "keypoints": keypoints, "input_size": [128, 160], "training_data": "my hands", "metrics": {"pck": 0.8},
-        "source": "fine-tune"}})
+        "source": "fine-tune"})
     code, _, err = run_cli(capsys, "models", "import", ckpt)
     assert code == 0, err
     meta = ModelRegistry().find("hands").metadata
     kps = meta.keypoint_set()
     assert kps.names[1] == "left_tip" and kps.flip_pairs == ((1, 2), (3, 4)) and kps.edges[0] == (0, 3)
     assert meta.input_size == [128, 160] and meta.source == "fine-tune" and meta.metrics == {"pck": 0.8}
+
+    # Its joints name the CSV columns, with either backend.
+    for backend in ("torch", "onnx"):
+        out = tmp_path / f"{backend}.csv"
+        code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", out, "--model",
+                               "hands", "--backend", backend, "--detector", "none", "--max-frames", 2, "--device", "cpu")
+        assert code == 0, err
+        header = out.read_text().splitlines()[0].split(",")
+        assert header[8:11] == ["wrist_x", "wrist_y", "wrist_score"] and header[-1] == "right_base_score"
 
 
 def test_import_of_the_official_file_is_recognised_by_checksum(capsys, models_home, tmp_path, monkeypatch, w8_state):

@@ -70,13 +70,15 @@ def test_onnx_matches_torch_on_real_crops(onnx_w8, small_checkpoint, videos):
     onnx_hm = OnnxBackend(onnx_w8, "cpu").infer(batch)
     assert onnx_hm.shape == torch_hm.shape == (6, 17, 64, 48)
     assert np.abs(onnx_hm - torch_hm).max() <= 1e-4
-    for decoder in ("official", "dark"):
-        kp_t, sc_t = decode(torch_hm, centers, scales, decoder)
-        kp_o, sc_o = decode(onnx_hm, centers, scales, decoder)
-        peaks_t = torch_hm.reshape(6, 17, -1).argmax(-1)
-        assert np.array_equal(peaks_t, onnx_hm.reshape(6, 17, -1).argmax(-1))
-        np.testing.assert_allclose(kp_o, kp_t, atol=1e-3)  # same peak, sub-pixel refinement within 1e-3 px
-        np.testing.assert_allclose(sc_o, sc_t, atol=1e-4)
+    peaks = torch_hm.reshape(6, 17, -1).argmax(-1)
+    assert np.array_equal(peaks, onnx_hm.reshape(6, 17, -1).argmax(-1))
+    kp_t, sc_t = decode(torch_hm, centers, scales, "official")
+    kp_o, sc_o = decode(onnx_hm, centers, scales, "official")
+    assert np.array_equal(kp_o, kp_t)  # same peaks and quarter offsets: identical keypoints
+    np.testing.assert_allclose(sc_o, sc_t, atol=1e-4)
+    kp_t, _ = decode(torch_hm, centers, scales, "dark")
+    kp_o, _ = decode(onnx_hm, centers, scales, "dark")
+    np.testing.assert_allclose(kp_o, kp_t, atol=1e-3)  # DARK's Taylor step sees the 1e-6 heatmap differences
 
 
 def test_provider_choice(monkeypatch):

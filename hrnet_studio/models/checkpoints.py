@@ -93,6 +93,22 @@ def embedded_metadata(obj: object) -> dict | None:
     return None
 
 
+def save_pose_checkpoint(model: torch.nn.Module, path: str | Path, metadata: dict) -> Path:
+    """Save an HRNet the way HRNet Studio's own models are stored: official keys plus metadata.
+
+    ``metadata`` holds ModelMetadata fields (keypoints, input_size, training_data, metrics, ...) as
+    plain values, so the file still loads with ``weights_only=True``. Written atomically.
+    """
+    import os
+
+    path = Path(path)
+    part = path.with_name(f".{path.name}.part")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, EMBEDDED_METADATA_KEY: dict(metadata)}, part)
+    os.replace(part, path)
+    return path
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint file safely and return its HRNet state dict with official key names."""
     path = Path(path)

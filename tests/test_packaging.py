@@ -1,0 +1,29 @@
+"""The package as pip builds it: every subpackage listed, the resources inside."""
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "hrnet_studio").rglob("__init__.py")}
+    assert on_disk <= set(config["packages"])
+    assert config["package-dir"]["hrnet_studio.resources"] == "resources"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="builds with the local toolchain")
+def test_wheel_carries_the_model_zoo(tmp_path):
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             str(ROOT), "-w", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    wheel = next(tmp_path.glob("hrnet_studio-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "hrnet_studio/resources/model_zoo.json" in names
+    assert "hrnet_studio/models/registry.py" in names and "hrnet_studio/inference/onnx_backend.py" in names
