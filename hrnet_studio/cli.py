@@ -35,7 +35,7 @@ def probability(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hrnet-studio",
-        description="Real-time human pose estimation with HRNet: export keypoints of a video to CSV/JSON.",
+        description="Real-time human pose estimation with HRNet. Without a command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"hrnet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_export)
 
     add_models_parser(sub, parse_size)
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
+    gui.add_argument("source", nargs="?", type=Path, help="a video file or image folder to open")
+    gui.set_defaults(func=cmd_gui)
 
     bench = sub.add_parser("bench", help="measure pose-network throughput (persons/s) at several batch sizes",
                            description="Runs the pose network on random crops and prints persons per second.")
@@ -171,6 +175,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.app import run_app
+
+    return run_app(getattr(args, "source", None))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .inference.bench import measure_throughput
     from .models.registry import ModelRegistry
@@ -191,10 +201,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
+        if args.command is None:
+            return cmd_gui(args)
         return args.func(args)
     except StudioError as exc:
         say(f"error: {exc}")

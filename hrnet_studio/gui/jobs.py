@@ -1,0 +1,106 @@
+"""Long jobs run off the UI thread: exporting a video's keypoints and downloading a model."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+
+from ..errors import StudioError, first_line
+from ..inference.detector import make_detector
+from ..inference.export_job import export_video
+from ..inference.model_loading import open_pose_model
+from ..inference.pipeline import PipelineOptions, PosePipeline
+from ..models.registry import ModelRegistry
+from .worker import ModelChoice
+
+
+@dataclass
+class ExportRequest:
+    video: Path
+    csv: Path | None
+    json: Path | None
+    overlay: Path | None
+    choice: ModelChoice
+    options: PipelineOptions
+    threshold: float = 0.3
+
+
+class ExportJob(QThread):
+    """The CLI's exporter on the open video, with progress and cancel (cancel leaves no file)."""
+
+    progress = Signal(int, int)  # frames done, frames total
+    done = Signal(object)  # ExportReport
+    failed = Signal(str)
+
+    def __init__(self, request: ExportRequest):
+        super().__init__()
+        self.setObjectName("export")
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        r = self.request
+        try:
+            loaded = open_pose_model(r.choice.model, r.choice.backend, r.choice.device)
+            on_gpu = "CPU" not in loaded.backend.device_name
+            detector = make_detector(r.choice.detector, device="cuda" if on_gpu else "cpu", warn=lambda _: None)
+            pipeline = PosePipeline(loaded.backend, loaded.spec, detector, r.options)
+
+            def progress(done: int, total: int) -> bool:
+                self.progress.emit(done, total)
+                return not self._cancel.is_set()
+
+            report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.threshold, progress)
+        except StudioError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # the app stays up; the message says what broke
+            self.failed.emit(f"export failed: {first_line(exc)}")
+            return
+        self.done.emit(report)
+
+
+class DownloadCancelled(Exception):
+    pass
+
+
+class DownloadJob(QThread):
+    """``models pull`` with progress; cancel keeps the part file so the next try resumes."""
+
+    progress = Signal(object, object)  # bytes done, bytes total (Python ints: files exceed 2**31)
+    done = Signal(str)  # model name
+    failed = Signal(str)
+
+    def __init__(self, name: str, registry: ModelRegistry | None = None):
+        super().__init__()
+        self.setObjectName("download")
+        self.name = name
+        self.registry = registry
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        def progress(done: int, total: int | None) -> None:
+            if self._cancel.is_set():
+                raise DownloadCancelled
+            self.progress.emit(done, total)
+
+        try:
+            (self.registry or ModelRegistry()).pull(self.name, progress)
+        except DownloadCancelled:
+            self.failed.emit(f"download of {self.name} cancelled; the part already fetched is kept for next time")
+            return
+        except StudioError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self.failed.emit(f"download failed: {first_line(exc)}")
+            return
+        self.done.emit(self.name)

@@ -1,0 +1,574 @@
+"""The main window: video view, source bar, player, settings, live plots, export and status bar.
+
+Threads: the capture thread reads the source, the worker thread runs the pose pipeline, and this
+(UI) thread only paints the latest result. Nothing here runs the model or waits on a file.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import StudioError
+from ..inference.live_sources import VIDEO_SUFFIXES, CameraSource, ImageFolderSource, LiveSource, SeekableVideo, \
+    probe_cameras
+from ..inference.pipeline import PipelineOptions
+from ..models.registry import ModelRegistry
+from .capture import CaptureThread
+from .channel import FrameChannel
+from .controls import PlayerBar, SettingsPanel
+from .export_dialog import ExportDialog
+from .jobs import DownloadJob, ExportJob, ExportRequest
+from .plots import JointPlot, PerformancePlot
+from .video_view import VideoView
+from .worker import LiveResult, ModelChoice, ModelInfo, PoseWorker
+
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, registry: ModelRegistry | None = None,
+                 probe_cameras_now: bool = True):
+        super().__init__()
+        self.setWindowTitle("HRNet Studio")
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings()
+        self.registry = registry or ModelRegistry()
+        self.source: LiveSource | None = None
+        self.capture: CaptureThread | None = None
+        self.channel = FrameChannel()
+        self.model_info: ModelInfo | None = None
+        self.latest: LiveResult | None = None
+        self.errors: list[str] = []  # every message shown to the user, newest last
+        self.arrivals: deque[float] = deque(maxlen=30)
+        self.fps = 0.0
+        self.export_job: ExportJob | None = None
+        self.download_job: DownloadJob | None = None
+        self.recorder = None
+        self._closing = False
+
+        self._build_view()
+        self._build_docks()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+        self._start_worker()
+        self._restore_settings()
+        self.refresh_models()
+        if probe_cameras_now:
+            QTimer.singleShot(0, self.refresh_cameras)
+        self.apply_model_choice(ask_download=False)
+
+    # ----- construction --------------------------------------------------------------------
+    def _build_view(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.view = VideoView()
+        self.player = PlayerBar()
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.player)
+        self.setCentralWidget(central)
+        self.player.playToggled.connect(self.set_playing)
+        self.player.stepRequested.connect(self.step)
+        self.player.seekRequested.connect(self.seek)
+        self.player.speedChanged.connect(self._on_speed)
+
+    def _build_docks(self) -> None:
+        self.panel = SettingsPanel()
+        self.settings_dock = self._dock("Settings", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.performance_plot = PerformancePlot()
+        self.performance_dock = self._dock("Performance", self.performance_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.joint_plot = JointPlot()
+        self.joint_dock = self._dock("Joint over time", self.joint_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.panel.modelChosen.connect(self.apply_model_choice)
+        self.panel.optionsChanged.connect(self.apply_options)
+        self.panel.overlayChanged.connect(self.apply_overlay)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.replace(' ', '')}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Source", objectName="sourceBar")
+        self.addToolBar(bar)
+        open_button = QPushButton("Open video…", objectName="openVideoButton")
+        open_button.clicked.connect(self.choose_video)
+        bar.addWidget(open_button)
+        bar.addSeparator()
+        self.camera_combo = QComboBox(objectName="cameraCombo")
+        self.camera_combo.setMinimumWidth(200)
+        self.camera_combo.setPlaceholderText("no camera found")
+        bar.addWidget(self.camera_combo)
+        self.camera_button = QPushButton("Start camera", objectName="cameraButton")
+        self.camera_button.clicked.connect(self._start_selected_camera)
+        bar.addWidget(self.camera_button)
+        refresh = QPushButton("↻", objectName="refreshCameras")
+        refresh.setToolTip("Look for cameras again")
+        refresh.clicked.connect(self.refresh_cameras)
+        bar.addWidget(refresh)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "Open &video…", self.choose_video, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open image &folder…", self.choose_folder)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        self.export_action = self._action(file_menu, "&Export keypoints…", self.export_keypoints, "Ctrl+E")
+        self.screenshot_action = self._action(file_menu, "Save &screenshot", self.save_screenshot, "S")
+        self.record_action = self._action(file_menu, "&Record overlay video", self.toggle_recording, "R")
+        self.record_action.setCheckable(True)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Import model…", self.import_model)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.settings_dock, self.performance_dock, self.joint_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        play_menu = self.menuBar().addMenu("&Playback")
+        self.play_action = self._action(play_menu, "Play / pause", lambda: self.set_playing(not self.is_playing()),
+                                        Qt.Key.Key_Space)
+        self._action(play_menu, "Next frame", self.step, Qt.Key.Key_Right)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda *_: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work with the menu closed
+        return action
+
+    def _build_status_bar(self) -> None:
+        self.fps_label = QLabel("– fps", objectName="fpsLabel")
+        self.persons_label = QLabel("0 persons", objectName="personsLabel")
+        self.dropped_label = QLabel("", objectName="droppedLabel")
+        self.device_label = QLabel("", objectName="deviceLabel")
+        self.model_label = QLabel("no model", objectName="modelLabel")
+        for label in (self.fps_label, self.persons_label, self.dropped_label, self.device_label, self.model_label):
+            self.statusBar().addPermanentWidget(label)
+
+    def _start_worker(self) -> None:
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("inference")
+        self.worker = PoseWorker(self.channel, capture_ms=lambda: self.capture.capture_ms if self.capture else 0.0)
+        self.worker.moveToThread(self.worker_thread)
+        self.worker_thread.started.connect(self.worker.run)
+        self.worker.resultReady.connect(self.on_result)
+        self.worker.modelLoaded.connect(self.on_model_loaded)
+        self.worker.failed.connect(self.on_worker_message)
+        self.worker_thread.start()
+
+    # ----- models ------------------------------------------------------------------------------
+    def refresh_models(self, select: str | None = None) -> None:
+        records = self.registry.records()
+        self.panel.fill_models(records, select or self.settings.value("model", None, str))
+        self.panel.fill_detectors(records, self.settings.value("detector", None, str))
+        if self.panel.model_combo.count() and self.panel.model_needs_download() and self.model_info is None:
+            self.view.clear("No pose model is installed yet: pick one under Settings ▸ Pose model to download it,\n"
+                            "or File ▸ Import model… for a checkpoint you have")
+
+    def current_choice(self) -> ModelChoice:
+        p = self.panel
+        return ModelChoice(p.model_combo.currentData(), p.detector_combo.currentData() or "none",
+                           p.device_combo.currentText(), p.backend_combo.currentText())
+
+    def apply_model_choice(self, ask_download: bool = True) -> None:
+        if self.panel.model_combo.count() == 0:
+            return
+        if self.panel.model_needs_download():
+            if ask_download:
+                self.offer_download(self.panel.model_combo.currentData())
+            return
+        self.model_label.setText(f"loading {self.panel.model_combo.currentData()}…")
+        self.worker.request_model(self.current_choice())
+
+    def offer_download(self, name: str) -> None:
+        entry = self.registry.zoo.get(name)
+        size = f" (about {entry.size_bytes // 1_000_000} MB)" if entry and entry.size_bytes else ""
+        box = QMessageBox(QMessageBox.Icon.Question, "Download model", f"{name} is not installed. Download it{size}?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("downloadQuestion")
+        box.finished.connect(lambda result: self.download_model(name)
+                             if result == QMessageBox.StandardButton.Yes else None)
+        box.open()
+
+    def download_model(self, name: str) -> DownloadJob:
+        job = DownloadJob(name, self.registry)
+        dialog = QProgressDialog(f"Downloading {name}…", "Cancel", 0, 100, self)
+        dialog.setObjectName("downloadProgress")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        job.progress.connect(lambda done, total: dialog.setValue(int(100 * done / total)) if total else None)
+        dialog.canceled.connect(job.cancel)
+        job.done.connect(lambda n: (dialog.reset(), self.refresh_models(select=n), self.apply_model_choice()))
+        job.failed.connect(lambda msg: (dialog.reset(), self.show_error(msg)))
+        self.download_job = job
+        job.start()
+        return job
+
+    def import_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import model", self._last_dir(),
+                                              "Models (*.pth *.pt *.onnx);;All files (*)")
+        if path:
+            self.import_model_file(Path(path))
+
+    def import_model_file(self, path: Path) -> None:
+        try:
+            record = self.registry.import_file(path)
+        except StudioError as exc:
+            self.show_error(str(exc))
+            return
+        self.refresh_models(select=record.name)
+        self.apply_model_choice()
+
+    def apply_options(self) -> None:
+        p = self.panel
+        self.worker.request_options(PipelineOptions(decoder=p.decoder_combo.currentText(),
+                                                    flip_test=p.flip_check.isChecked(),
+                                                    track=p.track_check.isChecked(),
+                                                    smooth=p.smooth_check.isChecked()))
+
+    def apply_overlay(self) -> None:
+        p, o = self.panel, self.view.options
+        o.skeleton, o.boxes = p.skeleton_check.isChecked(), p.boxes_check.isChecked()
+        o.ids, o.scores, o.threshold = p.ids_check.isChecked(), p.scores_check.isChecked(), p.threshold
+        self.view.update()
+
+    def on_model_loaded(self, info: ModelInfo) -> None:
+        self.model_info = info
+        self.model_label.setText(f"{info.name} ({info.arch}, {info.input_size[0]}x{info.input_size[1]})")
+        self.device_label.setText(info.device)
+        if self.view.image is None and self.source is None:
+            self.view.clear("Open a video (File ▸ Open video…), drop a file here, or pick a camera")
+
+    def on_worker_message(self, message: str) -> None:
+        if message.startswith("warning:"):
+            self.statusBar().showMessage(message, 10000)
+            self.errors.append(message)
+        else:
+            self.show_error(message)
+            if self.model_info is None:
+                self.model_label.setText("no model")
+
+    # ----- sources ------------------------------------------------------------------------------
+    def refresh_cameras(self) -> None:
+        self.camera_combo.clear()
+        for camera in probe_cameras():
+            self.camera_combo.addItem(camera.label, camera.index)
+        self.camera_button.setEnabled(self.camera_combo.count() > 0)
+
+    def _start_selected_camera(self) -> None:
+        index = self.camera_combo.currentData()
+        if index is None:
+            self.show_error("no camera found: connect one and press ↻")
+            return
+        try:
+            self.open_source(CameraSource(int(index)))
+        except StudioError as exc:
+            self.show_error(str(exc))
+
+    def choose_video(self) -> None:
+        pattern = "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ");;All files (*)"
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self._last_dir(), pattern)
+        if path:
+            self.open_path(Path(path))
+
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open image folder", self._last_dir())
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        """Open a video file or an image folder; a bad file is a message, not a crash."""
+        try:
+            source = ImageFolderSource(path) if path.is_dir() else SeekableVideo(path)
+        except StudioError as exc:
+            self.show_error(str(exc))
+            return False
+        self._remember(path)
+        self.open_source(source)
+        return True
+
+    def open_source(self, source: LiveSource, playing: bool = True) -> None:
+        self.stop_source()
+        self.channel.reopen()
+        self.worker.request_options(self.worker.options)  # new source: fresh tracks
+        self.source = source
+        self.capture = CaptureThread(source, self.channel, playing=playing)
+        self.capture.speed = self.player.speed_box.currentData()
+        self.capture.failed.connect(self.on_source_failed)
+        self.capture.reachedEnd.connect(lambda: self.player.set_playing(False))
+        self.capture.position.connect(self.player.set_position)
+        self.player.set_source(source.frame_count, source.fps, enabled=not source.is_live)
+        self.player.set_playing(playing or source.is_live)
+        self.performance_plot.clear()
+        self.arrivals.clear()
+        self.setWindowTitle(f"HRNet Studio — {source.name}")
+        self.capture.start()
+
+    def stop_source(self) -> None:
+        if self.capture is not None:
+            self.capture.stop()
+            self.capture.wait(5000)
+            self.capture = None
+        self.source = None
+        if self.recorder is not None:
+            self.toggle_recording()
+
+    def on_source_failed(self, message: str) -> None:
+        self.show_error(message)
+        self.player.set_playing(False)
+
+    def is_playing(self) -> bool:
+        return self.capture is not None and self.capture.playing
+
+    def set_playing(self, playing: bool) -> None:
+        if self.capture is not None and not self.capture.source.is_live:
+            self.capture.set_playing(playing)
+        self.player.set_playing(self.is_playing())
+
+    def step(self) -> None:
+        if self.capture is not None and not self.capture.source.is_live:
+            self.capture.set_playing(False)
+            self.player.set_playing(False)
+            self.capture.step()
+
+    def seek(self, index: int) -> None:
+        if self.capture is not None and not self.capture.source.is_live:
+            self.capture.seek(index)
+
+    def _on_speed(self, speed: float) -> None:
+        if self.capture is not None:
+            self.capture.speed = speed
+
+    # ----- results -------------------------------------------------------------------------------
+    def on_result(self, live: LiveResult) -> None:
+        if self._closing:
+            return
+        self.latest = live
+        now = time.monotonic()
+        self.arrivals.append(now)
+        if len(self.arrivals) > 1:
+            self.fps = (len(self.arrivals) - 1) / max(self.arrivals[-1] - self.arrivals[0], 1e-6)
+        persons = live.result.persons
+        self.view.show_frame(live.frame.image, persons, live.spec.keypoints)
+        t = live.result.timings_ms
+        stages = {"capture": live.capture_ms, "detect": t.get("detect", 0.0),
+                  "pose": t.get("crop", 0.0) + t.get("pose", 0.0), "decode": t.get("decode", 0.0),
+                  "draw": self.view.last_draw_ms}
+        self.performance_plot.add(now, self.fps, stages)
+        self.joint_plot.set_keypoints(live.spec.keypoints)
+        self.joint_plot.add(live.frame.timestamp_s, persons)
+        self.fps_label.setText(f"{self.fps:.1f} fps")
+        self.persons_label.setText(f"{len(persons)} person{'s' if len(persons) != 1 else ''}")
+        self.dropped_label.setText(f"{live.dropped} dropped" if self.source is not None and self.source.is_live
+                                   else "")
+        if self.recorder is not None:
+            self._record_frame()
+
+    # ----- export, screenshots, recording ------------------------------------------------------------
+    def export_keypoints(self) -> ExportDialog | None:
+        if self.source is None or self.source.is_live or not isinstance(self.source, SeekableVideo):
+            self.show_error("open a video file first: keypoints are exported from a whole video")
+            return None
+        if self.panel.model_needs_download():
+            self.show_error("install a pose model first (Settings ▸ Pose model)")
+            return None
+        dialog = ExportDialog(self.source.path, self)
+        dialog.setObjectName("exportDialog")
+        dialog.accepted.connect(lambda: self.start_export(*dialog.outputs()))
+        dialog.open()
+        return dialog
+
+    def start_export(self, csv: Path | None, json: Path | None, overlay: Path | None) -> ExportJob | None:
+        if not (csv or json or overlay):
+            self.show_error("nothing to export: choose at least one output")
+            return None
+        p = self.panel
+        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(),
+                                PipelineOptions(decoder=p.decoder_combo.currentText(), flip_test=p.flip_check.isChecked(),
+                                                track=p.track_check.isChecked(), smooth=p.smooth_check.isChecked()),
+                                p.threshold)
+        job = ExportJob(request)
+        dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.source.frame_count, 1), self)
+        dialog.setObjectName("exportProgress")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        job.progress.connect(lambda done, total: (dialog.setMaximum(max(total, 1)), dialog.setValue(done)))
+        dialog.canceled.connect(job.cancel)
+        job.done.connect(lambda report: (dialog.reset(), self._export_finished(report)))
+        job.failed.connect(lambda msg: (dialog.reset(), self.show_error(msg)))
+        self.export_job, self.export_dialog = job, dialog
+        job.start()
+        return job
+
+    def _export_finished(self, report) -> None:
+        if report.cancelled:
+            self.statusBar().showMessage("export cancelled: no file was written", 10000)
+        else:
+            names = ", ".join(p.name for p in report.outputs)
+            self.statusBar().showMessage(f"exported {report.frames} frames to {names}", 15000)
+
+    def screenshot_dir(self) -> Path:
+        default = Path(platformdirs.user_pictures_dir()) / "HRNet Studio"
+        return Path(self.settings.value("screenshotDir", str(default), str))
+
+    def save_screenshot(self) -> Path | None:
+        image = self.view.render_frame()
+        if image.isNull():
+            self.show_error("nothing to save yet: open a video or a camera")
+            return None
+        folder = self.screenshot_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+        if not image.save(str(path)):
+            self.show_error(f"could not write {path}")
+            return None
+        self.statusBar().showMessage(f"screenshot saved: {path}", 10000)
+        return path
+
+    def toggle_recording(self) -> None:
+        from ..inference.exporters import OverlayVideoExporter
+
+        if self.recorder is None:
+            if self.view.image is None:
+                self.record_action.setChecked(False)
+                self.show_error("nothing to record yet: open a video or a camera")
+                return
+            folder = self.screenshot_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            self.record_path = folder / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+            fps = self.source.fps if self.source is not None else 30.0
+            self.recorder = OverlayVideoExporter(self.record_path, fps, (self.view.image.width(),
+                                                                         self.view.image.height()))
+            self.record_action.setChecked(True)
+            self.statusBar().showMessage(f"recording to {self.record_path}…")
+        else:
+            recorder, self.recorder = self.recorder, None
+            recorder.commit()
+            self.record_action.setChecked(False)
+            self.statusBar().showMessage(f"recording saved: {self.record_path}", 10000)
+
+    def _record_frame(self) -> None:
+        import numpy as np
+
+        image = self.view.render_frame().convertToFormat(self.view.image.Format.Format_RGB888)
+        w, h = image.width(), image.height()
+        rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, : 3 * w]
+        self.recorder.write_frame(np.ascontiguousarray(rgb.reshape(h, w, 3)[..., ::-1]))
+
+    # ----- messages, settings, drag and drop, closing ----------------------------------------------
+    def show_error(self, message: str) -> None:
+        """A clear message in the window; the app stays usable (the box is not modal to the app)."""
+        self.errors.append(message)
+        self.statusBar().showMessage(message, 15000)
+        if self._closing:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "HRNet Studio", message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorBox")
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
+
+    def _last_dir(self) -> str:
+        return self.settings.value("lastDir", str(Path.home()), str)
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
+        self.settings.setValue("lastDir", str(path.parent))
+        self._fill_recent()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.recent_files():
+            action = self.recent_menu.addAction(entry)
+            action.triggered.connect(lambda *_, p=entry: self.open_path(Path(p)))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def _restore_settings(self) -> None:
+        s, p = self.settings, self.panel
+        if s.value("geometry") is not None:
+            self.restoreGeometry(s.value("geometry"))
+            self.restoreState(s.value("windowState"))
+        else:
+            self.resize(1280, 800)
+        for combo, key in ((p.device_combo, "device"), (p.backend_combo, "backend"), (p.decoder_combo, "decoder")):
+            index = combo.findText(s.value(key, combo.currentText(), str))
+            combo.setCurrentIndex(max(index, 0))
+        for check, key in ((p.flip_check, "flip"), (p.track_check, "track"), (p.smooth_check, "smooth"),
+                           (p.skeleton_check, "skeleton"), (p.boxes_check, "boxes"), (p.ids_check, "ids"),
+                           (p.scores_check, "scores")):
+            check.setChecked(s.value(key, check.isChecked(), bool))
+        p.threshold_slider.setValue(s.value("threshold", p.threshold_slider.value(), int))
+        speed = self.player.speed_box.findData(s.value("speed", 1.0, float))
+        self.player.speed_box.setCurrentIndex(max(speed, 0))
+        self._fill_recent()
+        self.apply_overlay()
+        self.apply_options()
+
+    def save_settings(self) -> None:
+        s, p = self.settings, self.panel
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("windowState", self.saveState())
+        s.setValue("model", p.model_combo.currentData())
+        s.setValue("detector", p.detector_combo.currentData())
+        for combo, key in ((p.device_combo, "device"), (p.backend_combo, "backend"), (p.decoder_combo, "decoder")):
+            s.setValue(key, combo.currentText())
+        for check, key in ((p.flip_check, "flip"), (p.track_check, "track"), (p.smooth_check, "smooth"),
+                           (p.skeleton_check, "skeleton"), (p.boxes_check, "boxes"), (p.ids_check, "ids"),
+                           (p.scores_check, "scores")):
+            s.setValue(key, check.isChecked())
+        s.setValue("threshold", p.threshold_slider.value())
+        s.setValue("speed", self.player.speed_box.currentData())
+        s.sync()
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(Path(urls[0].toLocalFile()))
+            event.acceptProposedAction()
+
+    def closeEvent(self, event) -> None:
+        """Stop every thread cleanly, whatever is running."""
+        self._closing = True
+        self.save_settings()
+        for job in (self.export_job, self.download_job):
+            if job is not None and job.isRunning():
+                job.cancel()
+                job.wait(10000)
+        self.stop_source()
+        self.worker.stop()
+        self.worker_thread.quit()
+        self.worker_thread.wait(10000)
+        super().closeEvent(event)

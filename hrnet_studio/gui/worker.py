@@ -1,0 +1,129 @@
+"""The inference worker: a QObject in its own QThread that drives the same PosePipeline as the CLI.
+
+It takes frames from the capture channel, runs detection and pose estimation, and emits one
+``LiveResult`` per frame. Model and option changes are requested from the UI thread and applied
+between frames, in the worker's thread: loading a model never blocks the window.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..errors import StudioError, first_line
+from ..inference.detector import make_detector
+from ..inference.model_loading import open_pose_model
+from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
+from ..inference.sources import Frame
+from ..models.checkpoints import PoseModelSpec
+from .channel import FrameChannel
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the user picked: the pose model, detector and runtime."""
+
+    model: str | None = None  # registry name or path; None = the default model
+    detector: str = "none"  # a path, or "none" for the full frame
+    device: str = "auto"
+    backend: str = "auto"
+
+
+@dataclass
+class LiveResult:
+    frame: Frame
+    result: FrameResult
+    spec: PoseModelSpec
+    dropped: int  # frames dropped so far by the live queue
+    capture_ms: float
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    arch: str
+    input_size: tuple[int, int]
+    device: str
+    detector: str
+    backend: str
+
+
+class PoseWorker(QObject):
+    resultReady = Signal(object)  # LiveResult
+    modelLoaded = Signal(object)  # ModelInfo
+    failed = Signal(str)  # one line for the user
+    idle = Signal()  # the loop has ended
+
+    def __init__(self, channel: FrameChannel, capture_ms=lambda: 0.0):
+        super().__init__()
+        self.channel = channel
+        self.capture_ms = capture_ms
+        self.pipeline: PosePipeline | None = None
+        self._lock = threading.Lock()
+        self._pending_choice: ModelChoice | None = None
+        self._pending_options: PipelineOptions | None = None
+        self._stop = threading.Event()
+        self.options = PipelineOptions()
+
+    # ----- requests from the UI thread ----------------------------------------------------
+    def request_model(self, choice: ModelChoice) -> None:
+        with self._lock:
+            self._pending_choice = choice
+
+    def request_options(self, options: PipelineOptions) -> None:
+        with self._lock:
+            self._pending_options = options
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ----- the loop (runs in the worker thread) ------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self._apply_requests()
+            frame = self.channel.get(0.05)
+            if frame is None or self.pipeline is None:
+                continue
+            capture_ms = self.capture_ms()
+            try:
+                result = self.pipeline.process(frame.image, frame.index, frame.timestamp_s)
+            except Exception as exc:  # a failing model must not take the app down
+                self.failed.emit(f"pose estimation failed: {first_line(exc)}")
+                self.pipeline = None
+                continue
+            self.resultReady.emit(LiveResult(frame, result, self.pipeline.spec, self.channel.dropped, capture_ms))
+        self.idle.emit()
+
+    def _apply_requests(self) -> None:
+        with self._lock:
+            choice, self._pending_choice = self._pending_choice, None
+            options, self._pending_options = self._pending_options, None
+        if options is not None:
+            self.options = options
+            if self.pipeline is not None:
+                self.pipeline.options = options
+                self.pipeline.reset()
+        if choice is not None:
+            self._load(choice)
+
+    def _load(self, choice: ModelChoice) -> None:
+        try:
+            loaded = open_pose_model(choice.model, choice.backend, choice.device)
+            on_gpu = "CPU" not in loaded.backend.device_name
+            warnings: list[str] = []
+            detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warnings.append)
+        except StudioError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self.failed.emit(f"the model could not be loaded: {first_line(exc)}")
+            return
+        for line in warnings:
+            self.failed.emit(line)
+        self.pipeline = PosePipeline(loaded.backend, loaded.spec, detector, self.options)
+        spec = loaded.spec
+        self.modelLoaded.emit(ModelInfo(loaded.record.name, spec.arch, spec.input_size, loaded.backend.device_name,
+                                        detector.name, loaded.backend_kind))
