@@ -187,7 +187,7 @@ class SettingsPanel(QWidget):
             self.model_combo.addItem(f"{r.name}  (download…)", r.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, "download", Qt.ItemDataRole.UserRole + 1)
         index = self.model_combo.findData(selected) if selected else -1
-        self.model_combo.setCurrentIndex(index if index >= 0 else 0)
+        self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
 
     def fill_detectors(self, records: list[ModelRecord], selected: str | None) -> None:
@@ -198,7 +198,7 @@ class SettingsPanel(QWidget):
                 self.detector_combo.addItem(r.name, str(r.path))
         self.detector_combo.addItem("none (whole frame is one person)", "none")
         index = self.detector_combo.findData(selected) if selected else -1
-        self.detector_combo.setCurrentIndex(index if index >= 0 else 0)
+        self.detector_combo.setCurrentIndex(max(index, 0))
         self.detector_combo.blockSignals(False)
 
     def model_needs_download(self) -> bool:

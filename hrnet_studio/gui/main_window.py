@@ -28,8 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import StudioError
-from ..inference.live_sources import VIDEO_SUFFIXES, CameraSource, ImageFolderSource, LiveSource, SeekableVideo, \
-    probe_cameras
+from ..inference.live_sources import (
+    VIDEO_SUFFIXES,
+    CameraSource,
+    ImageFolderSource,
+    LiveSource,
+    SeekableVideo,
+    probe_cameras,
+)
 from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRegistry
 from .capture import CaptureThread
@@ -122,7 +128,7 @@ class MainWindow(QMainWindow):
         self.camera_combo.setMinimumWidth(200)
         self.camera_combo.setPlaceholderText("no camera found")
         bar.addWidget(self.camera_combo)
-        self.camera_button = QPushButton("Start camera", objectName="cameraButton")
+        self.camera_button = QPushButton("Start camera", objectName="cameraButton", enabled=False)
         self.camera_button.clicked.connect(self._start_selected_camera)
         bar.addWidget(self.camera_button)
         refresh = QPushButton("↻", objectName="refreshCameras")

@@ -1,0 +1,329 @@
+"""The desktop app driven through its real widgets (pytest-qt, offscreen)."""
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+from hrnet_studio.gui.main_window import MainWindow
+from hrnet_studio.inference.live_sources import PacedVideoCamera
+from hrnet_studio.models.hrnet import build_hrnet
+from hrnet_studio.models.registry import ModelRegistry
+
+LOAD_TIMEOUT = 60_000
+PORTRAIT = "single_person_basketball_portrait_1080x1920.mp4"  # 40 frames: keeps exports quick
+
+
+@pytest.fixture
+def gui_models(models_home, small_checkpoint, yolo_pose_weights):
+    registry = ModelRegistry()
+    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(yolo_pose_weights)
+    return models_home
+
+
+def make_settings(path: Path, **values) -> QSettings:
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    defaults = {"model": "w8", "backend": "torch", "device": "cpu"}
+    for key, value in {**defaults, **values}.items():
+        settings.setValue(key, value)
+    settings.sync()
+    return settings
+
+
+@pytest.fixture
+def window(qtbot, gui_models, tmp_path):
+    win = MainWindow(settings=make_settings(tmp_path / "settings.ini", screenshotDir=str(tmp_path / "shots")),
+                     probe_cameras_now=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model_info is not None, timeout=LOAD_TIMEOUT)
+    yield win
+    win.close()
+
+
+def results_collector(win):
+    seen = []
+    win.worker.resultReady.connect(lambda live: seen.append(live))
+    return seen
+
+
+def test_open_play_and_see_persons(qtbot, window, videos):
+    assert window.model_info.name == "w8" and window.device_label.text() == "CPU"
+    assert "w8 (hrnet_w8, 192x256)" in window.model_label.text()
+    assert window.panel.detector_combo.currentText() == "yolo11n-pose"
+    seen = results_collector(window)
+    assert window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 8, timeout=30_000)
+    assert max(len(live.result.persons) for live in seen) == 2  # the two players
+    assert window.persons_label.text() == f"{len(seen[-1].result.persons)} persons"
+    assert window.view.image is not None and (window.view.image.width(), window.view.image.height()) == (426, 240)
+    assert window.fps > 0 and window.fps_label.text().endswith("fps")
+    assert "frame" in window.player.position_label.text() and window.player.slider.maximum() == 299
+    assert len(window.performance_plot.times) >= 2
+    assert window.joint_plot.person_box.count() >= 1 and len(window.joint_plot.series()[0]) >= 1
+
+
+def test_file_mode_processes_every_frame_in_order(qtbot, window, videos):
+    window.player.speed_box.setCurrentIndex(window.player.speed_box.findData(4.0))
+    seen = results_collector(window)
+    assert window.open_path(videos / PORTRAIT)
+    qtbot.waitUntil(lambda: len(seen) == 40, timeout=60_000)
+    assert [live.frame.index for live in seen] == list(range(40))
+    assert all(live.dropped == 0 for live in seen)
+    qtbot.waitUntil(lambda: not window.player.play_button.isChecked(), timeout=5000)  # stopped at the end
+
+
+def test_pause_step_seek(qtbot, window, videos):
+    seen = results_collector(window)
+    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    qtbot.mouseClick(window.player.play_button, Qt.MouseButton.LeftButton)  # pause
+    assert not window.is_playing()
+    qtbot.wait(300)
+    last = seen[-1].frame.index
+    count = len(seen)
+    qtbot.mouseClick(window.player.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(seen) == count + 1, timeout=10_000)
+    assert seen[-1].frame.index == last + 1
+    window.player.slider.setValue(200)  # what releasing the slider does
+    qtbot.waitUntil(lambda: seen[-1].frame.index == 200, timeout=10_000)
+    assert "frame 200 / 299" in window.player.position_label.text()
+    qtbot.wait(300)
+    assert seen[-1].frame.index == 200  # still paused after the seek
+
+
+def test_overlay_threshold_and_toggles(qtbot, window, videos):
+    seen = results_collector(window)
+    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    window.set_playing(False)
+    window.panel.threshold_slider.setValue(0)
+    assert window.panel.threshold_label.text() == "0.00" and window.view.options.threshold == 0.0
+    drawn = {}
+    for value in (0, 20, 100):
+        window.panel.threshold_slider.setValue(value)
+        window.view.repaint()
+        persons = window.view.persons
+        assert persons and window.view.joints_drawn == sum(int((p.scores >= value / 100).sum()) for p in persons)
+        drawn[value] = window.view.joints_drawn
+    assert drawn[0] > drawn[100]
+    window.panel.threshold_slider.setValue(0)
+    window.panel.skeleton_check.setChecked(False)
+    window.view.repaint()
+    assert window.view.joints_drawn == 0 and not window.view.options.skeleton
+
+
+def test_change_model_in_the_picker(qtbot, window, videos, tmp_path):
+    mpii = tmp_path / "mpii_w8_256x256.pth"
+    torch.save(build_hrnet("hrnet_w8", 16).state_dict(), mpii)
+    window.import_model_file(mpii)  # File ▸ Import model… then selects it
+    qtbot.waitUntil(lambda: window.model_info.name == "mpii_w8_256x256", timeout=LOAD_TIMEOUT)
+    assert window.panel.model_combo.currentData() == "mpii_w8_256x256"
+    seen = results_collector(window)
+    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    assert seen[-1].spec.num_joints == 16 and seen[-1].result.persons[0].keypoints.shape == (16, 2)
+    # And back through the combo box, as a user picks it.
+    combo = window.panel.model_combo
+    combo.setCurrentIndex(combo.findData("w8"))
+    combo.activated.emit(combo.currentIndex())
+    qtbot.waitUntil(lambda: window.model_info.name == "w8", timeout=LOAD_TIMEOUT)
+    qtbot.waitUntil(lambda: seen[-1].spec.num_joints == 17, timeout=30_000)
+
+
+def test_export_from_the_gui(qtbot, window, videos, tmp_path):
+    assert window.open_path(videos / PORTRAIT)
+    window.set_playing(False)
+    dialog = window.export_keypoints()
+    assert dialog.csv_edit.text().endswith("single_person_basketball_portrait_1080x1920.poses.csv")
+    out = tmp_path / "gui.csv"
+    dialog.csv_edit.setText(str(out))
+    dialog.json_check.setChecked(True)
+    dialog.json_edit.setText(str(tmp_path / "gui.json"))
+    dialog.accept()  # the Export button
+    qtbot.waitUntil(lambda: window.export_job is not None and window.export_job.isFinished(), timeout=120_000)
+    qtbot.waitUntil(lambda: "exported" in window.statusBar().currentMessage(), timeout=5000)
+    with open(out, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["frame", "time_s", "person_id"]
+    assert sorted({int(r[0]) for r in rows[1:]}) == list(range(40))
+    assert (tmp_path / "gui.json").exists()
+    assert "exported 40 frames" in window.statusBar().currentMessage()
+
+
+def test_cancel_export_leaves_no_file(qtbot, window, videos, tmp_path):
+    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.set_playing(False)
+    out = tmp_path / "cancelled.csv"
+    job = window.start_export(out, None, tmp_path / "cancelled.mp4")
+    qtbot.waitUntil(lambda: window.export_dialog.value() >= 2, timeout=60_000)
+    cancel = next(b for b in window.export_dialog.findChildren(QPushButton) if b.text() == "Cancel")
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(job.isFinished, timeout=60_000)
+    qtbot.waitUntil(lambda: "export cancelled" in window.statusBar().currentMessage(), timeout=5000)
+    assert list(tmp_path.glob("cancelled*")) == [] and list(tmp_path.glob(".cancelled*")) == []
+    assert "export cancelled" in window.statusBar().currentMessage()
+
+
+def test_close_while_running_stops_every_thread(qtbot, gui_models, tmp_path, videos):
+    win = MainWindow(settings=make_settings(tmp_path / "s.ini"), probe_cameras_now=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model_info is not None, timeout=LOAD_TIMEOUT)
+    seen = results_collector(win)
+    win.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    capture = win.capture
+    win.close()
+    assert capture.isFinished() and win.worker_thread.isFinished() and win.capture is None
+
+
+def test_simulated_camera_drops_stale_frames_then_disconnects(qtbot, window, videos):
+    seen = results_collector(window)
+    camera = PacedVideoCamera(videos / "two_people_basketball_gym_426x240.mp4", fps=60, disconnect_after=180)
+    window.open_source(camera)
+    assert not window.player.slider.isEnabled()  # no seeking a camera
+    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
+    indices = [live.frame.index for live in seen]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert max(np.diff(indices)) > 1  # inference is slower than 60 fps: it always gets the newest frame
+    assert seen[-1].dropped > 0 and window.dropped_label.text().endswith("dropped")
+    qtbot.waitUntil(lambda: any("disconnected" in e for e in window.errors), timeout=20_000)
+    assert "simulated camera" in window.errors[-1]
+    # The app stays usable: open a file after the camera is gone.
+    count = len(seen)
+    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    qtbot.waitUntil(lambda: len(seen) > count + 1, timeout=30_000)
+
+
+@pytest.mark.parametrize("case", ["missing", "not_a_video", "empty_folder"])
+def test_bad_sources_are_messages(qtbot, window, tmp_path, videos, case):
+    path = {"missing": tmp_path / "nope.mp4", "not_a_video": tmp_path / "notes.mp4",
+            "empty_folder": tmp_path / "empty"}[case]
+    if case == "not_a_video":
+        path.write_text("not a video")
+    elif case == "empty_folder":
+        path.mkdir()
+    assert not window.open_path(path)
+    expected = {"missing": "video not found", "not_a_video": "not a video OpenCV can decode",
+                "empty_folder": "no images"}[case]
+    assert expected in window.errors[-1]
+    boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+    assert any(expected in b.text() for b in boxes)
+    assert window.open_path(videos / PORTRAIT)  # still usable
+
+
+def test_image_folder_and_drag_and_drop(qtbot, window, tmp_path, videos):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(videos / "single_person_taichi_340x256.mp4"))
+    for i in range(3):
+        ok, frame = cap.read()
+        cv2.imwrite(str(folder / f"{i:03d}.jpg"), frame)
+    cap.release()
+    seen = results_collector(window)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=30_000)
+    assert [live.frame.index for live in seen] == [0, 1, 2]
+    assert window.recent_files()[0] == str(folder)
+    assert [a.text() for a in window.recent_menu.actions()][0] == str(folder)
+
+
+def test_model_that_fails_to_load_is_a_message(qtbot, window, gui_models, small_checkpoint):
+    window.registry.import_file(small_checkpoint, name="damaged")
+    (gui_models / "damaged.pth").write_bytes(b"PK\x03\x04 damaged after import")
+    window.refresh_models()
+    combo = window.panel.model_combo
+    combo.setCurrentIndex(combo.findData("damaged"))
+    combo.activated.emit(combo.currentIndex())
+    qtbot.waitUntil(lambda: any("damaged.pth is not a readable PyTorch checkpoint" in e for e in window.errors),
+                    timeout=30_000)
+    combo.setCurrentIndex(combo.findData("w8"))  # the app stays usable
+    combo.activated.emit(combo.currentIndex())
+    qtbot.waitUntil(lambda: window.model_info.name == "w8" and "w8 (" in window.model_label.text(), timeout=30_000)
+
+
+def test_settings_persist(qtbot, gui_models, tmp_path):
+    path = tmp_path / "persist.ini"
+    first = MainWindow(settings=make_settings(path), probe_cameras_now=False)
+    qtbot.addWidget(first)
+    first.panel.threshold_slider.setValue(55)
+    first.panel.flip_check.setChecked(True)
+    first.panel.ids_check.setChecked(False)
+    first.panel.decoder_combo.setCurrentText("official")
+    first.close()
+    second = MainWindow(settings=QSettings(str(path), QSettings.Format.IniFormat), probe_cameras_now=False)
+    qtbot.addWidget(second)
+    assert second.panel.threshold_slider.value() == 55 and second.view.options.threshold == 0.55
+    assert second.panel.flip_check.isChecked() and not second.panel.ids_check.isChecked()
+    assert second.panel.decoder_combo.currentText() == "official"
+    qtbot.waitUntil(lambda: second.worker.options.decoder == "official" and second.worker.options.flip_test, timeout=5000)
+    assert second.panel.model_combo.currentData() == "w8"
+    second.close()
+
+
+def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
+    seen = results_collector(window)
+    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    window.record_action.trigger()
+    start = len(seen)
+    qtbot.waitUntil(lambda: len(seen) >= start + 5, timeout=30_000)
+    window.record_action.trigger()
+    recorded = window.record_path
+    cap = cv2.VideoCapture(str(recorded))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 5
+    cap.release()
+    window.set_playing(False)
+    shot = window.save_screenshot()
+    image = cv2.imread(str(shot))
+    assert image.shape == (256, 340, 3) and shot.parent == tmp_path / "shots"
+
+
+def test_window_screenshot_with_a_skeleton(qtbot, window, videos):
+    """Saves the whole window as a PNG artifact (test-artifacts/) to look at, and checks a skeleton is on it."""
+    seen = results_collector(window)
+    window.panel.threshold_slider.setValue(0)  # random weights score low: show every joint
+    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 5 and len(seen[-1].result.persons) == 2, timeout=30_000)
+    window.set_playing(False)
+    qtbot.wait(200)
+    window.view.repaint()
+    assert window.view.joints_drawn == sum(int((p.scores >= 0).sum()) for p in window.view.persons) > 10
+    artifacts = Path(os.environ.get("HRNET_STUDIO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] /
+                                    "test-artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    path = artifacts / f"window-{QApplication.platformName()}.png"
+    assert window.grab().save(str(path))
+    # The players' colours (IDs 1 and 2) cover more of the view with the overlay than without it.
+    with_overlay = overlay_pixels(window.view)
+    window.panel.skeleton_check.setChecked(False)
+    window.panel.boxes_check.setChecked(False)
+    window.panel.ids_check.setChecked(False)
+    assert with_overlay > overlay_pixels(window.view) + 200
+
+
+def overlay_pixels(view) -> int:
+    from hrnet_studio.gui.overlay import person_colour
+
+    view.repaint()
+    image = view.grab().toImage().convertToFormat(view.grab().toImage().Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, : 3 * w].reshape(h, w, 3)
+    total = 0
+    for track in (1, 2):
+        c = person_colour(track)
+        total += int((np.abs(rgb.astype(int) - [c.red(), c.green(), c.blue()]).sum(-1) < 30).sum())
+    return total
