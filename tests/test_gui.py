@@ -1,7 +1,6 @@
 """The desktop app driven through its real widgets (pytest-qt, offscreen)."""
 import csv
 import os
-import shutil
 from pathlib import Path
 
 import cv2
@@ -227,7 +226,7 @@ def test_image_folder_and_drag_and_drop(qtbot, window, tmp_path, videos):
     cap = cv2.VideoCapture(str(videos / "single_person_taichi_340x256.mp4"))
     for i in range(3):
         ok, frame = cap.read()
-        cv2.imwrite(str(folder / f"{i:03d}.jpg"), frame)
+        assert ok and cv2.imwrite(str(folder / f"{i:03d}.jpg"), frame)
     cap.release()
     seen = results_collector(window)
     mime = QMimeData()
@@ -327,3 +326,62 @@ def overlay_pixels(view) -> int:
         c = person_colour(track)
         total += int((np.abs(rgb.astype(int) - [c.red(), c.green(), c.blue()]).sum(-1) < 30).sum())
     return total
+
+
+def test_first_run_downloads_from_the_window(qtbot, models_home, tmp_path, monkeypatch, file_server,
+                                             small_checkpoint, yolo_pose_weights):
+    import hashlib
+    import json
+
+    pose_blob, yolo_blob = small_checkpoint.read_bytes(), yolo_pose_weights.read_bytes()
+    file_server.files.update({"w8.pth": pose_blob, "yolo.pt": yolo_blob})
+    zoo = tmp_path / "zoo.json"
+    zoo.write_text(json.dumps({"models": [
+        {"name": "hrnet_w8_test_256x192", "kind": "pose", "title": "W8", "arch": "hrnet_w8", "input_size": [192, 256],
+         "keypoints": "coco17", "size_bytes": len(pose_blob),
+         "sources": [{"url": file_server.url("w8.pth"), "sha256": hashlib.sha256(pose_blob).hexdigest()}]},
+        {"name": "yolo11n-pose", "kind": "detector", "title": "YOLO", "file": "yolo11n-pose.pt",
+         "sources": [{"url": file_server.url("yolo.pt"), "sha256": hashlib.sha256(yolo_blob).hexdigest()}]},
+    ]}))
+    monkeypatch.setenv("HRNET_STUDIO_ZOO", str(zoo))
+    win = MainWindow(settings=make_settings(tmp_path / "s.ini", model="", detector=""), probe_cameras_now=False)
+    qtbot.addWidget(win)
+    win.show()
+    panel = win.panel
+    assert "No pose model is installed yet" in win.view.placeholder
+    assert panel.model_combo.currentText() == "hrnet_w8_test_256x192  (download…)"
+    assert panel.download_button.isVisible() and panel.download_button.text() == "Download hrnet_w8_test_256x192"
+    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.model_info is not None, timeout=LOAD_TIMEOUT)
+    assert win.model_info.name == "hrnet_w8_test_256x192" and not panel.download_button.isVisible()
+    assert (models_home / "hrnet_w8_test_256x192.pth").read_bytes() == pose_blob
+
+    # The detector, through the combo box and the question the app asks.
+    combo = panel.detector_combo
+    combo.setCurrentIndex(combo.findData("yolo11n-pose"))
+    combo.activated.emit(combo.currentIndex())
+    question = next(w for w in win.findChildren(QMessageBox) if w.objectName() == "downloadQuestion")
+    qtbot.mouseClick(question.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.model_info.detector == "yolo11n-pose.pt", timeout=LOAD_TIMEOUT)
+    assert combo.currentText() == "yolo11n-pose"
+    win.close()
+
+
+def test_keyboard_shortcuts(qtbot, window, videos):
+    seen = results_collector(window)
+    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    window.activateWindow()
+    window.view.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.is_playing(), timeout=5000)
+    assert not window.player.play_button.isChecked()
+    qtbot.wait(300)
+    count, last = len(seen), seen[-1].frame.index
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: len(seen) == count + 1 and seen[-1].frame.index == last + 1, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    shots = list(window.screenshot_dir().glob("*.png"))
+    assert len(shots) == 1
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(window.is_playing, timeout=5000)

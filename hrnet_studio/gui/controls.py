@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSlider,
     QStyle,
     QToolButton,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 from ..models.registry import ModelRecord
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+DOWNLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # item data marking a zoo entry that is not installed
 
 
 def format_time(seconds: float) -> str:
@@ -119,8 +121,11 @@ class SettingsPanel(QWidget):
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         self.backend_combo = QComboBox(objectName="backendCombo")
         self.backend_combo.addItems(["auto", "torch", "onnx"])
+        self.download_button = QPushButton("Download", objectName="downloadButton")
+        self.download_button.setVisible(False)
         form.addRow("Pose model", self.model_combo)
         form.addRow("Detector", self.detector_combo)
+        form.addRow(self.download_button)
         form.addRow("Device", self.device_combo)
         form.addRow("Backend", self.backend_combo)
         layout.addWidget(model_box)
@@ -158,6 +163,8 @@ class SettingsPanel(QWidget):
 
         for combo in (self.model_combo, self.detector_combo, self.device_combo, self.backend_combo):
             combo.activated.connect(lambda _: self.modelChosen.emit())
+        for combo in (self.model_combo, self.detector_combo):
+            combo.currentIndexChanged.connect(lambda _: self._show_download_button())
         self.decoder_combo.activated.connect(lambda _: self.optionsChanged.emit())
         for check in (self.flip_check, self.track_check, self.smooth_check):
             check.toggled.connect(lambda _: self.optionsChanged.emit())
@@ -185,21 +192,46 @@ class SettingsPanel(QWidget):
             self.model_combo.addItem(f"{r.name}  ({r.arch}, {size})", r.name)
         for r in available:
             self.model_combo.addItem(f"{r.name}  (download…)", r.name)
-            self.model_combo.setItemData(self.model_combo.count() - 1, "download", Qt.ItemDataRole.UserRole + 1)
+            self.model_combo.setItemData(self.model_combo.count() - 1, "download", DOWNLOAD_ROLE)
         index = self.model_combo.findData(selected) if selected else -1
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
+        self._show_download_button()
 
     def fill_detectors(self, records: list[ModelRecord], selected: str | None) -> None:
+        """Installed detectors, the whole-frame choice, then zoo detectors to download."""
         self.detector_combo.blockSignals(True)
         self.detector_combo.clear()
-        for r in records:
-            if r.kind == "detector" and r.installed:
+        detectors = [r for r in records if r.kind == "detector" and not r.problem]
+        for r in detectors:
+            if r.installed:
                 self.detector_combo.addItem(r.name, str(r.path))
         self.detector_combo.addItem("none (whole frame is one person)", "none")
+        for r in detectors:
+            if not r.installed:
+                self.detector_combo.addItem(f"{r.name}  (download…)", r.name)
+                self.detector_combo.setItemData(self.detector_combo.count() - 1, "download", DOWNLOAD_ROLE)
         index = self.detector_combo.findData(selected) if selected else -1
         self.detector_combo.setCurrentIndex(max(index, 0))
         self.detector_combo.blockSignals(False)
+        self._show_download_button()
 
     def model_needs_download(self) -> bool:
-        return self.model_combo.currentData(Qt.ItemDataRole.UserRole + 1) == "download"
+        return self.model_combo.currentData(DOWNLOAD_ROLE) == "download"
+
+    def detector_needs_download(self) -> bool:
+        return self.detector_combo.currentData(DOWNLOAD_ROLE) == "download"
+
+    def pending_download(self) -> str | None:
+        """The zoo name of the chosen model or detector that is not installed yet."""
+        if self.model_needs_download():
+            return self.model_combo.currentData()
+        if self.detector_needs_download():
+            return self.detector_combo.currentData()
+        return None
+
+    def _show_download_button(self) -> None:
+        name = self.pending_download()
+        self.download_button.setVisible(name is not None)
+        if name:
+            self.download_button.setText(f"Download {name}")

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.joint_plot = JointPlot()
         self.joint_dock = self._dock("Joint over time", self.joint_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.panel.modelChosen.connect(self.apply_model_choice)
+        self.panel.download_button.clicked.connect(lambda: self.download_model(self.panel.pending_download()))
         self.panel.optionsChanged.connect(self.apply_options)
         self.panel.overlayChanged.connect(self.apply_overlay)
 
@@ -204,9 +205,10 @@ class MainWindow(QMainWindow):
     def apply_model_choice(self, ask_download: bool = True) -> None:
         if self.panel.model_combo.count() == 0:
             return
-        if self.panel.model_needs_download():
+        pending = self.panel.pending_download()
+        if pending is not None:
             if ask_download:
-                self.offer_download(self.panel.model_combo.currentData())
+                self.offer_download(pending)
             return
         self.model_label.setText(f"loading {self.panel.model_combo.currentData()}…")
         self.worker.request_model(self.current_choice())
@@ -229,11 +231,21 @@ class MainWindow(QMainWindow):
         dialog.setMinimumDuration(0)
         job.progress.connect(lambda done, total: dialog.setValue(int(100 * done / total)) if total else None)
         dialog.canceled.connect(job.cancel)
-        job.done.connect(lambda n: (dialog.reset(), self.refresh_models(select=n), self.apply_model_choice()))
+        job.done.connect(lambda n: (dialog.reset(), self._downloaded(n)))
         job.failed.connect(lambda msg: (dialog.reset(), self.show_error(msg)))
         self.download_job = job
         job.start()
         return job
+
+    def _downloaded(self, name: str) -> None:
+        record = self.registry.find(name)
+        if record is not None and record.kind == "detector":
+            self.settings.setValue("detector", str(record.path))
+            self.refresh_models()
+        else:
+            self.refresh_models(select=name)
+        self.statusBar().showMessage(f"{name} downloaded and verified", 10000)
+        self.apply_model_choice()
 
     def import_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import model", self._last_dir(),
