@@ -65,6 +65,44 @@ class ExportJob(QThread):
         self.done.emit(report)
 
 
+class CameraProbe(QThread):
+    """Looks for cameras off the UI thread (opening a camera device can take a second)."""
+
+    found = Signal(object)  # list[CameraInfo]
+
+    def run(self) -> None:
+        from ..inference.live_sources import probe_cameras
+
+        try:
+            cameras = probe_cameras()
+        except Exception:  # a broken camera driver must not stop the app: no cameras then
+            cameras = []
+        self.found.emit(cameras)
+
+
+class ImportJob(QThread):
+    """``models import`` off the UI thread: identifying and copying a large checkpoint takes a while."""
+
+    done = Signal(str)  # the registered name
+    failed = Signal(str)
+
+    def __init__(self, path: Path, registry: ModelRegistry | None = None):
+        super().__init__()
+        self.path = path
+        self.registry = registry
+
+    def run(self) -> None:
+        try:
+            record = (self.registry or ModelRegistry()).import_file(self.path)
+        except StudioError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            self.failed.emit(f"import failed: {first_line(exc)}")
+            return
+        self.done.emit(record.name)
+
+
 class DownloadCancelled(Exception):
     pass
 

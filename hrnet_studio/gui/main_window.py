@@ -34,15 +34,15 @@ from ..inference.live_sources import (
     ImageFolderSource,
     LiveSource,
     SeekableVideo,
-    probe_cameras,
 )
 from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRegistry
+from . import gc_guard
 from .capture import CaptureThread
 from .channel import FrameChannel
 from .controls import PlayerBar, SettingsPanel
 from .export_dialog import ExportDialog
-from .jobs import DownloadJob, ExportJob, ExportRequest
+from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
 from .plots import JointPlot, PerformancePlot
 from .video_view import VideoView
 from .worker import LiveResult, ModelChoice, ModelInfo, PoseWorker
@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, registry: ModelRegistry | None = None,
                  probe_cameras_now: bool = True):
         super().__init__()
+        gc_guard.acquire()  # before any thread starts: garbage is collected in this thread only
         self.setWindowTitle("HRNet Studio")
         self.setAcceptDrops(True)
         self.settings = settings or QSettings()
@@ -68,8 +69,11 @@ class MainWindow(QMainWindow):
         self.fps = 0.0
         self.export_job: ExportJob | None = None
         self.download_job: DownloadJob | None = None
+        self.import_job: ImportJob | None = None
+        self.camera_probe: CameraProbe | None = None
         self.recorder = None
         self._closing = False
+        self._released = False
 
         self._build_view()
         self._build_docks()
@@ -253,14 +257,15 @@ class MainWindow(QMainWindow):
         if path:
             self.import_model_file(Path(path))
 
-    def import_model_file(self, path: Path) -> None:
-        try:
-            record = self.registry.import_file(path)
-        except StudioError as exc:
-            self.show_error(str(exc))
-            return
-        self.refresh_models(select=record.name)
-        self.apply_model_choice()
+    def import_model_file(self, path: Path) -> ImportJob:
+        job = ImportJob(path, self.registry)
+        self.statusBar().showMessage(f"importing {path.name}…")
+        job.done.connect(lambda name: (self.refresh_models(select=name), self.apply_model_choice(),
+                                       self.statusBar().showMessage(f"imported {name}", 10000)))
+        job.failed.connect(self.show_error)
+        self.import_job = job
+        job.start()
+        return job
 
     def apply_options(self) -> None:
         p = self.panel
@@ -293,8 +298,14 @@ class MainWindow(QMainWindow):
 
     # ----- sources ------------------------------------------------------------------------------
     def refresh_cameras(self) -> None:
+        probe = CameraProbe(self)
+        probe.found.connect(self._show_cameras)
+        self.camera_probe = probe
+        probe.start()
+
+    def _show_cameras(self, cameras: list) -> None:
         self.camera_combo.clear()
-        for camera in probe_cameras():
+        for camera in cameras:
             self.camera_combo.addItem(camera.label, camera.index)
         self.camera_button.setEnabled(self.camera_combo.count() > 0)
 
@@ -585,8 +596,14 @@ class MainWindow(QMainWindow):
             if job is not None and job.isRunning():
                 job.cancel()
                 job.wait(10000)
+        for job in (self.import_job, self.camera_probe):
+            if job is not None:
+                job.wait(30000)
         self.stop_source()
         self.worker.stop()
         self.worker_thread.quit()
         self.worker_thread.wait(10000)
+        if not self._released:
+            self._released = True
+            gc_guard.release()
         super().closeEvent(event)

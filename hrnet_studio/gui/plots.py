@@ -110,6 +110,10 @@ class JointPlot(QWidget):
             angle_mode = self.mode_box.currentIndex() == 1
             self.joint_box.addItems([a[0] for a in self.angles] if angle_mode else list(self.keypoints.names))
         self.joint_box.blockSignals(False)
+        angle_mode = self.mode_box.currentIndex() == 1
+        legend = self.plot.getPlotItem().legend
+        legend.getLabel(self.curve_a).setText("angle (°)" if angle_mode else "x (px)")
+        legend.getLabel(self.curve_b).setText("" if angle_mode else "y (px)")
         self.redraw()
 
     def add(self, t: float, persons: list) -> None:
