@@ -21,3 +21,10 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message, for one-line reports of third-party errors."""
     lines = str(exc).strip().splitlines()
     return lines[0][:limit] if lines else type(exc).__name__
+
+
+def user_message(exc: BaseException, doing: str) -> str:
+    """One line for the user: our own errors as they are, anything else as "<doing> failed: <first line>"."""
+    if isinstance(exc, StudioError):
+        return str(exc)
+    return f"{doing} failed: {first_line(exc)}"

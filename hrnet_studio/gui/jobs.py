@@ -7,13 +7,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from ..errors import StudioError, first_line
-from ..inference.detector import make_detector
+from ..errors import user_message
 from ..inference.export_job import export_video
-from ..inference.model_loading import open_pose_model
-from ..inference.pipeline import PipelineOptions, PosePipeline
+from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRegistry
-from .worker import ModelChoice
+from .worker import ModelChoice, build_pipeline
 
 
 @dataclass
@@ -46,21 +44,15 @@ class ExportJob(QThread):
     def run(self) -> None:
         r = self.request
         try:
-            loaded = open_pose_model(r.choice.model, r.choice.backend, r.choice.device)
-            on_gpu = "CPU" not in loaded.backend.device_name
-            detector = make_detector(r.choice.detector, device="cuda" if on_gpu else "cpu", warn=lambda _: None)
-            pipeline = PosePipeline(loaded.backend, loaded.spec, detector, r.options)
+            pipeline, _ = build_pipeline(r.choice, r.options)
 
             def progress(done: int, total: int) -> bool:
                 self.progress.emit(done, total)
                 return not self._cancel.is_set()
 
             report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.threshold, progress)
-        except StudioError as exc:
-            self.failed.emit(str(exc))
-            return
         except Exception as exc:  # the app stays up; the message says what broke
-            self.failed.emit(f"export failed: {first_line(exc)}")
+            self.failed.emit(user_message(exc, "export"))
             return
         self.done.emit(report)
 
@@ -94,11 +86,8 @@ class ImportJob(QThread):
     def run(self) -> None:
         try:
             record = (self.registry or ModelRegistry()).import_file(self.path)
-        except StudioError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            self.failed.emit(f"import failed: {first_line(exc)}")
+        except Exception as exc:  # the app stays up; the message says what is wrong
+            self.failed.emit(user_message(exc, "import"))
             return
         self.done.emit(record.name)
 
@@ -135,10 +124,7 @@ class DownloadJob(QThread):
         except DownloadCancelled:
             self.failed.emit(f"download of {self.name} cancelled; the part already fetched is kept for next time")
             return
-        except StudioError as exc:
-            self.failed.emit(str(exc))
-            return
         except Exception as exc:
-            self.failed.emit(f"download failed: {first_line(exc)}")
+            self.failed.emit(user_message(exc, "download"))
             return
         self.done.emit(self.name)

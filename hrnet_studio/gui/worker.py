@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..errors import StudioError, first_line
+from ..errors import first_line, user_message
 from ..inference.detector import make_detector
 from ..inference.model_loading import open_pose_model
 from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
@@ -110,20 +110,23 @@ class PoseWorker(QObject):
             self._load(choice)
 
     def _load(self, choice: ModelChoice) -> None:
+        warnings: list[str] = []
         try:
-            loaded = open_pose_model(choice.model, choice.backend, choice.device)
-            on_gpu = "CPU" not in loaded.backend.device_name
-            warnings: list[str] = []
-            detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warnings.append)
-        except StudioError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            self.failed.emit(f"the model could not be loaded: {first_line(exc)}")
+            pipeline, loaded = build_pipeline(choice, self.options, warnings.append)
+        except Exception as exc:  # a model that cannot load is a message; the app stays up
+            self.failed.emit(user_message(exc, "loading the model"))
             return
         for line in warnings:
             self.failed.emit(line)
-        self.pipeline = PosePipeline(loaded.backend, loaded.spec, detector, self.options)
+        self.pipeline = pipeline
         spec = loaded.spec
         self.modelLoaded.emit(ModelInfo(loaded.record.name, spec.arch, spec.input_size, loaded.backend.device_name,
-                                        detector.name, loaded.backend_kind))
+                                        pipeline.detector.name, loaded.backend_kind))
+
+
+def build_pipeline(choice: ModelChoice, options: PipelineOptions, warn=lambda line: None):
+    """The pipeline a choice describes, on the device its pose backend runs on: (pipeline, loaded model)."""
+    loaded = open_pose_model(choice.model, choice.backend, choice.device)
+    on_gpu = "CPU" not in loaded.backend.device_name
+    detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warn)
+    return PosePipeline(loaded.backend, loaded.spec, detector, options), loaded
