@@ -62,7 +62,8 @@ def test_open_play_and_see_persons(qtbot, window, videos):
     assert window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 8, timeout=30_000)
     assert max(len(live.result.persons) for live in seen) == 2  # the two players
-    assert window.persons_label.text() == f"{len(seen[-1].result.persons)} persons"
+    shown = len(window.latest.result.persons)  # the label follows the newest result painted
+    assert window.persons_label.text() == f"{shown} person{'s' if shown != 1 else ''}"
     assert window.view.image is not None and (window.view.image.width(), window.view.image.height()) == (426, 240)
     assert window.fps > 0 and window.fps_label.text().endswith("fps")
     assert "frame" in window.player.position_label.text() and window.player.slider.maximum() == 299
