@@ -44,6 +44,7 @@ from .controls import PlayerBar, SettingsPanel
 from .export_dialog import ExportDialog
 from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
 from .plots import JointPlot, PerformancePlot
+from .recorder import OverlayRecorder
 from .video_view import VideoView
 from .worker import LiveResult, ModelChoice, ModelInfo, PoseWorker
 
@@ -416,7 +417,7 @@ class MainWindow(QMainWindow):
         self.dropped_label.setText(f"{live.dropped} dropped" if self.source is not None and self.source.is_live
                                    else "")
         if self.recorder is not None:
-            self._record_frame()
+            self.recorder.add(self.view.render_frame())
 
     # ----- export, screenshots, recording ------------------------------------------------------------
     def export_keypoints(self) -> ExportDialog | None:
@@ -480,8 +481,6 @@ class MainWindow(QMainWindow):
         return path
 
     def toggle_recording(self) -> None:
-        from ..inference.exporters import OverlayVideoExporter
-
         if self.recorder is None:
             if self.view.image is None:
                 self.record_action.setChecked(False)
@@ -491,23 +490,21 @@ class MainWindow(QMainWindow):
             folder.mkdir(parents=True, exist_ok=True)
             self.record_path = folder / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S}.mp4"
             fps = self.source.fps if self.source is not None else 30.0
-            self.recorder = OverlayVideoExporter(self.record_path, fps, (self.view.image.width(),
-                                                                         self.view.image.height()))
+            try:
+                self.recorder = OverlayRecorder(self.record_path, fps, (self.view.image.width(),
+                                                                        self.view.image.height()))
+            except StudioError as exc:
+                self.record_action.setChecked(False)
+                self.show_error(str(exc))
+                return
             self.record_action.setChecked(True)
             self.statusBar().showMessage(f"recording to {self.record_path}…")
         else:
             recorder, self.recorder = self.recorder, None
-            recorder.commit()
+            recorder.finish()
             self.record_action.setChecked(False)
-            self.statusBar().showMessage(f"recording saved: {self.record_path}", 10000)
-
-    def _record_frame(self) -> None:
-        import numpy as np
-
-        image = self.view.render_frame().convertToFormat(self.view.image.Format.Format_RGB888)
-        w, h = image.width(), image.height()
-        rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, : 3 * w]
-        self.recorder.write_frame(np.ascontiguousarray(rgb.reshape(h, w, 3)[..., ::-1]))
+            dropped = f" ({recorder.dropped} frames dropped: the disk was too slow)" if recorder.dropped else ""
+            self.statusBar().showMessage(f"recording saved: {self.record_path}{dropped}", 10000)
 
     # ----- messages, settings, drag and drop, closing ----------------------------------------------
     def show_error(self, message: str) -> None:
