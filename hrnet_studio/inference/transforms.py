@@ -65,12 +65,15 @@ def get_affine_transform(
     """The official 2×3 crop matrix (``inv`` gives the crop → image direction).
 
     Built, as the official code does, from three float32 reference points through
-    ``cv2.getAffineTransform`` so the matrix matches bit for bit.
+    ``cv2.getAffineTransform`` so the matrix matches bit for bit. The arithmetic keeps the caller's
+    precision, as the official code: float32 boxes at inference, float64 scales after training
+    augmentation (they round differently in the last bit of a crop pixel otherwise).
     """
-    scale = np.asarray(scale, dtype=np.float32)
-    center = np.asarray(center, dtype=np.float32)
+    scale = np.asarray(scale)
+    scale = scale if np.issubdtype(scale.dtype, np.floating) else scale.astype(np.float64)
+    center = np.asarray(center)
     shift = np.asarray(shift, dtype=np.float32)
-    scale_px = scale * np.float32(PIXEL_STD)
+    scale_px = scale * PIXEL_STD
     dst_w, dst_h = output_size
     rot_rad = np.pi * rot / 180
     src_dir = _rotate(np.array([0, scale_px[0] * -0.5]), rot_rad)

@@ -1,0 +1,1 @@
+"""Training: datasets, targets, loss, trainer, evaluation."""

@@ -1,0 +1,74 @@
+"""One codec for both directions: joints → heatmap targets for training, heatmaps → joints for inference.
+
+Training and inference share this object, so the Gaussian the network learns and the decoder that
+reads it cannot drift apart (same stride, same heatmap size, same sigma).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..inference.decode import Decoder, decode
+
+
+@dataclass(frozen=True)
+class HeatmapCodec:
+    input_size: tuple[int, int]  # (width, height) of the network input
+    heatmap_size: tuple[int, int]  # (width, height) of its output
+    sigma: float = 2.0
+    decoder: Decoder = "dark"
+
+    @classmethod
+    def for_input(cls, input_size: tuple[int, int], sigma: float = 2.0, decoder: Decoder = "dark") -> HeatmapCodec:
+        return cls(tuple(input_size), (input_size[0] // 4, input_size[1] // 4), sigma, decoder)
+
+    @property
+    def stride(self) -> np.ndarray:
+        return np.array(self.input_size, dtype=np.float64) / np.array(self.heatmap_size, dtype=np.float64)
+
+    def encode(self, joints: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gaussian targets [K, H, W] float32 and weights [K, 1] as the official ``generate_target``.
+
+        ``joints`` [K, 2+] are input-crop pixels, ``visible`` [K] (or [K, 3], first column used).
+        The peak sits on the integer heatmap pixel ``int(x / stride + 0.5)`` (truncation toward zero,
+        as the official code), the patch is 6σ+1 wide, and a joint whose patch misses the map gets
+        weight 0. Kept bit for bit: models trained here and with the official code see the same targets.
+        """
+        joints = np.asarray(joints, dtype=np.float64)
+        vis = np.asarray(visible, dtype=np.float64)
+        vis = vis[:, 0] if vis.ndim == 2 else vis
+        num_joints = len(joints)
+        w, h = self.heatmap_size
+        weight = vis.astype(np.float32).reshape(num_joints, 1).copy()
+        target = np.zeros((num_joints, h, w), dtype=np.float32)
+        tmp = self.sigma * 3
+        size = 2 * tmp + 1
+        x = np.arange(0, size, 1, np.float32)
+        y = x[:, np.newaxis]
+        x0 = y0 = size // 2
+        g = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * self.sigma ** 2))
+        stride = self.stride
+        for k in range(num_joints):
+            mu_x = int(joints[k, 0] / stride[0] + 0.5)
+            mu_y = int(joints[k, 1] / stride[1] + 0.5)
+            ul = [int(mu_x - tmp), int(mu_y - tmp)]
+            br = [int(mu_x + tmp + 1), int(mu_y + tmp + 1)]
+            if ul[0] >= w or ul[1] >= h or br[0] < 0 or br[1] < 0:
+                weight[k] = 0
+                continue
+            if weight[k] <= 0.5:
+                continue
+            g_x = max(0, -ul[0]), min(br[0], w) - ul[0]
+            g_y = max(0, -ul[1]), min(br[1], h) - ul[1]
+            img_x = max(0, ul[0]), min(br[0], w)
+            img_y = max(0, ul[1]), min(br[1], h)
+            target[k, img_y[0]:img_y[1], img_x[0]:img_x[1]] = g[g_y[0]:g_y[1], g_x[0]:g_x[1]]
+        return target, weight
+
+    def decode(self, heatmaps: np.ndarray, centers: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Heatmaps [N, K, H, W] → image keypoints [N, K, 2] and scores [N, K, 1]."""
+        expected = (self.heatmap_size[1], self.heatmap_size[0])
+        if heatmaps.shape[2:] != expected:
+            raise ValueError(f"heatmaps are {heatmaps.shape[2:]} but this codec makes {expected}")
+        return decode(heatmaps, centers, scales, self.decoder)
