@@ -8,7 +8,11 @@ import torch
 
 from hrnet_studio.inference.transforms import get_affine_transform
 from hrnet_studio.skeletons import COCO_17, MPII_16, generic_set
-from hrnet_studio.training.augment import fliplr_joints, half_body_transform, upper_body_ids
+from hrnet_studio.training.augment import (
+    fliplr_joints,
+    half_body_transform,
+    upper_body_ids,
+)
 from hrnet_studio.training.codec import HeatmapCodec
 from hrnet_studio.training.loss import JointsMSELoss, JointsOHKMMSELoss
 

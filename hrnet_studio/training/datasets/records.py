@@ -1,0 +1,25 @@
+"""One person to train or evaluate on, whatever file format it came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import StudioError
+
+
+class DatasetError(StudioError):
+    """A dataset that cannot be used; the message names the file and the entry at fault."""
+
+
+@dataclass
+class PersonRecord:
+    image: Path
+    center: np.ndarray  # [2]; float32 from COCO boxes, float64 from MPII files, as the official loaders
+    scale: np.ndarray  # [2], in units of 200 px
+    joints: np.ndarray  # float64 [K, 3] (x, y, 0) in image pixels
+    visible: np.ndarray  # float64 [K, 3] with the first two columns 0/1, as the official code
+    image_id: int = 0
+    box_score: float = 1.0
+    area: float = 0.0
