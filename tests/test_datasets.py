@@ -63,6 +63,7 @@ def test_validation_crops_and_targets_are_the_official_ones(coco, parity):
         assert np.array_equal(target, crops["target"][j]) and np.array_equal(weight, crops["target_weight"][j])
         x, t, w, meta = dataset[i]
         assert np.array_equal(x.numpy(), crops["input"][j]) and meta["image_id"] == rec.image_id
+        assert np.array_equal(t.numpy(), target) and np.array_equal(w.numpy(), weight)
         checked += 1
     assert checked == 6
 
@@ -83,7 +84,7 @@ def test_training_samples_are_reproducible_and_vary_by_epoch(coco):
     x, target, weight, _ = dataset[3]
     assert x.shape == (3, 256, 192) and target.shape == (17, 64, 48) and weight.shape == (17, 1)
     # Every joint with weight 1 has its Gaussian peak on the map where the joint was moved to.
-    crop, target, weight, sample = dataset.item(3)
+    _, target, weight, sample = dataset.item(3)
     for k in np.flatnonzero(weight[:, 0] > 0):
         x_hm, y_hm = (int(v / 4 + 0.5) for v in sample.joints[k, :2])
         if 0 <= x_hm < 48 and 0 <= y_hm < 64:
@@ -159,7 +160,7 @@ def test_mpii_records_follow_the_official_adjustment(assets):
         assert rec.image.is_file()
     dataset = JointsDataset(records, MPII_16, HeatmapCodec.for_input((256, 256)), train=True)
     x, target, weight, _ = dataset[0]
-    assert x.shape == (3, 256, 256) and target.shape == (16, 64, 64)
+    assert x.shape == (3, 256, 256) and target.shape == (16, 64, 64) and weight.shape == (16, 1)
 
 
 def test_malformed_mpii_entry_is_named(tmp_path):

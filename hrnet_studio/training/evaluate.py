@@ -1,0 +1,108 @@
+"""Evaluation: COCO OKS AP/AR (pycocotools) with the official rescoring and OKS-NMS, and MPII PCKh."""
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+COCO_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+MPII_PARTS = {  # reported part -> joint indices in MPII order (right, left), as the official evaluate()
+    "Head": (9,), "Shoulder": (12, 13), "Elbow": (11, 14), "Wrist": (10, 15),
+    "Hip": (2, 3), "Knee": (1, 4), "Ankle": (0, 5),
+}
+MPII_MASKED = (6, 7)  # pelvis and thorax are left out of the means
+SC_BIAS = 0.6  # head size = 0.6 × the head box diagonal
+
+
+# ----- COCO ----------------------------------------------------------------------------------------
+def rescore(box_score: float, keypoint_scores: np.ndarray, threshold: float = 0.2) -> float:
+    """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
+    confident = keypoint_scores[keypoint_scores > threshold]
+    return float(box_score * (confident.mean() if confident.size else 0.0))
+
+
+def oks_iou(kpts: np.ndarray, others: np.ndarray, area: float, other_areas: np.ndarray, sigmas: np.ndarray,
+            vis_threshold: float | None = None) -> np.ndarray:
+    """OKS of one pose [K, 3] against others [M, K, 3] (official ``oks_iou``)."""
+    var = (sigmas * 2) ** 2
+    d2 = ((others[:, :, :2] - kpts[None, :, :2]) ** 2).sum(-1)
+    e = d2 / var[None] / ((area + other_areas[:, None]) / 2 + np.spacing(1)) / 2
+    if vis_threshold is not None:
+        # The official code writes ``list(vg > t) and list(vd > t)``, which is just the second list.
+        keep = others[:, :, 2] > vis_threshold
+        return np.array([np.exp(-ei[k]).mean() if k.any() else 0.0 for ei, k in zip(e, keep)])
+    return np.exp(-e).mean(axis=1)
+
+
+def oks_nms(poses: list[dict], sigmas: np.ndarray, threshold: float = 0.9) -> list[int]:
+    """Indices kept by greedy OKS non-maximum suppression, highest score first (official ``oks_nms``)."""
+    if not poses:
+        return []
+    scores = np.array([p["score"] for p in poses])
+    kpts = np.array([np.asarray(p["keypoints"], float).reshape(-1, 3) for p in poses])
+    areas = np.array([p["area"] for p in poses], dtype=float)
+    order = list(scores.argsort()[::-1])  # the official order, ties included
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(int(i))
+        if not order:
+            break
+        rest = np.array(order)
+        overlap = oks_iou(kpts[i], kpts[rest], areas[i], areas[rest], sigmas)
+        order = [j for j, o in zip(order, overlap) if o <= threshold]
+    return keep
+
+
+def coco_keypoint_ap(annotation_file: str | Path, results: list[dict], sigmas: np.ndarray | None = None) -> dict:
+    """COCO keypoint AP/AR of ``results`` (COCO results dicts) against the ground truth, with pycocotools."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    if not results:
+        return dict.fromkeys(COCO_STATS, 0.0)
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress and table
+        gt = COCO(str(annotation_file))
+        dt = gt.loadRes(results)
+        evaluator = COCOeval(gt, dt, "keypoints")
+        if sigmas is not None:
+            evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=float)
+        evaluator.params.useSegm = None
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return {name: float(v) for name, v in zip(COCO_STATS, evaluator.stats)}
+
+
+# ----- MPII ----------------------------------------------------------------------------------------
+def mpii_pckh(preds: np.ndarray, gt: np.ndarray, missing: np.ndarray, headboxes: np.ndarray,
+              threshold: float = 0.5) -> dict:
+    """PCKh with the official formula (MPIIDataset.evaluate).
+
+    ``preds`` [N, 16, 2] 0-based pixels; ``gt`` [N, 16, 2] 1-based (as ``gt_valid.mat``); ``missing``
+    [N, 16]; ``headboxes`` [N, 2, 2] (top-left, bottom-right). ``Mean@0.1`` keeps the official
+    quirk: it is read at threshold 0.11. Returns the parts, ``Mean``, ``Mean@0.1`` and ``per_joint``.
+    """
+    preds = np.asarray(preds, float)[..., :2] + 1.0
+    visible = 1 - np.asarray(missing, float)
+    err = np.linalg.norm(preds - np.asarray(gt, float), axis=2)  # [N, 16]
+    head = np.asarray(headboxes, float)
+    headsize = np.linalg.norm(head[:, 1] - head[:, 0], axis=1) * SC_BIAS  # [N]
+    scaled = err / headsize[:, None] * visible
+    count = visible.sum(axis=0)  # [16]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore")
+        pckh = 100.0 * ((scaled <= threshold) * visible).sum(axis=0) / count
+        grid = np.arange(0, 0.5 + 0.01, 0.01)
+        pck_all = np.array([100.0 * ((scaled <= t) * visible).sum(axis=0) / count for t in grid])
+    mask = np.ones(16, bool)
+    mask[list(MPII_MASKED)] = False
+    ratio = np.where(mask, count, 0) / count[mask].sum()
+    result = {part: float(np.mean([pckh[j] for j in joints])) for part, joints in MPII_PARTS.items()}
+    result["Mean"] = float(np.nansum(pckh * ratio))
+    result["Mean@0.1"] = float(np.nansum(pck_all[11] * ratio))
+    result["per_joint"] = [float(v) for v in pckh]
+    return result
