@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_models_parser(sub, parse_size)
 
+    train = sub.add_parser("train", help="train or fine-tune HRNet from a recipe (YAML) and register the result",
+                           description="Train or fine-tune HRNet. Recipes live in training/; any setting can be "
+                                       "overridden as section.key=value (e.g. optim.lr=1e-4 epochs=20).")
+    train.add_argument("recipe", type=Path, help="recipe YAML, e.g. training/coco_w32_256x192.yaml")
+    train.add_argument("overrides", nargs="*", help="section.key=value settings that replace the recipe's")
+    train.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
+    train.set_defaults(func=cmd_train)
+
     gui = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
     gui.add_argument("source", nargs="?", type=Path, help="a video file or image folder to open")
     gui.set_defaults(func=cmd_gui)
@@ -172,6 +180,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         say(f"error: {args.video.name} stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
             f"(truncated or damaged file); the frames before it were exported")
         return EXIT_PARTIAL
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .models.registry import ModelRegistry
+    from .training.recipe import load_recipe
+    from .training.trainer import Trainer
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    trainer = Trainer(recipe, registry=ModelRegistry(), say=say)
+    say(f"training {recipe.name}: {len(trainer.train_records)} persons, {trainer.keypoints.num_joints} joints, "
+        f"{recipe.epochs} epochs on {trainer.device}; log: {trainer.log.path}")
+    try:
+        result = trainer.run(resume=args.resume)
+    except KeyboardInterrupt:
+        say(f"interrupted: the last finished epoch is saved; continue with `hrnet-studio train {args.recipe} "
+            f"{' '.join(args.overrides)} --resume`".replace("  ", " "))
+        return EXIT_INTERRUPTED
+    say(f"done: best {result.metric_name} {result.best_metric:.4f}; checkpoint {result.best_checkpoint}"
+        + (f"; registered as {result.registered}" if result.registered else ""))
     return 0
 
 

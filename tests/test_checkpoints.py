@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from hrnet_studio.errors import CheckpointError
-from hrnet_studio.models.checkpoints import infer_architecture, load_pose_model, read_state_dict
+from hrnet_studio.models.checkpoints import (
+    infer_architecture,
+    load_pose_model,
+    read_state_dict,
+)
 from hrnet_studio.models.hrnet import build_hrnet
 
 

@@ -3,7 +3,11 @@ import collections
 import numpy as np
 import pytest
 
-from hrnet_studio.inference.detector import FullFrameDetector, YoloPersonDetector, make_detector
+from hrnet_studio.inference.detector import (
+    FullFrameDetector,
+    YoloPersonDetector,
+    make_detector,
+)
 from hrnet_studio.inference.sources import VideoFileSource
 from hrnet_studio.inference.tracking import PoseTracker
 from hrnet_studio.skeletons import COCO_17

@@ -5,9 +5,14 @@ import socket
 import time
 
 import pytest
-
-from hrnet_studio.models.download import ChecksumError, DownloadError, download, part_path
 from local_http import Behaviour
+
+from hrnet_studio.models.download import (
+    ChecksumError,
+    DownloadError,
+    download,
+    part_path,
+)
 
 PAYLOAD = os.urandom(300_000)
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()

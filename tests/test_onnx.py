@@ -15,7 +15,12 @@ from hrnet_studio.inference.backends import TorchBackend
 from hrnet_studio.inference.decode import decode
 from hrnet_studio.inference.model_loading import open_pose_model
 from hrnet_studio.inference.onnx_backend import OnnxBackend, choose_providers
-from hrnet_studio.inference.transforms import box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
+from hrnet_studio.inference.transforms import (
+    box_to_center_scale,
+    normalize_crops,
+    warp_crops,
+    xyxy_to_xywh,
+)
 from hrnet_studio.models.checkpoints import load_pose_model
 from hrnet_studio.models.hrnet import build_hrnet
 from hrnet_studio.models.onnx_export import export_onnx

@@ -1,6 +1,11 @@
 import numpy as np
 
-from hrnet_studio.inference.tracking import KeypointSmoother, OneEuroFilter, PoseTracker, box_iou
+from hrnet_studio.inference.tracking import (
+    KeypointSmoother,
+    OneEuroFilter,
+    PoseTracker,
+    box_iou,
+)
 from hrnet_studio.skeletons import COCO_17
 
 

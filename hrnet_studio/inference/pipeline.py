@@ -12,7 +12,14 @@ from .backends import PoseBackend
 from .decode import Decoder, average_flip, decode
 from .detector import Detections, PersonDetector
 from .tracking import KeypointSmoother, PoseTracker
-from .transforms import IMAGENET_MEAN, IMAGENET_STD, box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
+from .transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    box_to_center_scale,
+    normalize_crops,
+    warp_crops,
+    xyxy_to_xywh,
+)
 
 STAGES = ("read", "detect", "crop", "pose", "decode", "track")
 

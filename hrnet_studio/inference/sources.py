@@ -74,7 +74,7 @@ class VideoFileSource:
     def close(self) -> None:
         self._cap.release()
 
-    def __enter__(self) -> "VideoFileSource":
+    def __enter__(self) -> VideoFileSource:
         return self
 
     def __exit__(self, *exc) -> None:

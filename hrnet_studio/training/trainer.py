@@ -1,0 +1,325 @@
+"""The trainer: one recipe → a trained HRNet, validated every epoch, resumable, registered in the model folder.
+
+Full-state checkpoints (model, optimizer, scheduler, epoch, RNG, best metric) make ``--resume`` land
+exactly where an uninterrupted run would be. A JSON-lines log (``events.jsonl``) records every step
+the GUI plots.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..errors import StudioError
+from ..inference.backends import resolve_device
+from ..inference.decode import average_flip
+from ..models.checkpoints import read_state_dict, save_pose_checkpoint
+from ..models.hrnet import PoseHighResolutionNet, build_hrnet
+from ..models.metadata import ModelMetadata, keypoints_to_dict, now_iso
+from ..models.registry import ModelRegistry
+from ..skeletons import MPII_16, KeypointSet
+from .augment import AugmentConfig
+from .codec import HeatmapCodec
+from .datasets.coco import CocoKeypoints
+from .datasets.joints_dataset import JointsDataset
+from .datasets.mpii import load_mpii
+from .datasets.records import PersonRecord
+from .evaluate import coco_keypoint_ap, oks_nms, rescore
+from .loss import JointsMSELoss
+from .recipe import Recipe
+
+
+@dataclass
+class TrainResult:
+    best_metric: float
+    metric_name: str
+    epochs_run: int
+    best_checkpoint: Path
+    registered: str | None = None
+
+
+class EventLog:
+    """Appends one JSON object per line; readers (the GUI) can follow the file while training runs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, event: str, **fields) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
+
+
+def load_weights_for_finetune(model: PoseHighResolutionNet, state: dict[str, torch.Tensor]) -> tuple[list, list]:
+    """Copy every tensor whose name and shape fit; the rest (a new keypoint set's last layer) keeps its init."""
+    own = model.state_dict()
+    loaded, reinitialised = [], []
+    for key, value in own.items():
+        if key in state and state[key].shape == value.shape:
+            own[key] = state[key]
+            loaded.append(key)
+        else:
+            reinitialised.append(key)
+    model.load_state_dict(own)
+    return loaded, reinitialised
+
+
+class Trainer:
+    def __init__(self, recipe: Recipe, registry: ModelRegistry | None = None,
+                 say: Callable[[str], None] = print, show_progress: bool = True):
+        self.recipe = recipe
+        self.registry = registry
+        self.say = say
+        self.show_progress = show_progress
+        self.out_dir = Path(recipe.output) / recipe.name
+        self.log = EventLog(self.out_dir / "events.jsonl")
+        self.device = resolve_device(recipe.device)
+        self.codec = HeatmapCodec.for_input(tuple(recipe.model.input_size), recipe.model.sigma)
+        torch.manual_seed(recipe.seed)  # the same recipe starts from the same weights
+        self._load_data()
+        self._build_model()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=recipe.optim.lr,
+                                          weight_decay=recipe.optim.weight_decay)
+        if recipe.optim.schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(recipe.epochs, 1))
+        elif recipe.optim.schedule == "step":
+            self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, recipe.optim.milestones,
+                                                                  recipe.optim.factor)
+        else:
+            raise StudioError(f"unknown schedule {recipe.optim.schedule!r}: use step or cosine")
+        self.loss_fn = JointsMSELoss(use_target_weight=True)
+        self.amp = recipe.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.epoch = 0
+        self.best_metric = -float("inf")
+
+    # ----- setup -------------------------------------------------------------------------------
+    def _load_data(self) -> None:
+        d, w, h = self.recipe.data, *self.recipe.model.input_size
+        aspect = w / h
+        if d.format == "coco":
+            train = CocoKeypoints(d.train_annotations, d.train_images)
+            self.keypoints: KeypointSet = train.keypoints
+            self.train_records = train.gt_records(aspect)
+            self.val_coco = CocoKeypoints(d.val_annotations or d.train_annotations, d.val_images or d.train_images)
+            self.val_records = (self.val_coco.detection_records(d.val_detections, aspect) if d.val_detections
+                                else self.val_coco.gt_records(aspect))
+        elif d.format == "mpii":
+            self.keypoints = MPII_16
+            self.train_records = load_mpii(d.train_annotations, d.train_images)
+            self.val_coco = None
+            self.val_records = load_mpii(d.val_annotations, d.val_images) if d.val_annotations else []
+        else:
+            raise StudioError(f"unknown data format {d.format!r}: use coco or mpii")
+        if not self.train_records:
+            raise StudioError("the training set has no person with a labelled keypoint")
+        a = self.recipe.augment
+        augment = AugmentConfig(a.scale_factor, a.rotation_factor, 0.6, a.flip, a.half_body_prob,
+                                a.half_body_min_joints)
+        self.train_set = JointsDataset(self.train_records, self.keypoints, self.codec, True, augment,
+                                       self.recipe.seed)
+        self.val_set = JointsDataset(self.val_records, self.keypoints, self.codec, False)
+
+    def _build_model(self) -> None:
+        m = self.recipe.model
+        k = self.keypoints.num_joints
+        base = m.base
+        arch = m.arch
+        state = None
+        if base:
+            path = self._resolve_base(base)
+            state = read_state_dict(path)
+            arch = f"hrnet_w{int(state['transition1.0.0.weight'].shape[0])}" if "transition1.0.0.weight" in state \
+                else arch
+        self.model = build_hrnet(arch, k)
+        self.model.init_weights()
+        if state is not None:
+            loaded, reinit = load_weights_for_finetune(self.model, state)
+            if not loaded:
+                raise StudioError(f"{base} shares no tensor with {arch}: it is not an HRNet checkpoint of this layout")
+            self.log.write("loaded", base=str(base), loaded=len(loaded), reinitialised=reinit)
+            note = f"; re-initialised {', '.join(reinit)} (new keypoint set)" if reinit else ""
+            self.say(f"fine-tuning from {base}: loaded {len(loaded)} tensors{note}")
+        self.model.to(self.device)
+
+    def _resolve_base(self, base: str) -> Path:
+        path = Path(base)
+        if path.is_file():
+            return path
+        record = (self.registry or ModelRegistry()).resolve(base)
+        if record.format != "pth":
+            raise StudioError(f"{record.name} is not a PyTorch checkpoint; fine-tune from its .pth model")
+        return record.path
+
+    # ----- loop ------------------------------------------------------------------------------------
+    def run(self, resume: bool = False, stop_after: int | None = None) -> TrainResult:
+        """Train to the recipe's last epoch (or ``stop_after`` more epochs: an interruption, resumable)."""
+        if resume:
+            self._resume()
+        else:
+            self.log.write("start", recipe=self.recipe.to_dict(), train_persons=len(self.train_records),
+                           val_persons=len(self.val_records), device=str(self.device))
+        metric_name = "coco_ap" if self.val_coco is not None else "val_loss"
+        last = self.recipe.epochs if stop_after is None else min(self.recipe.epochs, self.epoch + stop_after)
+        while self.epoch < last:
+            started = time.perf_counter()
+            train_loss = self.train_epoch()
+            metrics = self.validate()
+            metric = metrics.get("coco_ap", -metrics.get("val_loss", train_loss))
+            improved = metric > self.best_metric
+            if improved:
+                self.best_metric = metric
+                self._save_best(metrics)
+            self.epoch += 1
+            self.scheduler.step()
+            self._save_state()
+            self.log.write("epoch", epoch=self.epoch, train_loss=train_loss, lr=self.optimizer.param_groups[0]["lr"],
+                           time_s=time.perf_counter() - started, best=improved, **metrics)
+            self.say(f"epoch {self.epoch}/{self.recipe.epochs}: loss {train_loss:.6f}, "
+                     + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        best = self.out_dir / "best.pth"
+        if self.epoch < self.recipe.epochs:  # stopped early: resumable, nothing registered yet
+            self.log.write("stopped", epoch=self.epoch)
+            return TrainResult(self.best_metric, metric_name, self.epoch, best)
+        registered = self._register(best, metric_name)
+        self.log.write("done", best_metric=self.best_metric, metric=metric_name, registered=registered)
+        return TrainResult(self.best_metric, metric_name, self.epoch, best, registered)
+
+    def _loader(self, dataset: JointsDataset, train: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.recipe.seed * 1000 + self.epoch)
+        return DataLoader(dataset, batch_size=self.recipe.batch_size, shuffle=train, generator=generator,
+                          num_workers=self.recipe.workers, drop_last=False,
+                          persistent_workers=False, pin_memory=self.device.type == "cuda")
+
+    def train_epoch(self) -> float:
+        from tqdm import tqdm
+
+        self.model.train()
+        self.train_set.set_epoch(self.epoch)
+        loader = self._loader(self.train_set, train=True)
+        total, count = 0.0, 0
+        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}", disable=not self.show_progress, leave=False)
+        for step, (x, target, weight, _) in enumerate(bar):
+            if self.recipe.max_train_batches and step >= self.recipe.max_train_batches:
+                break
+            x, target, weight = (t.to(self.device, non_blocking=True) for t in (x, target, weight))
+            with torch.autocast(self.device.type, enabled=self.amp):
+                loss = self.loss_fn(self.model(x).float(), target, weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            total += loss.item() * len(x)
+            count += len(x)
+            bar.set_postfix(loss=f"{loss.item():.6f}")
+            self.log.write("step", epoch=self.epoch, step=step, loss=loss.item())
+        return total / max(count, 1)
+
+    @torch.inference_mode()
+    def predict(self, dataset: JointsDataset) -> tuple[np.ndarray, np.ndarray, float]:
+        """Keypoints [N, K, 2] and scores [N, K] in image pixels for every record, and the mean loss."""
+        self.model.eval()
+        coords, scores, losses = [], [], []
+        for x, target, weight, meta in self._loader(dataset, train=False):
+            x = x.to(self.device)
+            out = self.model(x).float()
+            losses.append(self.loss_fn(out, target.to(self.device), weight.to(self.device)).item() * len(x))
+            heatmaps = out.cpu().numpy()
+            if self.recipe.flip_test:
+                flipped = self.model(torch.flip(x, dims=[3])).float().cpu().numpy()
+                heatmaps = average_flip(heatmaps, flipped, self.keypoints.flip_pairs, shift=True)
+            c, s = self.codec.decode(heatmaps, meta["center"].numpy(), meta["scale"].numpy())
+            coords.append(c)
+            scores.append(s[..., 0])
+        n = max(len(dataset), 1)
+        if not coords:
+            return np.zeros((0, self.keypoints.num_joints, 2)), np.zeros((0, self.keypoints.num_joints)), 0.0
+        return np.concatenate(coords), np.concatenate(scores), sum(losses) / n
+
+    def validate(self) -> dict[str, float]:
+        if not self.val_records:
+            return {}
+        coords, scores, val_loss = self.predict(self.val_set)
+        metrics = {"val_loss": val_loss}
+        if self.val_coco is not None:
+            metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file,
+                                                  self.coco_results(self.val_records, coords, scores),
+                                                  self.keypoints.oks_sigmas())["AP"]
+        return metrics
+
+    def coco_results(self, records: list[PersonRecord], coords: np.ndarray, scores: np.ndarray) -> list[dict]:
+        """COCO results with the official rescoring and, per image, OKS-NMS (threshold 0.9)."""
+        by_image: dict[int, list[dict]] = {}
+        for rec, c, s in zip(records, coords, scores):
+            kps = np.concatenate([c, s[:, None]], axis=1)
+            area = float(np.prod(rec.scale * 200))
+            by_image.setdefault(rec.image_id, []).append(
+                {"image_id": rec.image_id, "category_id": 1, "keypoints": kps, "area": area,
+                 "score": rescore(rec.box_score, s)})
+        results = []
+        sigmas = self.keypoints.oks_sigmas()
+        for poses in by_image.values():
+            for i in oks_nms(poses, sigmas, 0.9):
+                p = poses[i]
+                results.append({"image_id": p["image_id"], "category_id": 1, "score": p["score"],
+                                "keypoints": p["keypoints"].ravel().tolist()})
+        return results
+
+    # ----- state -----------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "epoch": self.epoch,
+                "best_metric": self.best_metric, "torch_rng": torch.get_rng_state(), "recipe_name": self.recipe.name}
+
+    def _save_state(self) -> None:
+        path = self.out_dir / "last.pth"
+        part = path.with_name(".last.pth.part")
+        torch.save(self._state(), part)
+        part.replace(path)
+
+    def _resume(self) -> None:
+        path = self.out_dir / "last.pth"
+        if not path.is_file():
+            raise StudioError(f"nothing to resume: {path} does not exist (run without --resume first)")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.best_metric = int(state["epoch"]), float(state["best_metric"])
+        torch.set_rng_state(state["torch_rng"])
+        self.log.write("resume", epoch=self.epoch)
+        self.say(f"resumed {self.recipe.name} after epoch {self.epoch}")
+
+    def _metadata(self, metrics: dict[str, float]) -> dict:
+        w, h = self.recipe.model.input_size
+        return {"keypoints": keypoints_to_dict(self.keypoints), "input_size": [w, h], "source": "fine-tune",
+                "training_data": Path(self.recipe.data.train_annotations).name,
+                "metrics": {k: float(v) for k, v in metrics.items() if k == "coco_ap"},
+                "arch": self.model.config.arch, "created": now_iso()}
+
+    def _save_best(self, metrics: dict[str, float]) -> None:
+        self.best_meta = self._metadata(metrics)
+        save_pose_checkpoint(self.model, self.out_dir / "best.pth", self.best_meta)
+
+    def _register(self, best: Path, metric_name: str) -> str | None:
+        if self.registry is None or not best.is_file():
+            return None
+        name = self.recipe.register_as or self.recipe.name
+        dest = self.registry.folder / f"{name}.pth"
+        self.registry.folder.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(best.read_bytes())
+        meta = self.best_meta
+        record = self.registry.register(dest, ModelMetadata(
+            name=name, file=dest.name, arch=meta["arch"], input_size=meta["input_size"],
+            num_joints=self.keypoints.num_joints, keypoints=meta["keypoints"], source="fine-tune",
+            training_data=meta["training_data"], metrics=meta["metrics"], sha256=None,
+            notes=[f"trained with recipe {self.recipe.name} for {self.epoch} epochs; best {metric_name}"]))
+        self.say(f"registered {record.name} in {self.registry.folder}")
+        return record.name
