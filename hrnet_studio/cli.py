@@ -79,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
     train.set_defaults(func=cmd_train)
 
+    ev = sub.add_parser("eval", help="COCO keypoint AP/AR of a model on a COCO-format dataset",
+                        description="Runs a pose model on every person of a COCO-format keypoints file (ground-truth "
+                                    "boxes, or a detection-results json) and reports OKS AP/AR with pycocotools.")
+    ev.add_argument("annotations", type=Path, help="COCO keypoints json (ground truth)")
+    ev.add_argument("images", type=Path, help="image folder")
+    ev.add_argument("--detections", type=Path, help="COCO detection results json for the person boxes "
+                    "(default: ground-truth boxes)")
+    add_model_arguments(ev)
+    add_runtime_arguments(ev)
+    ev.add_argument("--no-flip", dest="flip", action="store_false", help="skip the flip test (on by default)")
+    ev.add_argument("--decoder", default="dark", choices=("dark", "official", "argmax"))
+    ev.add_argument("--batch", type=int, default=32)
+    ev.add_argument("--results", type=Path, help="also write the COCO results json here")
+    ev.set_defaults(func=cmd_eval)
+
     gui = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
     gui.add_argument("source", nargs="?", type=Path, help="a video file or image folder to open")
     gui.set_defaults(func=cmd_gui)
@@ -200,6 +215,38 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     say(f"done: best {result.metric_name} {result.best_metric:.4f}; checkpoint {result.best_checkpoint}"
         + (f"; registered as {result.registered}" if result.registered else ""))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .models.registry import ModelRegistry
+    from .training.codec import HeatmapCodec
+    from .training.datasets.coco import CocoKeypoints
+    from .training.datasets.joints_dataset import JointsDataset
+    from .training.predict import evaluate_coco
+
+    coco = CocoKeypoints(args.annotations, args.images)
+    missing = coco.missing_images()
+    if missing:
+        raise StudioError(f"{len(missing)} image(s) of {args.annotations.name} are not in {args.images} "
+                          f"(first: {missing[0]})")
+    loaded = load_model(args, ModelRegistry())
+    spec = loaded.spec
+    if spec.num_joints != coco.keypoints.num_joints:
+        raise StudioError(f"the model has {spec.num_joints} joints but {args.annotations.name} has "
+                          f"{coco.keypoints.num_joints}")
+    w, h = spec.input_size
+    records = (coco.detection_records(args.detections, w / h) if args.detections else coco.gt_records(w / h))
+    dataset = JointsDataset(records, coco.keypoints, HeatmapCodec.for_input((w, h), decoder=args.decoder), False)
+    say(f"evaluating {loaded.record.name} on {len(records)} persons ({'detections' if args.detections else 'GT boxes'}"
+        f", flip test {'on' if args.flip else 'off'}) with {loaded.backend.device_name}")
+    with tqdm(total=len(records), unit="person", file=sys.stderr) as bar:
+        stats = evaluate_coco(loaded.backend, coco, dataset, args.flip, args.batch,
+                              lambda done, total: bar.update(done - bar.n), args.results)
+    for name, value in stats.items():
+        print(f"{name:>5} {value:.3f}")
     return 0
 
 

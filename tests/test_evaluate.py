@@ -86,3 +86,21 @@ def test_perfect_mpii_predictions_give_100(assets):
     assert result["Mean"] == 100.0
     off = mpii_pckh(gt - 1 + np.array([1000.0, 0]), gt, missing, head)
     assert off["Mean"] == 0.0
+
+
+def test_eval_command_on_the_coco_sample(capsys, assets, small_checkpoint, tmp_path):
+    from hrnet_studio.cli import main
+
+    root = assets / "data" / "coco_sample"
+    results = tmp_path / "results.json"
+    code = main(["eval", str(root / "annotations" / "test_coco.json"), str(root / "images"), "--model",
+                 str(small_checkpoint), "--device", "cpu", "--results", str(results), "--backend", "torch"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lines = dict(line.split() for line in out.strip().splitlines())
+    assert set(lines) >= {"AP", "AP50", "AR"} and 0.0 <= float(lines["AP"]) <= 1.0
+    assert "on 12 persons (GT boxes, flip test on)" in err
+    assert len(json.loads(results.read_text())) == 12
+    code = main(["eval", str(root / "annotations" / "test_coco.json"), str(tmp_path), "--model",
+                 str(small_checkpoint)])
+    assert code == 2 and "4 image(s) of test_coco.json are not in" in capsys.readouterr().err

@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from ..errors import StudioError
-from ..inference.backends import resolve_device
-from ..inference.decode import average_flip
+from ..inference.backends import TorchBackend, resolve_device
 from ..models.checkpoints import read_state_dict, save_pose_checkpoint
 from ..models.hrnet import PoseHighResolutionNet, build_hrnet
 from ..models.metadata import ModelMetadata, keypoints_to_dict, now_iso
@@ -29,9 +27,9 @@ from .codec import HeatmapCodec
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii
-from .datasets.records import PersonRecord
-from .evaluate import coco_keypoint_ap, oks_nms, rescore
+from .evaluate import coco_keypoint_ap
 from .loss import JointsMSELoss
+from .predict import coco_results, predict_records
 from .recipe import Recipe
 
 
@@ -222,54 +220,22 @@ class Trainer:
         return total / max(count, 1)
 
     @torch.inference_mode()
-    def predict(self, dataset: JointsDataset) -> tuple[np.ndarray, np.ndarray, float]:
-        """Keypoints [N, K, 2] and scores [N, K] in image pixels for every record, and the mean loss."""
-        self.model.eval()
-        coords, scores, losses = [], [], []
-        for x, target, weight, meta in self._loader(dataset, train=False):
-            x = x.to(self.device)
-            out = self.model(x).float()
-            losses.append(self.loss_fn(out, target.to(self.device), weight.to(self.device)).item() * len(x))
-            heatmaps = out.cpu().numpy()
-            if self.recipe.flip_test:
-                flipped = self.model(torch.flip(x, dims=[3])).float().cpu().numpy()
-                heatmaps = average_flip(heatmaps, flipped, self.keypoints.flip_pairs, shift=True)
-            c, s = self.codec.decode(heatmaps, meta["center"].numpy(), meta["scale"].numpy())
-            coords.append(c)
-            scores.append(s[..., 0])
-        n = max(len(dataset), 1)
-        if not coords:
-            return np.zeros((0, self.keypoints.num_joints, 2)), np.zeros((0, self.keypoints.num_joints)), 0.0
-        return np.concatenate(coords), np.concatenate(scores), sum(losses) / n
-
     def validate(self) -> dict[str, float]:
         if not self.val_records:
             return {}
-        coords, scores, val_loss = self.predict(self.val_set)
-        metrics = {"val_loss": val_loss}
+        self.model.eval()
+        total = 0.0
+        for x, target, weight, _ in self._loader(self.val_set, train=False):
+            out = self.model(x.to(self.device)).float()
+            total += self.loss_fn(out, target.to(self.device), weight.to(self.device)).item() * len(x)
+        metrics = {"val_loss": total / len(self.val_set)}
         if self.val_coco is not None:
-            metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file,
-                                                  self.coco_results(self.val_records, coords, scores),
+            backend = TorchBackend(self.model, str(self.device))
+            coords, scores = predict_records(backend, self.val_set, self.recipe.flip_test, self.recipe.batch_size)
+            results = coco_results(self.val_records, coords, scores, self.keypoints.oks_sigmas())
+            metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file, results,
                                                   self.keypoints.oks_sigmas())["AP"]
         return metrics
-
-    def coco_results(self, records: list[PersonRecord], coords: np.ndarray, scores: np.ndarray) -> list[dict]:
-        """COCO results with the official rescoring and, per image, OKS-NMS (threshold 0.9)."""
-        by_image: dict[int, list[dict]] = {}
-        for rec, c, s in zip(records, coords, scores):
-            kps = np.concatenate([c, s[:, None]], axis=1)
-            area = float(np.prod(rec.scale * 200))
-            by_image.setdefault(rec.image_id, []).append(
-                {"image_id": rec.image_id, "category_id": 1, "keypoints": kps, "area": area,
-                 "score": rescore(rec.box_score, s)})
-        results = []
-        sigmas = self.keypoints.oks_sigmas()
-        for poses in by_image.values():
-            for i in oks_nms(poses, sigmas, 0.9):
-                p = poses[i]
-                results.append({"image_id": p["image_id"], "category_id": 1, "score": p["score"],
-                                "keypoints": p["keypoints"].ravel().tolist()})
-        return results
 
     # ----- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
