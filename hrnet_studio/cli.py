@@ -209,6 +209,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{recipe.epochs} epochs on {trainer.device}; log: {trainer.log.path}")
     try:
         result = trainer.run(resume=args.resume)
+        trainer.close()
     except KeyboardInterrupt:
         say(f"interrupted: the last finished epoch is saved; continue with `hrnet-studio train {args.recipe} "
             f"{' '.join(args.overrides)} --resume`".replace("  ", " "))

@@ -103,3 +103,30 @@ def test_train_command(capsys, assets, tmp_path, models_home):
     assert "training finetune_quick: 12 persons, 17 joints, 1 epochs on cpu" in err and "registered as cli-tiny" in err
     assert main(["train", str(tmp_path / "nope.yaml")]) == 2
     assert "recipe not found" in capsys.readouterr().err
+
+
+def test_two_cpu_processes_with_gloo_stay_in_sync(assets, tmp_path):
+    """torchrun, 2 processes, gloo: rank 0 logs and saves; both end with identical weights."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = assets / "data" / "coco_sample"
+    recipe = Path_(__file__).resolve().parents[1] / "training" / "finetune_quick.yaml"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+           f"--master_port={port}", "-m", "hrnet_studio", "train", str(recipe),
+           f"data.train_annotations={root / 'annotations' / 'test_coco.json'}", f"data.train_images={root / 'images'}",
+           "model.base=", "model.arch=hrnet_w8", "model.input_size=[96,128]", "epochs=2", "batch_size=3",
+           "workers=0", "device=cpu", f"output={tmp_path}", "register_as=", "flip_test=false", "name=ddp"]
+    env = {**os.environ, "HRNET_STUDIO_MODELS": str(tmp_path / "models"), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = [json.loads(line) for line in (tmp_path / "ddp" / "events.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]  # logged once, by rank 0
+    sync = next(e for e in events if e["event"] == "ddp")
+    assert sync["world_size"] == 2 and sync["in_sync"] and sync["max_param_difference"] == 0.0
+    assert (tmp_path / "ddp" / "best.pth").exists() and (tmp_path / "ddp" / "last.pth").exists()

@@ -7,6 +7,7 @@ the GUI plots.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,11 +46,14 @@ class TrainResult:
 class EventLog:
     """Appends one JSON object per line; readers (the GUI) can follow the file while training runs."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, enabled: bool = True):
         self.path = path
+        self.enabled = enabled
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: str, **fields) -> None:
+        if not self.enabled:
+            return
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
 
@@ -68,16 +72,48 @@ def load_weights_for_finetune(model: PoseHighResolutionNet, state: dict[str, tor
     return loaded, reinitialised
 
 
+@dataclass
+class DistContext:
+    """torchrun's environment: one process per GPU (or per CPU worker with gloo); rank 0 logs and saves."""
+
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> DistContext:
+        return cls(int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")),
+                   int(os.environ.get("LOCAL_RANK", "0")))
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
 class Trainer:
     def __init__(self, recipe: Recipe, registry: ModelRegistry | None = None,
                  say: Callable[[str], None] = print, show_progress: bool = True):
         self.recipe = recipe
-        self.registry = registry
-        self.say = say
-        self.show_progress = show_progress
+        self.dist = DistContext.from_env()
+        self.registry = registry if self.dist.main else None
+        self.say = say if self.dist.main else (lambda _: None)
+        self.show_progress = show_progress and self.dist.main
         self.out_dir = Path(recipe.output) / recipe.name
-        self.log = EventLog(self.out_dir / "events.jsonl")
+        self.log = EventLog(self.out_dir / "events.jsonl", enabled=self.dist.main)
         self.device = resolve_device(recipe.device)
+        if self.dist.enabled:
+            import torch.distributed as dist
+
+            cuda = self.device.type == "cuda"
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if cuda else "gloo")
+            if cuda:
+                self.device = torch.device("cuda", self.dist.local_rank)
+                torch.cuda.set_device(self.device)
         self.codec = HeatmapCodec.for_input(tuple(recipe.model.input_size), recipe.model.sigma)
         torch.manual_seed(recipe.seed)  # the same recipe starts from the same weights
         self._load_data()
@@ -145,6 +181,12 @@ class Trainer:
             note = f"; re-initialised {', '.join(reinit)} (new keypoint set)" if reinit else ""
             self.say(f"fine-tuning from {base}: loaded {len(loaded)} tensors{note}")
         self.model.to(self.device)
+        self.net = self.model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
 
     def _resolve_base(self, base: str) -> Path:
         path = Path(base)
@@ -168,15 +210,17 @@ class Trainer:
         while self.epoch < last:
             started = time.perf_counter()
             train_loss = self.train_epoch()
-            metrics = self.validate()
+            metrics = self.validate() if self.dist.main else {}
             metric = metrics.get("coco_ap", -metrics.get("val_loss", train_loss))
             improved = metric > self.best_metric
-            if improved:
+            if improved and self.dist.main:
                 self.best_metric = metric
                 self._save_best(metrics)
             self.epoch += 1
             self.scheduler.step()
-            self._save_state()
+            if self.dist.main:
+                self._save_state()
+            self._barrier()
             self.log.write("epoch", epoch=self.epoch, train_loss=train_loss, lr=self.optimizer.param_groups[0]["lr"],
                            time_s=time.perf_counter() - started, best=improved, **metrics)
             self.say(f"epoch {self.epoch}/{self.recipe.epochs}: loss {train_loss:.6f}, "
@@ -185,20 +229,28 @@ class Trainer:
         if self.epoch < self.recipe.epochs:  # stopped early: resumable, nothing registered yet
             self.log.write("stopped", epoch=self.epoch)
             return TrainResult(self.best_metric, metric_name, self.epoch, best)
+        self._check_sync()
         registered = self._register(best, metric_name)
         self.log.write("done", best_metric=self.best_metric, metric=metric_name, registered=registered)
         return TrainResult(self.best_metric, metric_name, self.epoch, best, registered)
 
     def _loader(self, dataset: JointsDataset, train: bool) -> DataLoader:
+        common = {"batch_size": self.recipe.batch_size, "num_workers": self.recipe.workers, "drop_last": False,
+                  "pin_memory": self.device.type == "cuda"}
+        if train and self.dist.enabled:
+            from torch.utils.data.distributed import DistributedSampler
+
+            sampler = DistributedSampler(dataset, self.dist.world_size, self.dist.rank, shuffle=True,
+                                         seed=self.recipe.seed)
+            sampler.set_epoch(self.epoch)
+            return DataLoader(dataset, sampler=sampler, **common)
         generator = torch.Generator().manual_seed(self.recipe.seed * 1000 + self.epoch)
-        return DataLoader(dataset, batch_size=self.recipe.batch_size, shuffle=train, generator=generator,
-                          num_workers=self.recipe.workers, drop_last=False,
-                          persistent_workers=False, pin_memory=self.device.type == "cuda")
+        return DataLoader(dataset, shuffle=train, generator=generator, **common)
 
     def train_epoch(self) -> float:
         from tqdm import tqdm
 
-        self.model.train()
+        self.net.train()
         self.train_set.set_epoch(self.epoch)
         loader = self._loader(self.train_set, train=True)
         total, count = 0.0, 0
@@ -208,7 +260,7 @@ class Trainer:
                 break
             x, target, weight = (t.to(self.device, non_blocking=True) for t in (x, target, weight))
             with torch.autocast(self.device.type, enabled=self.amp):
-                loss = self.loss_fn(self.model(x).float(), target, weight)
+                loss = self.loss_fn(self.net(x).float(), target, weight)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
@@ -217,6 +269,12 @@ class Trainer:
             count += len(x)
             bar.set_postfix(loss=f"{loss.item():.6f}")
             self.log.write("step", epoch=self.epoch, step=step, loss=loss.item())
+        if self.dist.enabled:  # the mean over every process's samples
+            import torch.distributed as dist
+
+            sums = torch.tensor([total, count], dtype=torch.float64, device=self.device)
+            dist.all_reduce(sums)
+            total, count = sums.tolist()
         return total / max(count, 1)
 
     @torch.inference_mode()
@@ -236,6 +294,33 @@ class Trainer:
             metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file, results,
                                                   self.keypoints.oks_sigmas())["AP"]
         return metrics
+
+    def close(self) -> None:
+        """Leave the process group (torchrun runs)."""
+        if self.dist.enabled:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+
+    # ----- several processes ---------------------------------------------------------------------
+    def _barrier(self) -> None:
+        if self.dist.enabled:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def _check_sync(self) -> None:
+        """After training, every process must hold the same weights; rank 0 logs the largest difference."""
+        if not self.dist.enabled:
+            return
+        import torch.distributed as dist
+
+        flat = torch.cat([p.detach().flatten() for p in self.model.parameters()]).to(self.device)
+        gathered = [torch.empty_like(flat) for _ in range(self.dist.world_size)]
+        dist.all_gather(gathered, flat)
+        worst = max(float((g - gathered[0]).abs().max()) for g in gathered)
+        self.log.write("ddp", world_size=self.dist.world_size, max_param_difference=worst, in_sync=worst == 0.0)
 
     # ----- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
