@@ -94,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--results", type=Path, help="also write the COCO results json here")
     ev.set_defaults(func=cmd_eval)
 
+    lab = sub.add_parser("label", help="auto-label people in videos with a teacher model into a COCO dataset",
+                         description="Samples frames of videos, labels every person with a teacher (an Ultralytics "
+                                     "pose model or an installed HRNet), drops unsure people, and writes a "
+                                     "COCO-format dataset (images/ and annotations.json) to correct or train on.")
+    lab.add_argument("videos", type=Path, nargs="+")
+    lab.add_argument("--teacher", required=True, help="Ultralytics *-pose.pt file, or an HRNet model name/file")
+    lab.add_argument("-o", "--output", type=Path, required=True, help="dataset folder to write")
+    lab.add_argument("--detector", help="person detector for an HRNet teacher (default: the installed one)")
+    lab.add_argument("--every", type=int, default=10, help="label every n-th frame (default 10)")
+    lab.add_argument("--max-frames", type=int, default=0, help="at most this many frames per video")
+    lab.add_argument("--min-score", type=probability, default=0.5, help="drop people whose box score is lower")
+    lab.add_argument("--kpt-thr", type=probability, default=0.5, help="joints below this score are left unlabelled")
+    lab.add_argument("--min-keypoints", type=int, default=8, help="drop people with fewer confident joints")
+    lab.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    lab.set_defaults(func=cmd_label)
+
     gui = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
     gui.add_argument("source", nargs="?", type=Path, help="a video file or image folder to open")
     gui.set_defaults(func=cmd_gui)
@@ -248,6 +264,52 @@ def cmd_eval(args: argparse.Namespace) -> int:
                               lambda done, total: bar.update(done - bar.n), args.results)
     for name, value in stats.items():
         print(f"{name:>5} {value:.3f}")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .inference.backends import resolve_device
+    from .inference.sources import VideoFileSource
+    from .models.registry import ModelRegistry
+    from .training.label import (
+        LabelOptions,
+        PipelineTeacher,
+        UltralyticsPoseTeacher,
+        label_videos,
+    )
+
+    for video in args.videos:  # every video is checked before any is labelled
+        VideoFileSource(video).close()
+    device = resolve_device(args.device)
+    teacher_path = Path(args.teacher)
+    registry = ModelRegistry()
+    record = None if teacher_path.is_file() else registry.find(args.teacher)
+    if teacher_path.suffix == ".pt" or (record is not None and record.kind == "detector"):
+        teacher = UltralyticsPoseTeacher(record.path if record else teacher_path,
+                                         device="cpu" if device.type == "cpu" else 0)
+    else:
+        from .inference.detector import make_detector
+        from .inference.pipeline import PipelineOptions, PosePipeline
+
+        args.model, args.backend, args.half, args.input_size = args.teacher, "auto", False, None
+        loaded = load_model(args, registry)
+        detector = make_detector(resolve_detector(args.detector, registry), device="cpu" if "CPU" in
+                                 loaded.backend.device_name else "cuda", warn=say)
+        teacher = PipelineTeacher(PosePipeline(loaded.backend, loaded.spec, detector, PipelineOptions(track=False)),
+                                  loaded.record.name)
+    options = LabelOptions(args.every, args.max_frames, args.min_score, args.kpt_thr, args.min_keypoints)
+    with tqdm(unit="frame", file=sys.stderr) as bar:
+        def progress(video: str, done: int, total: int) -> None:
+            bar.set_description(video)
+            bar.total = total or None
+            bar.n = done
+            bar.refresh()
+
+        report = label_videos(list(args.videos), teacher, args.output, options, progress)
+    say(f"labelled {report.persons} persons in {report.images} frames with {teacher.name} "
+        f"({report.dropped} unsure people dropped): {report.annotation_file}")
     return 0
 
 
