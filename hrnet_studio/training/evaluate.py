@@ -77,6 +77,18 @@ def coco_keypoint_ap(annotation_file: str | Path, results: list[dict], sigmas: n
     return {name: float(v) for name, v in zip(COCO_STATS, evaluator.stats)}
 
 
+# ----- PCK ----------------------------------------------------------------------------------------
+def pck(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, person_size: np.ndarray,
+        threshold: float = 0.2) -> float:
+    """Percentage of labelled joints within ``threshold`` × the person's size (e.g. the long side of its box)."""
+    err = np.linalg.norm(np.asarray(preds, float)[..., :2] - np.asarray(gt, float)[..., :2], axis=-1)
+    vis = np.asarray(visible) > 0
+    if not vis.any():
+        return float("nan")
+    ok = err <= threshold * np.asarray(person_size, float)[:, None]
+    return float(100.0 * (ok & vis).sum() / vis.sum())
+
+
 # ----- MPII ----------------------------------------------------------------------------------------
 def mpii_pckh(preds: np.ndarray, gt: np.ndarray, missing: np.ndarray, headboxes: np.ndarray,
               threshold: float = 0.5) -> dict:

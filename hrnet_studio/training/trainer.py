@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -28,7 +29,7 @@ from .codec import HeatmapCodec
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii
-from .evaluate import coco_keypoint_ap
+from .evaluate import coco_keypoint_ap, pck
 from .loss import JointsMSELoss
 from .predict import coco_results, predict_records
 from .recipe import Recipe
@@ -41,6 +42,16 @@ class TrainResult:
     epochs_run: int
     best_checkpoint: Path
     registered: str | None = None
+
+
+def pck_of_records(records, coords: np.ndarray, threshold: float = 0.2) -> float:
+    """PCK against the records' labels; a person's size is the long side of its box (scale × 200 / 1.25)."""
+    if not records or not any(r.visible[:, 0].any() for r in records):
+        return float("nan")
+    gt = np.stack([r.joints[:, :2] for r in records])
+    vis = np.stack([r.visible[:, 0] for r in records])
+    size = np.array([float(np.max(r.scale)) * 200 / 1.25 for r in records])
+    return pck(coords, gt, vis, size, threshold)
 
 
 class EventLog:
@@ -293,6 +304,7 @@ class Trainer:
             results = coco_results(self.val_records, coords, scores, self.keypoints.oks_sigmas())
             metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file, results,
                                                   self.keypoints.oks_sigmas())["AP"]
+            metrics["pck@0.2"] = pck_of_records(self.val_records, coords)
         return metrics
 
     def close(self) -> None:
