@@ -19,9 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrnet_studio.training.label import LabelOptions, UltralyticsPoseTeacher, label_videos  # noqa: E402
-from hrnet_studio.training.recipe import load_recipe  # noqa: E402
-from hrnet_studio.training.trainer import Trainer  # noqa: E402
+from hrnet_studio.training.label import (
+    LabelOptions,
+    UltralyticsPoseTeacher,
+    label_videos,
+)
+from hrnet_studio.training.recipe import load_recipe
+from hrnet_studio.training.trainer import Trainer
 
 VIDEOS = ("single_person_taichi_340x256.mp4", "single_person_weightlifting_340x256.mp4",
           "two_people_basketball_gym_426x240.mp4", "two_people_portrait_1080x1920.mp4",

@@ -5,22 +5,26 @@ import torch
 from torch import nn
 
 
+def per_joint_mse(output: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor | None) -> torch.Tensor:
+    """``0.5 · MSE(pred · w, target · w)`` per sample and joint, averaged over pixels: [B, K]."""
+    b, k = output.shape[:2]
+    pred = output.reshape(b, k, -1)
+    gt = target.reshape(b, k, -1)
+    if target_weight is not None:
+        w = target_weight.reshape(b, k, 1)
+        pred, gt = pred * w, gt * w
+    return 0.5 * ((pred - gt) ** 2).mean(dim=2)
+
+
 class JointsMSELoss(nn.Module):
-    """``mean over joints of 0.5 · MSE(pred_j · w_j, target_j · w_j)``; the MSE averages over batch and pixels."""
+    """Mean over joints of the per-joint MSE, itself averaged over batch and pixels."""
 
     def __init__(self, use_target_weight: bool = True):
         super().__init__()
         self.use_target_weight = use_target_weight
 
     def forward(self, output: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor) -> torch.Tensor:
-        b, k = output.shape[:2]
-        pred = output.reshape(b, k, -1)
-        gt = target.reshape(b, k, -1)
-        if self.use_target_weight:
-            w = target_weight.reshape(b, k, 1)
-            pred, gt = pred * w, gt * w
-        per_joint = ((pred - gt) ** 2).mean(dim=(0, 2))
-        return 0.5 * per_joint.mean()
+        return per_joint_mse(output, target, target_weight if self.use_target_weight else None).mean()
 
 
 class JointsOHKMMSELoss(nn.Module):
@@ -32,12 +36,6 @@ class JointsOHKMMSELoss(nn.Module):
         self.topk = topk
 
     def forward(self, output: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor) -> torch.Tensor:
-        b, k = output.shape[:2]
-        pred = output.reshape(b, k, -1)
-        gt = target.reshape(b, k, -1)
-        if self.use_target_weight:
-            w = target_weight.reshape(b, k, 1)
-            pred, gt = pred * w, gt * w
-        per_joint = 0.5 * ((pred - gt) ** 2).mean(dim=2)  # [B, K]
-        hardest, _ = per_joint.topk(self.topk, dim=1)
+        losses = per_joint_mse(output, target, target_weight if self.use_target_weight else None)
+        hardest, _ = losses.topk(self.topk, dim=1)
         return hardest.mean(dim=1).mean()

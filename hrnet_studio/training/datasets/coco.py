@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 
 from ...inference.transforms import box_to_center_scale
 from ...skeletons import COCO_17, KeypointSet
-from .records import DatasetError, PersonRecord
+from .records import DatasetError, PersonRecord, read_json
 
 SIDE_WORDS = (("left", "right"), ("l_", "r_"), ("_l", "_r"))
 
@@ -56,12 +55,9 @@ class CocoKeypoints:
         self.annotation_file = Path(annotation_file)
         self.image_root = Path(image_root)
         source = self.annotation_file.name
-        if not self.annotation_file.is_file():
-            raise DatasetError(f"annotation file not found: {self.annotation_file}")
-        try:
-            data = json.loads(self.annotation_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DatasetError(f"{source} is not valid JSON: {exc}") from None
+        data = read_json(self.annotation_file, "annotation file")
+        if not isinstance(data, dict):
+            raise DatasetError(f"{source} is not a COCO keypoints file (not a JSON object)")
         for key in ("images", "annotations", "categories"):
             if not isinstance(data.get(key), list):
                 raise DatasetError(f"{source} is not a COCO keypoints file: no {key!r} list")
@@ -133,10 +129,7 @@ class CocoKeypoints:
                           min_score: float = 0.0) -> list[PersonRecord]:
         """Person boxes from a COCO detection-results json (used raw, as the official code)."""
         path = Path(detection_file)
-        try:
-            detections = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DatasetError(f"cannot read detections {path}: {exc}") from None
+        detections = read_json(path, "detection file")
         if not isinstance(detections, list):
             raise DatasetError(f"{path.name} is not a list of detections")
         k = self.keypoints.num_joints

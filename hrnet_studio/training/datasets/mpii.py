@@ -1,23 +1,19 @@
 """MPII in the official HRNet json format (a list of persons with centre, scale, joints, joints_vis)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ...skeletons import MPII_16
-from .records import DatasetError, PersonRecord
+from .records import DatasetError, PersonRecord, read_json
 
 
 def load_mpii(annotation_file: str | Path, image_root: str | Path) -> list[PersonRecord]:
     """Persons as the official loader reads them: 1-based MATLAB coordinates made 0-based, the centre moved
     down by 15·scale and the scale ×1.25 ("to avoid cropping limbs")."""
     path, root = Path(annotation_file), Path(image_root)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from None
+    data = read_json(path, "MPII annotation file")
     if not isinstance(data, list):
         raise DatasetError(f"{path.name} is not an MPII annotation list (official HRNet json format)")
     k = MPII_16.num_joints

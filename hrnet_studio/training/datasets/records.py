@@ -1,6 +1,7 @@
 """One person to train or evaluate on, whatever file format it came from."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,15 @@ from ...errors import StudioError
 
 class DatasetError(StudioError):
     """A dataset that cannot be used; the message names the file and the entry at fault."""
+
+
+def read_json(path: Path, what: str = "") -> object:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{what or 'file'} not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{Path(path).name} is not valid JSON: {exc}") from None
 
 
 @dataclass
