@@ -291,12 +291,11 @@ def cmd_label(args: argparse.Namespace) -> int:
                                          device="cpu" if device.type == "cpu" else 0)
     else:
         from .inference.detector import make_detector
+        from .inference.model_loading import open_pose_model
         from .inference.pipeline import PipelineOptions, PosePipeline
 
-        args.model, args.backend, args.half, args.input_size = args.teacher, "auto", False, None
-        loaded = load_model(args, registry)
-        detector = make_detector(resolve_detector(args.detector, registry), device="cpu" if "CPU" in
-                                 loaded.backend.device_name else "cuda", warn=say)
+        loaded = open_pose_model(args.teacher, device=args.device, registry=registry, say=say)
+        detector = make_detector(resolve_detector(args.detector, registry), device=device.type, warn=say)
         teacher = PipelineTeacher(PosePipeline(loaded.backend, loaded.spec, detector, PipelineOptions(track=False)),
                                   loaded.record.name)
     options = LabelOptions(args.every, args.max_frames, args.min_score, args.kpt_thr, args.min_keypoints)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -377,7 +378,9 @@ class Trainer:
         name = self.recipe.register_as or self.recipe.name
         dest = self.registry.folder / f"{name}.pth"
         self.registry.folder.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(best.read_bytes())
+        part = dest.with_name(f".{dest.name}.part")
+        shutil.copyfile(best, part)
+        part.replace(dest)
         meta = self.best_meta
         record = self.registry.register(dest, ModelMetadata(
             name=name, file=dest.name, arch=meta["arch"], input_size=meta["input_size"],
