@@ -13,6 +13,7 @@ from .errors import StudioError
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
+COMMANDS = ("export", "models", "train", "eval", "label", "gui", "bench")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -337,6 +338,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS and Path(argv[0]).exists():
+        argv.insert(0, "gui")  # `hrnet-studio clip.mp4` opens the clip in the app
     args = parser.parse_args(argv)
     try:
         if args.command is None:

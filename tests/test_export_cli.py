@@ -199,3 +199,14 @@ def test_flip_and_decoders_change_results_consistently(videos, small_checkpoint)
     np.testing.assert_array_equal(official.scores, argmax.scores)
     assert not np.array_equal(results["dark", True].scores, results["dark", False].scores)
     assert all(p.keypoints.shape == (17, 2) for p in results.values())
+
+
+def test_a_video_path_alone_opens_the_app(monkeypatch, videos):
+    import hrnet_studio.cli as cli
+
+    opened = []
+    monkeypatch.setattr(cli, "cmd_gui", lambda args: opened.append(getattr(args, "source", None)) or 0)
+    clip = videos / "single_person_taichi_340x256.mp4"
+    assert cli.main([str(clip)]) == 0 and opened == [clip]
+    assert cli.main([]) == 0 and len(opened) == 2  # no command: the app, with nothing open
+    assert set(cli.COMMANDS) == set(cli.build_parser()._subparsers._group_actions[0].choices)
