@@ -456,3 +456,13 @@ def test_qt_binding_keeps_none_alive(qtbot):
     for _ in range(500):
         label.setText("x")
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_onnx_exports_are_not_listed_as_models_of_their_own(qtbot, window):
+    from hrnet_studio.cli import main
+
+    assert main(["models", "export-onnx", "w8"]) == 0
+    window.refresh_models()
+    combo = window.panel.model_combo
+    names = [combo.itemData(i) for i in range(combo.count())]
+    assert "w8" in names and "w8.onnx" not in names

@@ -183,6 +183,9 @@ class SettingsPanel(QWidget):
     def fill_models(self, records: list[ModelRecord], selected: str | None) -> None:
         """Installed pose models first (fine-tuned ones included), then zoo models to download."""
         pose = [r for r in records if r.kind == "pose" and not r.problem and (r.format != "onnx" or r.installed)]
+        names = {r.name for r in pose if r.installed}
+        # An ONNX export of a listed model is not a model of its own: the Backend picker chooses it.
+        pose = [r for r in pose if not (r.metadata and r.metadata.derived_from in names)]
         installed = [r for r in pose if r.installed]
         available = [r for r in pose if not r.installed]
         self.model_combo.blockSignals(True)
