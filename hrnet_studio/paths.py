@@ -15,14 +15,6 @@ def models_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME)) / "models"
 
 
-def find_in_models_dir(*names: str) -> Path | None:
-    folder = models_dir()
-    for name in names:
-        if (folder / name).exists():
-            return folder / name
-    return None
-
-
 def resources_dir() -> Path:
     """``resources/`` (model zoo catalogue, icons): inside the package in a wheel, at the top of a checkout."""
     package = Path(__file__).resolve().parent

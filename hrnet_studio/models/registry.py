@@ -183,9 +183,9 @@ class ModelRegistry:
             return ModelRecord(path.stem, POSE, path, None, problem=str(exc))
         return ModelRecord(meta.name, meta.kind, path, meta)
 
-    def find(self, name: str) -> ModelRecord | None:
-        """By model name, or by file name in the model folder."""
-        for record in self.records():
+    def find(self, name: str, records: list[ModelRecord] | None = None) -> ModelRecord | None:
+        """By model name, or by file name in the model folder (in ``records`` when already listed)."""
+        for record in self.records() if records is None else records:
             if record.name == name or (record.path is not None and record.path.name == name):
                 return record
         return None
@@ -203,19 +203,15 @@ class ModelRegistry:
         return next((e for e in exports if e.metadata.derived_sha256 == digest), None)
 
     def default_pose(self) -> ModelRecord | None:
-        preferred = [self.find(DEFAULT_POSE_MODEL)] + [self.find(f) for f in LEGACY_DEFAULT_FILES]
-        installed = [r for r in self.records() if r.kind == POSE and r.usable]
-        for record in [r for r in preferred if r is not None] + installed:
-            if record.usable:
-                return record
-        return None
+        records = self.records()  # the folder is read (and undescribed files identified) once
+        preferred = [self.find(name, records) for name in (DEFAULT_POSE_MODEL, *LEGACY_DEFAULT_FILES)]
+        installed = [r for r in records if r.kind == POSE and r.usable]
+        return next((r for r in preferred + installed if r is not None and r.usable), None)
 
     def default_detector(self) -> ModelRecord | None:
-        for name in DEFAULT_DETECTORS:
-            record = self.find(name) or self.find(f"{name}.pt")
-            if record is not None and record.usable:
-                return record
-        return None
+        records = self.records()
+        found = (self.find(name, records) for name in DEFAULT_DETECTORS)
+        return next((r for r in found if r is not None and r.usable), None)
 
     def resolve(self, ref: str | Path, kind: str = POSE) -> ModelRecord:
         """A model the user named: a registered name or a path to a file. Explains what to do when it is neither."""
