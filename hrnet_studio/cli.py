@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -80,11 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
     train.set_defaults(func=cmd_train)
 
-    ev = sub.add_parser("eval", help="COCO keypoint AP/AR of a model on a COCO-format dataset",
+    ev = sub.add_parser("eval", help="COCO keypoint AP/AR or MPII PCKh of a model on a dataset",
                         description="Runs a pose model on every person of a COCO-format keypoints file (ground-truth "
-                                    "boxes, or a detection-results json) and reports OKS AP/AR with pycocotools.")
-    ev.add_argument("annotations", type=Path, help="COCO keypoints json (ground truth)")
+                                    "boxes, or a detection-results json) and reports OKS AP/AR with pycocotools; or "
+                                    "on an MPII json file and reports PCKh@0.5 per part with the official formula.")
+    ev.add_argument("annotations", type=Path, help="COCO keypoints json or MPII json (ground truth)")
     ev.add_argument("images", type=Path, help="image folder")
+    ev.add_argument("--format", default="auto", choices=("auto", "coco", "mpii"),
+                    help="dataset format (default: detected from the file)")
+    ev.add_argument("--pckh-gt", type=Path, help="MPII head sizes: gt_valid.mat or valid.h5 (default: the one "
+                    "beside the annotation file)")
     ev.add_argument("--detections", type=Path, help="COCO detection results json for the person boxes "
                     "(default: ground-truth boxes)")
     add_model_arguments(ev)
@@ -92,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-flip", dest="flip", action="store_false", help="skip the flip test (on by default)")
     ev.add_argument("--decoder", default="dark", choices=("dark", "official", "argmax"))
     ev.add_argument("--batch", type=int, default=32)
-    ev.add_argument("--results", type=Path, help="also write the COCO results json here")
+    ev.add_argument("--results", type=Path, help="also write the results json here (COCO results, or the PCKh table)")
     ev.set_defaults(func=cmd_eval)
 
     lab = sub.add_parser("label", help="auto-label people in videos with a teacher model into a COCO dataset",
@@ -237,9 +243,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .models.registry import ModelRegistry
+    from .training.datasets.inspect import detect_format
+
+    fmt = detect_format(args.annotations) if args.format == "auto" else args.format
+    if fmt == "mpii":
+        if args.detections:
+            raise StudioError("--detections is for COCO datasets; MPII is scored on its annotated persons")
+        return eval_mpii(args, ModelRegistry())
+    return eval_coco(args, ModelRegistry())
+
+
+def eval_coco(args: argparse.Namespace, registry) -> int:
     from tqdm import tqdm
 
-    from .models.registry import ModelRegistry
     from .training.codec import HeatmapCodec
     from .training.datasets.coco import CocoKeypoints
     from .training.datasets.joints_dataset import JointsDataset
@@ -250,7 +267,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if missing:
         raise StudioError(f"{len(missing)} image(s) of {args.annotations.name} are not in {args.images} "
                           f"(first: {missing[0]})")
-    loaded = load_model(args, ModelRegistry())
+    loaded = load_model(args, registry)
     spec = loaded.spec
     if spec.num_joints != coco.keypoints.num_joints:
         raise StudioError(f"the model has {spec.num_joints} joints but {args.annotations.name} has "
@@ -265,6 +282,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
                               lambda done, total: bar.update(done - bar.n), args.results)
     for name, value in stats.items():
         print(f"{name:>5} {value:.3f}")
+    return 0
+
+
+def eval_mpii(args: argparse.Namespace, registry) -> int:
+    from tqdm import tqdm
+
+    from .skeletons import MPII_16
+    from .training.codec import HeatmapCodec
+    from .training.datasets.joints_dataset import JointsDataset
+    from .training.datasets.mpii import load_mpii
+    from .training.datasets.mpii_truth import find_truth_file, load_pckh_truth, match_truth
+    from .training.predict import evaluate_mpii
+
+    records = load_mpii(args.annotations, args.images)
+    absent = sorted({r.image.name for r in records if not r.image.is_file()})
+    if absent:
+        raise StudioError(f"{len(absent)} image(s) of {args.annotations.name} are not in {args.images} "
+                          f"(first: {absent[0]})")
+    truth_file = args.pckh_gt or find_truth_file(args.annotations)
+    if truth_file is None:
+        raise StudioError(f"PCKh needs head sizes: pass --pckh-gt gt_valid.mat (or valid.h5); none is beside "
+                          f"{args.annotations.name}")
+    truth = match_truth(load_pckh_truth(truth_file), records, args.annotations.name)
+    loaded = load_model(args, registry)
+    spec = loaded.spec
+    if spec.num_joints != MPII_16.num_joints:
+        raise StudioError(f"the model has {spec.num_joints} joints; MPII has {MPII_16.num_joints}")
+    dataset = JointsDataset(records, MPII_16, HeatmapCodec.for_input(tuple(spec.input_size), decoder=args.decoder),
+                            False)
+    say(f"evaluating {loaded.record.name} on {len(records)} MPII persons (head sizes from {Path(truth_file).name}, "
+        f"flip test {'on' if args.flip else 'off'}) with {loaded.backend.device_name}")
+    with tqdm(total=len(records), unit="person", file=sys.stderr) as bar:
+        stats = evaluate_mpii(loaded.backend, dataset, truth, args.flip, args.batch,
+                              lambda done, total: bar.update(done - bar.n))
+    if args.results:
+        args.results.write_text(json.dumps(stats, indent=1))
+    for name, value in stats.items():
+        if name != "per_joint":
+            print(f"{name:>8} {value:.2f}")
     return 0
 
 

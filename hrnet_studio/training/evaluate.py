@@ -92,29 +92,38 @@ def pck(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, person_size: np.
 # ----- MPII ----------------------------------------------------------------------------------------
 def mpii_pckh(preds: np.ndarray, gt: np.ndarray, missing: np.ndarray, headboxes: np.ndarray,
               threshold: float = 0.5) -> dict:
-    """PCKh with the official formula (MPIIDataset.evaluate).
+    """PCKh with the official formula (MPIIDataset.evaluate), head sizes from head boxes.
 
-    ``preds`` [N, 16, 2] 0-based pixels; ``gt`` [N, 16, 2] 1-based (as ``gt_valid.mat``); ``missing``
-    [N, 16]; ``headboxes`` [N, 2, 2] (top-left, bottom-right). ``Mean@0.1`` keeps the official
-    quirk: it is read at threshold 0.11. Returns the parts, ``Mean``, ``Mean@0.1`` and ``per_joint``.
+    ``headboxes`` [N, 2, 2] (top-left, bottom-right) as in ``gt_valid.mat``; see :func:`pckh`.
+    """
+    head = np.asarray(headboxes, float)
+    return pckh(preds, gt, missing, np.linalg.norm(head[:, 1] - head[:, 0], axis=1) * SC_BIAS, threshold)
+
+
+def pckh(preds: np.ndarray, gt: np.ndarray, missing: np.ndarray, headsizes: np.ndarray,
+         threshold: float = 0.5) -> dict:
+    """PCKh with the official formula, given each person's head size (0.6 × the head box diagonal).
+
+    ``preds`` [N, 16, 2] 0-based pixels; ``gt`` [N, 16, 2] 1-based (as ``gt_valid.mat`` and ``valid.h5``);
+    ``missing`` [N, 16]; ``headsizes`` [N]. ``Mean@0.1`` keeps the official quirk: it is read at threshold
+    0.11. Returns the parts, ``Mean``, ``Mean@0.1`` and ``per_joint``.
     """
     preds = np.asarray(preds, float)[..., :2] + 1.0
     visible = 1 - np.asarray(missing, float)
     err = np.linalg.norm(preds - np.asarray(gt, float), axis=2)  # [N, 16]
-    head = np.asarray(headboxes, float)
-    headsize = np.linalg.norm(head[:, 1] - head[:, 0], axis=1) * SC_BIAS  # [N]
+    headsize = np.asarray(headsizes, float)
     scaled = err / headsize[:, None] * visible
     count = visible.sum(axis=0)  # [16]
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore")
-        pckh = 100.0 * ((scaled <= threshold) * visible).sum(axis=0) / count
+        per_joint = 100.0 * ((scaled <= threshold) * visible).sum(axis=0) / count
         grid = np.arange(0, 0.5 + 0.01, 0.01)
         pck_all = np.array([100.0 * ((scaled <= t) * visible).sum(axis=0) / count for t in grid])
     mask = np.ones(16, bool)
     mask[list(MPII_MASKED)] = False
     ratio = np.where(mask, count, 0) / count[mask].sum()
-    result = {part: float(np.mean([pckh[j] for j in joints])) for part, joints in MPII_PARTS.items()}
-    result["Mean"] = float(np.nansum(pckh * ratio))
+    result = {part: float(np.mean([per_joint[j] for j in joints])) for part, joints in MPII_PARTS.items()}
+    result["Mean"] = float(np.nansum(per_joint * ratio))
     result["Mean@0.1"] = float(np.nansum(pck_all[11] * ratio))
-    result["per_joint"] = [float(v) for v in pckh]
+    result["per_joint"] = [float(v) for v in per_joint]
     return result

@@ -13,8 +13,9 @@ from ..inference.backends import PoseBackend
 from ..inference.decode import average_flip
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
+from .datasets.mpii_truth import PckhTruth
 from .datasets.records import PersonRecord
-from .evaluate import coco_keypoint_ap, oks_nms, rescore
+from .evaluate import coco_keypoint_ap, oks_nms, pckh, rescore
 
 
 def predict_records(backend: PoseBackend, dataset: JointsDataset, flip_test: bool = True, batch: int = 32,
@@ -70,3 +71,10 @@ def evaluate_coco(backend: PoseBackend, coco: CocoKeypoints, dataset: JointsData
 
         results_file.write_text(json.dumps(results))
     return coco_keypoint_ap(coco.annotation_file, results, dataset.keypoints.oks_sigmas())
+
+
+def evaluate_mpii(backend: PoseBackend, dataset: JointsDataset, truth: PckhTruth, flip_test: bool = True,
+                  batch: int = 32, progress: Callable[[int, int], None] | None = None) -> dict:
+    """PCKh@0.5 per part and per joint; ``truth`` holds the rows of ``dataset``'s persons, in order."""
+    coords, _ = predict_records(backend, dataset, flip_test, batch, progress)
+    return pckh(coords, truth.joints, truth.missing, truth.headsizes)

@@ -19,6 +19,7 @@ class DataSection:
     val_annotations: str = ""
     val_images: str = ""
     val_detections: str = ""  # COCO detection results for validation boxes; GT boxes when empty
+    val_pckh_gt: str = ""  # MPII head sizes (gt_valid.mat or valid.h5); empty: the one beside val_annotations
 
 
 @dataclass

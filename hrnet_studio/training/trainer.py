@@ -30,9 +30,10 @@ from .codec import HeatmapCodec
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii
+from .datasets.mpii_truth import PckhTruth, find_truth_file, load_pckh_truth, match_truth
 from .evaluate import coco_keypoint_ap, pck
 from .loss import JointsMSELoss
-from .predict import coco_results, predict_records
+from .predict import coco_results, evaluate_mpii, predict_records
 from .recipe import Recipe
 
 
@@ -149,6 +150,7 @@ class Trainer:
     def _load_data(self) -> None:
         d, w, h = self.recipe.data, *self.recipe.model.input_size
         aspect = w / h
+        self.val_truth: PckhTruth | None = None
         if d.format == "coco":
             train = CocoKeypoints(d.train_annotations, d.train_images)
             self.keypoints: KeypointSet = train.keypoints
@@ -161,6 +163,7 @@ class Trainer:
             self.train_records = load_mpii(d.train_annotations, d.train_images)
             self.val_coco = None
             self.val_records = load_mpii(d.val_annotations, d.val_images) if d.val_annotations else []
+            self.val_truth = self._pckh_truth()
         else:
             raise StudioError(f"unknown data format {d.format!r}: use coco or mpii")
         if not self.train_records:
@@ -171,6 +174,17 @@ class Trainer:
         self.train_set = JointsDataset(self.train_records, self.keypoints, self.codec, True, augment,
                                        self.recipe.seed)
         self.val_set = JointsDataset(self.val_records, self.keypoints, self.codec, False)
+
+    def _pckh_truth(self) -> PckhTruth | None:
+        """Head sizes for PCKh of the MPII validation persons, when a ground-truth file is given or found."""
+        d = self.recipe.data
+        if not self.val_records:
+            return None
+        path = d.val_pckh_gt or find_truth_file(d.val_annotations)
+        if not path:
+            self.say("no gt_valid.mat or valid.h5 beside the validation file: the best model is picked by loss")
+            return None
+        return match_truth(load_pckh_truth(path), self.val_records, Path(d.val_annotations).name)
 
     def _build_model(self) -> None:
         m = self.recipe.model
@@ -217,13 +231,15 @@ class Trainer:
         else:
             self.log.write("start", recipe=self.recipe.to_dict(), train_persons=len(self.train_records),
                            val_persons=len(self.val_records), device=str(self.device))
-        metric_name = "coco_ap" if self.val_coco is not None else "val_loss"
+        metric_name = "coco_ap" if self.val_coco is not None else "mpii_pckh" if self.val_truth is not None \
+            else "val_loss"
         last = self.recipe.epochs if stop_after is None else min(self.recipe.epochs, self.epoch + stop_after)
         while self.epoch < last:
             started = time.perf_counter()
             train_loss = self.train_epoch()
             metrics = self.validate() if self.dist.main else {}
-            metric = metrics.get("coco_ap", -metrics.get("val_loss", train_loss))
+            metric = metrics[metric_name] if metric_name in ("coco_ap", "mpii_pckh") and metrics \
+                else -metrics.get("val_loss", train_loss)  # higher is better
             improved = metric > self.best_metric
             if improved and self.dist.main:
                 self.best_metric = metric
@@ -306,6 +322,10 @@ class Trainer:
             metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file, results,
                                                   self.keypoints.oks_sigmas())["AP"]
             metrics["pck@0.2"] = pck_of_records(self.val_records, coords)
+        elif self.val_truth is not None:
+            backend = TorchBackend(self.model, str(self.device))
+            metrics["mpii_pckh"] = evaluate_mpii(backend, self.val_set, self.val_truth, self.recipe.flip_test,
+                                                 self.recipe.batch_size)["Mean"]
         return metrics
 
     def close(self) -> None:
@@ -365,7 +385,7 @@ class Trainer:
         w, h = self.recipe.model.input_size
         return {"keypoints": keypoints_to_dict(self.keypoints), "input_size": [w, h], "source": "fine-tune",
                 "training_data": Path(self.recipe.data.train_annotations).name,
-                "metrics": {k: float(v) for k, v in metrics.items() if k == "coco_ap"},
+                "metrics": {k: float(v) for k, v in metrics.items() if k in ("coco_ap", "mpii_pckh")},
                 "arch": self.model.config.arch, "created": now_iso()}
 
     def _save_best(self, metrics: dict[str, float]) -> None:
