@@ -292,7 +292,11 @@ def eval_mpii(args: argparse.Namespace, registry) -> int:
     from .training.codec import HeatmapCodec
     from .training.datasets.joints_dataset import JointsDataset
     from .training.datasets.mpii import load_mpii
-    from .training.datasets.mpii_truth import find_truth_file, load_pckh_truth, match_truth
+    from .training.datasets.mpii_truth import (
+        find_truth_file,
+        load_pckh_truth,
+        match_truth,
+    )
     from .training.predict import evaluate_mpii
 
     records = load_mpii(args.annotations, args.images)

@@ -9,7 +9,11 @@ from hrnet_studio.skeletons import MPII_16
 from hrnet_studio.training.codec import HeatmapCodec
 from hrnet_studio.training.datasets.joints_dataset import JointsDataset
 from hrnet_studio.training.datasets.mpii import load_mpii
-from hrnet_studio.training.datasets.mpii_truth import find_truth_file, load_pckh_truth, match_truth
+from hrnet_studio.training.datasets.mpii_truth import (
+    find_truth_file,
+    load_pckh_truth,
+    match_truth,
+)
 from hrnet_studio.training.datasets.records import DatasetError
 from hrnet_studio.training.evaluate import mpii_pckh, pckh
 from hrnet_studio.training.predict import evaluate_mpii

@@ -30,7 +30,12 @@ from .codec import HeatmapCodec
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii
-from .datasets.mpii_truth import PckhTruth, find_truth_file, load_pckh_truth, match_truth
+from .datasets.mpii_truth import (
+    PckhTruth,
+    find_truth_file,
+    load_pckh_truth,
+    match_truth,
+)
 from .evaluate import coco_keypoint_ap, pck
 from .loss import JointsMSELoss
 from .predict import coco_results, evaluate_mpii, predict_records
