@@ -22,6 +22,19 @@ def resources_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "resources"
 
 
+def recipes_dir() -> Path:
+    """The training recipes (YAML): inside the package in a wheel, ``training/`` at the top of a checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent / "training"
+
+
+def runs_dir() -> Path:
+    """Where the app's training runs go: ``$HRNET_STUDIO_RUNS`` or ``runs`` in the platform's user data dir."""
+    env = os.environ.get("HRNET_STUDIO_RUNS")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME)) / "runs"
+
+
 def zoo_catalog_path() -> Path:
     """The built-in model catalogue; ``$HRNET_STUDIO_ZOO`` points at another one (a local mirror)."""
     env = os.environ.get("HRNET_STUDIO_ZOO")

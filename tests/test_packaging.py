@@ -14,6 +14,7 @@ def test_every_subpackage_is_listed_for_the_wheel():
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "hrnet_studio").rglob("__init__.py")}
     assert on_disk <= set(config["packages"])
     assert config["package-dir"]["hrnet_studio.resources"] == "resources"
+    assert config["package-dir"]["hrnet_studio.recipes"] == "training"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="builds with the local toolchain")
@@ -26,4 +27,5 @@ def test_wheel_carries_the_model_zoo(tmp_path):
     wheel = next(tmp_path.glob("hrnet_studio-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "hrnet_studio/resources/model_zoo.json" in names
+    assert "hrnet_studio/recipes/finetune_quick.yaml" in names  # the wizard's presets
     assert "hrnet_studio/models/registry.py" in names and "hrnet_studio/inference/onnx_backend.py" in names

@@ -130,3 +130,14 @@ def test_two_cpu_processes_with_gloo_stay_in_sync(assets, tmp_path):
     sync = next(e for e in events if e["event"] == "ddp")
     assert sync["world_size"] == 2 and sync["in_sync"] and sync["max_param_difference"] == 0.0
     assert (tmp_path / "ddp" / "best.pth").exists() and (tmp_path / "ddp" / "last.pth").exists()
+
+
+def test_a_resumed_run_registers_the_best_epoch_from_before_the_interruption(assets, tmp_path, models_home,
+                                                                            monkeypatch):
+    scores = iter([0.5, 0.1])  # epoch 1 is the best; epoch 2, after the resume, is worse
+    monkeypatch.setattr(Trainer, "validate", lambda self: {"val_loss": 1.0, "coco_ap": next(scores)})
+    recipe = tiny_recipe(assets, tmp_path, epochs=2, register_as="resumed")
+    Trainer(recipe, registry=ModelRegistry(), say=lambda _: None, show_progress=False).run(stop_after=1)
+    result = Trainer(recipe, registry=ModelRegistry(), say=lambda _: None, show_progress=False).run(resume=True)
+    assert result.registered == "resumed" and result.best_metric == 0.5
+    assert ModelRegistry().find("resumed").metadata.metrics == {"coco_ap": 0.5}

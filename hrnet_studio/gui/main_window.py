@@ -42,6 +42,7 @@ from .capture import CaptureThread
 from .channel import FrameChannel
 from .controls import PlayerBar, SettingsPanel
 from .export_dialog import ExportDialog
+from .finetune_wizard import FineTuneWizard
 from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
 from .plots import JointPlot, PerformancePlot
 from .recorder import OverlayRecorder
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.download_job: DownloadJob | None = None
         self.import_job: ImportJob | None = None
         self.camera_probe: CameraProbe | None = None
+        self.finetune_wizard: FineTuneWizard | None = None
         self.recorder = None
         self._closing = False
         self._released = False
@@ -159,6 +161,8 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.settings_dock, self.performance_dock, self.joint_dock):
             view_menu.addAction(dock.toggleViewAction())
+        tools_menu = self.menuBar().addMenu("&Tools")
+        self._action(tools_menu, "&Fine-tune a model…", self.open_finetune_wizard)
         play_menu = self.menuBar().addMenu("&Playback")
         self.play_action = self._action(play_menu, "Play / pause", lambda: self.set_playing(not self.is_playing()),
                                         Qt.Key.Key_Space)
@@ -267,6 +271,23 @@ class MainWindow(QMainWindow):
         self.import_job = job
         job.start()
         return job
+
+    def open_finetune_wizard(self) -> FineTuneWizard:
+        """Non-modal, one at a time: the app keeps running while a model trains."""
+        if self.finetune_wizard is not None and self.finetune_wizard.isVisible():
+            self.finetune_wizard.raise_()
+            return self.finetune_wizard
+        wizard = FineTuneWizard(self.registry, self.settings, self)
+        wizard.model_ready.connect(self._fine_tuned)
+        self.finetune_wizard = wizard
+        wizard.show()
+        return wizard
+
+    def _fine_tuned(self, name: str, use_now: bool) -> None:
+        self.refresh_models(select=name if use_now else self.panel.model_combo.currentData())
+        if use_now:
+            self.apply_model_choice()
+        self.statusBar().showMessage(f"{name} is ready" + (" and selected" if use_now else ""), 10000)
 
     def apply_options(self) -> None:
         p = self.panel
@@ -589,6 +610,8 @@ class MainWindow(QMainWindow):
         """Stop every thread cleanly, whatever is running."""
         self._closing = True
         self.save_settings()
+        if self.finetune_wizard is not None:
+            self.finetune_wizard.shutdown()  # a running training stops at a resumable point
         for job in (self.export_job, self.download_job):
             if job is not None and job.isRunning():
                 job.cancel()

@@ -6,7 +6,6 @@ the GUI plots.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -20,8 +19,13 @@ from torch.utils.data import DataLoader
 
 from ..errors import StudioError
 from ..inference.backends import TorchBackend, resolve_device
-from ..models.checkpoints import read_state_dict, save_pose_checkpoint
-from ..models.hrnet import PoseHighResolutionNet, build_hrnet
+from ..models.checkpoints import (
+    embedded_metadata,
+    load_checkpoint_object,
+    read_state_dict,
+    save_pose_checkpoint,
+)
+from ..models.hrnet import build_hrnet
 from ..models.metadata import ModelMetadata, keypoints_to_dict, now_iso
 from ..models.registry import ModelRegistry
 from ..skeletons import MPII_16, KeypointSet
@@ -37,6 +41,8 @@ from .datasets.mpii_truth import (
     match_truth,
 )
 from .evaluate import coco_keypoint_ap, pck
+from .events import EventLog
+from .finetune import arch_of_state, load_weights_for_finetune
 from .loss import JointsMSELoss
 from .predict import coco_results, evaluate_mpii, predict_records
 from .recipe import Recipe
@@ -59,35 +65,6 @@ def pck_of_records(records, coords: np.ndarray, threshold: float = 0.2) -> float
     vis = np.stack([r.visible[:, 0] for r in records])
     size = np.array([float(np.max(r.scale)) * 200 / 1.25 for r in records])
     return pck(coords, gt, vis, size, threshold)
-
-
-class EventLog:
-    """Appends one JSON object per line; readers (the GUI) can follow the file while training runs."""
-
-    def __init__(self, path: Path, enabled: bool = True):
-        self.path = path
-        self.enabled = enabled
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(self, event: str, **fields) -> None:
-        if not self.enabled:
-            return
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
-
-
-def load_weights_for_finetune(model: PoseHighResolutionNet, state: dict[str, torch.Tensor]) -> tuple[list, list]:
-    """Copy every tensor whose name and shape fit; the rest (a new keypoint set's last layer) keeps its init."""
-    own = model.state_dict()
-    loaded, reinitialised = [], []
-    for key, value in own.items():
-        if key in state and state[key].shape == value.shape:
-            own[key] = state[key]
-            loaded.append(key)
-        else:
-            reinitialised.append(key)
-    model.load_state_dict(own)
-    return loaded, reinitialised
 
 
 @dataclass
@@ -200,12 +177,12 @@ class Trainer:
         if base:
             path = self._resolve_base(base)
             state = read_state_dict(path)
-            arch = f"hrnet_w{int(state['transition1.0.0.weight'].shape[0])}" if "transition1.0.0.weight" in state \
-                else arch
+            arch = arch_of_state(state, arch)
         self.model = build_hrnet(arch, k)
         self.model.init_weights()
         if state is not None:
-            loaded, reinit = load_weights_for_finetune(self.model, state)
+            plan = load_weights_for_finetune(self.model, state)
+            loaded, reinit = plan.loaded, plan.reinitialised
             if not loaded:
                 raise StudioError(f"{base} shares no tensor with {arch}: it is not an HRNet checkpoint of this layout")
             self.log.write("loaded", base=str(base), loaded=len(loaded), reinitialised=reinit)
@@ -394,8 +371,7 @@ class Trainer:
                 "arch": self.model.config.arch, "created": now_iso()}
 
     def _save_best(self, metrics: dict[str, float]) -> None:
-        self.best_meta = self._metadata(metrics)
-        save_pose_checkpoint(self.model, self.out_dir / "best.pth", self.best_meta)
+        save_pose_checkpoint(self.model, self.out_dir / "best.pth", self._metadata(metrics))
 
     def _register(self, best: Path, metric_name: str) -> str | None:
         if self.registry is None or not best.is_file():
@@ -406,7 +382,7 @@ class Trainer:
         part = dest.with_name(f".{dest.name}.part")
         shutil.copyfile(best, part)
         part.replace(dest)
-        meta = self.best_meta
+        meta = embedded_metadata(load_checkpoint_object(best))  # the best epoch may precede a resume
         record = self.registry.register(dest, ModelMetadata(
             name=name, file=dest.name, arch=meta["arch"], input_size=meta["input_size"],
             num_joints=self.keypoints.num_joints, keypoints=meta["keypoints"], source="fine-tune",

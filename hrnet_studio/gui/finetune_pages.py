@@ -1,0 +1,392 @@
+"""The fine-tune wizard's first three pages: the data, the base model, and the training settings."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from ..errors import user_message
+from ..models.checkpoints import read_state_dict
+from ..models.registry import ModelRecord, ModelRegistry
+from ..paths import recipes_dir, runs_dir
+from ..training.datasets.inspect import DatasetReport, inspect_dataset
+from ..training.finetune import FinetunePlan, plan_finetune
+from ..training.recipe import Recipe, load_recipe
+
+SCRATCH_ARCHS = ("hrnet_w18", "hrnet_w32", "hrnet_w48")
+INPUT_SIZES = ("192×256", "288×384", "256×256", "96×128")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """``192×256`` / ``192x256`` → (width, height); None unless both are positive multiples of 4."""
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X*]\s*(\d+)\s*", text)
+    if not match:
+        return None
+    w, h = int(match.group(1)), int(match.group(2))
+    return (w, h) if w >= 16 and h >= 16 and w % 4 == 0 and h % 4 == 0 else None
+
+
+def path_row(edit: QLineEdit, button_text: str, on_browse) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    button = QPushButton(button_text)
+    button.clicked.connect(on_browse)
+    layout.addWidget(button)
+    return row
+
+
+class InspectJob(QThread):
+    """Reads a dataset off the UI thread (pycocotools on a large file takes seconds)."""
+
+    done = Signal(object, object)  # training DatasetReport, validation DatasetReport or None
+
+    def __init__(self, train: tuple[str, str], val: tuple[str, str] | None):
+        super().__init__()
+        self.setObjectName("inspectDataset")
+        self.train, self.val = train, val
+
+    def run(self) -> None:
+        def inspect(annotation: str, images: str) -> DatasetReport:
+            try:
+                return inspect_dataset(annotation, images)
+            except Exception as exc:  # any reader failure becomes a line in the report, never a traceback
+                report = DatasetReport(Path(annotation), Path(images))
+                report.problems.append(user_message(exc, f"reading {Path(annotation).name}"))
+                return report
+
+        self.done.emit(inspect(*self.train), inspect(*self.val) if self.val else None)
+
+
+class DataPage(QWizardPage):
+    """Annotation file and image folder (and an optional held-out set), checked as training will read them."""
+
+    def __init__(self, settings: QSettings):
+        super().__init__()
+        self.setTitle("Your data")
+        self.setSubTitle("A COCO-format keypoints file (any keypoint set) or an MPII json file, and its images.")
+        self.settings = settings
+        self.report: DatasetReport | None = None
+        self.val_report: DatasetReport | None = None
+        self.job: InspectJob | None = None
+        self._stale = False
+        self.annotation_edit = QLineEdit(objectName="annotationEdit")
+        self.images_edit = QLineEdit(objectName="imagesEdit")
+        self.val_annotation_edit = QLineEdit(objectName="valAnnotationEdit")
+        self.val_images_edit = QLineEdit(objectName="valImagesEdit")
+        self.val_annotation_edit.setPlaceholderText("optional: a held-out set scored after every epoch")
+        self.report_box = QPlainTextEdit(objectName="dataReport", readOnly=True)
+        self.report_box.setPlaceholderText("Pick an annotation file and its image folder.")
+        form = QFormLayout()
+        form.addRow("Annotation file", path_row(self.annotation_edit, "Browse…",
+                                                lambda: self._browse_file(self.annotation_edit)))
+        form.addRow("Image folder", path_row(self.images_edit, "Browse…",
+                                             lambda: self._browse_dir(self.images_edit)))
+        form.addRow("Validation file", path_row(self.val_annotation_edit, "Browse…",
+                                                lambda: self._browse_file(self.val_annotation_edit)))
+        form.addRow("Validation images", path_row(self.val_images_edit, "Browse…",
+                                                  lambda: self._browse_dir(self.val_images_edit)))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.report_box, 1)
+        self.debounce = QTimer(self, singleShot=True, interval=300)
+        self.debounce.timeout.connect(self.check)
+        for edit in (self.annotation_edit, self.images_edit, self.val_annotation_edit, self.val_images_edit):
+            edit.textChanged.connect(self._changed)
+        self.annotation_edit.textChanged.connect(lambda text: self._guess_images(text, self.images_edit))
+        self.val_annotation_edit.textChanged.connect(lambda text: self._guess_images(text, self.val_images_edit))
+        self.annotation_edit.setText(settings.value("finetune/annotations", "", str))
+        self.images_edit.setText(settings.value("finetune/images", "", str) or self.images_edit.text())
+
+    def _browse_file(self, edit: QLineEdit) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Annotation file", edit.text() or str(Path.home()),
+                                              "Annotations (*.json);;All files (*)")
+        if path:
+            edit.setText(path)
+
+    def _browse_dir(self, edit: QLineEdit) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Image folder", edit.text() or str(Path.home()))
+        if path:
+            edit.setText(path)
+
+    @staticmethod
+    def _guess_images(annotation: str, edit: QLineEdit) -> None:
+        """COCO and MPII keep images in ``images/`` beside ``annotations/``; fill it in when it is there."""
+        if edit.text().strip() or not annotation.strip():
+            return
+        path = Path(annotation.strip())
+        for candidate in (path.parent.parent / "images", path.parent / "images"):
+            if candidate.is_dir():
+                edit.setText(str(candidate))
+                return
+
+    def _changed(self) -> None:
+        self.report = None
+        self.completeChanged.emit()
+        self.debounce.start()
+
+    def check(self) -> None:
+        """Inspect the dataset in the background; a newer request waits for the running one."""
+        annotation, images = self.annotation_edit.text().strip(), self.images_edit.text().strip()
+        if not annotation or not images:
+            self.report_box.setPlainText("")
+            return
+        if self.job is not None and self.job.isRunning():
+            self._stale = True
+            return
+        val_annotation = self.val_annotation_edit.text().strip()
+        val = (val_annotation, self.val_images_edit.text().strip() or images) if val_annotation else None
+        self.report_box.setPlainText(f"Reading {Path(annotation).name}…")
+        self.job = InspectJob((annotation, images), val)
+        self.job.done.connect(self._show_report)
+        self.job.start()
+
+    def _show_report(self, report: DatasetReport, val_report: DatasetReport | None) -> None:
+        if self._stale:
+            self._stale = False
+            self.check()
+            return
+        lines = [report.summary()] + [f"problem: {p}" for p in report.problems]
+        if val_report is not None:
+            lines += ["", "Validation: " + val_report.summary()] + [f"problem: {p}" for p in val_report.problems]
+            if report.keypoints and val_report.keypoints and report.keypoints.names != val_report.keypoints.names:
+                val_report.problems.append("the validation set has other keypoints than the training set")
+                lines.append("problem: the validation set has other keypoints than the training set")
+        usable = report.usable and (val_report is None or val_report.usable)
+        lines += ["", "Ready to train." if usable else "Fix the problems above to go on."]
+        self.report_box.setPlainText("\n".join(lines))
+        self.report, self.val_report = report, val_report
+        if usable:
+            self.settings.setValue("finetune/annotations", str(report.annotation_file))
+            self.settings.setValue("finetune/images", str(report.image_root))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt's name)
+        return (self.report is not None and self.report.usable
+                and (self.val_report is None or self.val_report.usable))
+
+    def cleanup_jobs(self) -> None:
+        if self.job is not None:
+            self.job.wait(30000)
+
+
+class BaseModelPage(QWizardPage):
+    """An installed model to start from (or a new network), and what a different keypoint set re-initialises."""
+
+    def __init__(self, registry: ModelRegistry, data: DataPage):
+        super().__init__()
+        self.setTitle("Base model")
+        self.setSubTitle("Fine-tuning starts from an installed model; zoo models are downloaded from the main "
+                         "window's model picker first.")
+        self.registry, self.data = registry, data
+        self.plan: FinetunePlan | None = None
+        self.model_list = QListWidget(objectName="baseList")
+        self.plan_label = QLabel(objectName="planLabel", wordWrap=True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.model_list, 1)
+        layout.addWidget(self.plan_label)
+        self.model_list.currentItemChanged.connect(self._selected)
+
+    def initializePage(self) -> None:  # noqa: N802
+        joints = self.data.report.keypoints.num_joints
+        self.model_list.clear()
+        preferred = None
+        for record in self.registry.records():
+            if record.kind != "pose" or not record.usable or record.path.suffix != ".pth":
+                continue
+            item = QListWidgetItem(f"{record.name}  ({record.arch or 'HRNet'}, {record.num_joints or '?'} keypoints"
+                                   + (f", {record.input_size[0]}×{record.input_size[1]}" if record.input_size else "")
+                                   + ")")
+            item.setData(256, record)
+            self.model_list.addItem(item)
+            if preferred is None and record.num_joints == joints:
+                preferred = item
+        for arch in SCRATCH_ARCHS:
+            item = QListWidgetItem(f"new {arch.replace('hrnet_w', 'HRNet-W')} from scratch (needs a large dataset)")
+            item.setData(256, arch)
+            self.model_list.addItem(item)
+        self.model_list.setCurrentItem(preferred or self.model_list.item(0))
+
+    def base(self) -> ModelRecord | str | None:
+        """The chosen record, or an architecture name for a network trained from scratch."""
+        item = self.model_list.currentItem()
+        return item.data(256) if item is not None else None
+
+    def _selected(self) -> None:
+        base = self.base()
+        self.plan = None
+        keypoints = self.data.report.keypoints
+        if isinstance(base, ModelRecord):
+            try:
+                self.plan = plan_finetune(read_state_dict(base.path), keypoints.num_joints)
+            except Exception as exc:  # a checkpoint that cannot be read is shown, not raised
+                self.plan_label.setText(user_message(exc, f"reading {base.name}"))
+                self.completeChanged.emit()
+                return
+            text = f"Starts from {base.name} ({self.plan.arch}): {self.plan.describe()}."
+            names = base.metadata.keypoints.get("names") if base.metadata and base.metadata.keypoints else None
+            if not self.plan.reinitialised and names and list(names) != list(keypoints.names):
+                text += (" The keypoint count is the same but the names differ: the last layer is kept, so check "
+                         "that your keypoints are in the model's order.")
+            self.plan_label.setText(text)
+        elif base is not None:
+            self.plan_label.setText(f"A new {base} with {keypoints.num_joints} keypoints, every layer initialised "
+                                    "at random: expect to need thousands of labelled persons.")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        base = self.base()
+        return isinstance(base, str) or (isinstance(base, ModelRecord) and self.plan is not None)
+
+
+class SettingsPage(QWizardPage):
+    """Recipe preset, epochs, batch, learning rate, input size, device and the new model's name."""
+
+    def __init__(self, registry: ModelRegistry, data: DataPage, base: BaseModelPage):
+        super().__init__()
+        self.setTitle("Training settings")
+        self.setSubTitle("Start from a preset; training runs in its own process and can be stopped and resumed.")
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Train")
+        self.registry, self.data, self.base_page = registry, data, base
+        self.preset_combo = QComboBox(objectName="presetCombo")
+        self.epochs_spin = QSpinBox(objectName="epochsSpin", minimum=1, maximum=1000)
+        self.batch_spin = QSpinBox(objectName="batchSpin", minimum=1, maximum=1024)
+        self.lr_spin = QDoubleSpinBox(objectName="lrSpin", decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-4)
+        self.input_combo = QComboBox(objectName="inputCombo", editable=True)
+        self.input_combo.addItems(INPUT_SIZES)
+        self.device_combo = QComboBox(objectName="deviceCombo")
+        self.gpus_spin = QSpinBox(objectName="gpusSpin", minimum=1, maximum=1)
+        self.name_edit = QLineEdit(objectName="nameEdit")
+        self.status_label = QLabel(objectName="settingsStatus", wordWrap=True)
+        form = QFormLayout(self)
+        form.addRow("Preset", self.preset_combo)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("Input size (w×h)", self.input_combo)
+        form.addRow("Device", self.device_combo)
+        form.addRow("GPUs", self.gpus_spin)
+        form.addRow("Model name", self.name_edit)
+        form.addRow(self.status_label)
+        self._fill_devices()
+        self.preset_combo.currentIndexChanged.connect(self._apply_preset)
+        self.name_edit.textChanged.connect(self.completeChanged)
+        self.input_combo.currentTextChanged.connect(self.completeChanged)
+
+    def _fill_devices(self) -> None:
+        import torch
+
+        self.device_combo.addItems(["auto", "cpu"])
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if gpus:
+            self.device_combo.addItem("cuda")
+        self.gpus_spin.setMaximum(max(gpus, 1))
+        self.gpus_spin.setEnabled(gpus > 1)
+        self.gpus_spin.setToolTip("several GPUs train with torchrun (DistributedDataParallel)" if gpus > 1
+                                  else "one device on this machine")
+
+    def initializePage(self) -> None:  # noqa: N802
+        report = self.data.report
+        base = self.base_page.base()
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.clear()
+        for path in sorted(recipes_dir().glob("*.yaml")):
+            self.preset_combo.addItem(path.stem, str(path))
+        fine_tune = isinstance(base, ModelRecord)
+        wanted = "finetune_quick" if fine_tune else ("mpii_w32_256x256" if report.format == "mpii"
+                                                     else "coco_w32_256x192")
+        self.preset_combo.setCurrentIndex(max(self.preset_combo.findText(wanted), 0))
+        self.preset_combo.blockSignals(False)
+        self._apply_preset()
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", report.annotation_file.stem).strip("-") or "model"
+        arch = self.base_page.plan.arch if fine_tune else base
+        self.name_edit.setText(self._unique_name(f"{stem}-{arch.replace('hrnet_', '')}"))
+
+    def _apply_preset(self) -> None:
+        path = self.preset_combo.currentData()
+        if not path:
+            return
+        try:
+            recipe = load_recipe(path)
+        except Exception as exc:  # a broken preset file is reported, the others stay usable
+            self.status_label.setText(user_message(exc, f"reading {Path(path).name}"))
+            return
+        self.epochs_spin.setValue(recipe.epochs)
+        self.batch_spin.setValue(recipe.batch_size)
+        self.lr_spin.setValue(recipe.optim.lr)
+        base = self.base_page.base()
+        size = base.input_size if isinstance(base, ModelRecord) and base.input_size else recipe.model.input_size
+        self.input_combo.setCurrentText(f"{size[0]}×{size[1]}")
+        self.completeChanged.emit()
+
+    def _unique_name(self, name: str) -> str:
+        candidate, n = name, 2
+        while self._name_problem(candidate):
+            candidate, n = f"{name}-{n}", n + 1
+        return candidate
+
+    def _name_problem(self, name: str) -> str | None:
+        if not NAME_PATTERN.match(name):
+            return "the name may hold letters, digits, '-', '_' and '.' (up to 80)"
+        if self.registry.find(name) is not None:
+            return f"a model named {name} is installed already"
+        if (runs_dir() / name).exists():
+            return f"a training run named {name} exists in {runs_dir()}"
+        return None
+
+    def isComplete(self) -> bool:  # noqa: N802
+        problem = self._name_problem(self.name_edit.text().strip())
+        if problem is None and parse_size(self.input_combo.currentText()) is None:
+            problem = "the input size must look like 192×256 (width×height, multiples of 4)"
+        self.status_label.setText(problem or f"The run is kept in {runs_dir() / self.name_edit.text().strip()}; "
+                                             "the model is registered when it finishes.")
+        return problem is None
+
+    def recipe(self) -> Recipe:
+        """The preset with this wizard's data, base model and settings."""
+        recipe = load_recipe(self.preset_combo.currentData())
+        name = self.name_edit.text().strip()
+        report, val = self.data.report, self.data.val_report
+        recipe.name = recipe.register_as = name
+        recipe.output = str(runs_dir())
+        recipe.data.format = report.format
+        recipe.data.train_annotations = str(report.annotation_file.resolve())
+        recipe.data.train_images = str(report.image_root.resolve())
+        recipe.data.val_annotations = str(val.annotation_file.resolve()) if val else ""
+        recipe.data.val_images = str(val.image_root.resolve()) if val else ""
+        base = self.base_page.base()
+        recipe.model.base = str(base.path) if isinstance(base, ModelRecord) else ""
+        recipe.model.arch = self.base_page.plan.arch if isinstance(base, ModelRecord) else base
+        recipe.model.input_size = list(parse_size(self.input_combo.currentText()))
+        recipe.epochs = self.epochs_spin.value()
+        recipe.batch_size = self.batch_spin.value()
+        recipe.optim.lr = self.lr_spin.value()
+        recipe.device = self.device_combo.currentText()
+        if recipe.optim.schedule == "step":  # keep the preset's decay points inside a shorter run
+            recipe.optim.milestones = [m for m in recipe.optim.milestones if m < recipe.epochs] or [recipe.epochs]
+        return recipe
+
+    def gpus(self) -> int:
+        return self.gpus_spin.value() if self.device_combo.currentText() != "cpu" else 1

@@ -1,0 +1,53 @@
+"""Which tensors of a base model a fine-tune keeps, and which it re-initialises (a new keypoint set's last layer)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ..models.hrnet import PoseHighResolutionNet, build_hrnet
+
+
+@dataclass
+class FinetunePlan:
+    arch: str
+    loaded: list[str] = field(default_factory=list)
+    reinitialised: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.reinitialised:
+            return f"all {len(self.loaded)} tensors are loaded; nothing is re-initialised"
+        return (f"{len(self.loaded)} tensors are loaded; re-initialised (new keypoint set): "
+                f"{', '.join(self.reinitialised)}")
+
+
+def arch_of_state(state: dict[str, torch.Tensor], default: str = "hrnet_w32") -> str:
+    """``hrnet_wN`` from the width of the first transition layer of an official-layout state dict."""
+    weight = state.get("transition1.0.0.weight")
+    return f"hrnet_w{int(weight.shape[0])}" if weight is not None else default
+
+
+def plan_finetune(state: dict[str, torch.Tensor], num_joints: int, arch: str | None = None) -> FinetunePlan:
+    """The plan for training ``num_joints`` keypoints from ``state``; the model is built on the meta device."""
+    arch = arch or arch_of_state(state)
+    with torch.device("meta"):
+        own = build_hrnet(arch, num_joints).state_dict()
+    plan = FinetunePlan(arch)
+    for key, value in own.items():
+        fits = key in state and tuple(state[key].shape) == tuple(value.shape)
+        (plan.loaded if fits else plan.reinitialised).append(key)
+    return plan
+
+
+def load_weights_for_finetune(model: PoseHighResolutionNet, state: dict[str, torch.Tensor]) -> FinetunePlan:
+    """Copy every tensor whose name and shape fit; the rest keeps its initialisation."""
+    own = model.state_dict()
+    plan = FinetunePlan(model.config.arch)
+    for key, value in own.items():
+        if key in state and state[key].shape == value.shape:
+            own[key] = state[key]
+            plan.loaded.append(key)
+        else:
+            plan.reinitialised.append(key)
+    model.load_state_dict(own)
+    return plan
