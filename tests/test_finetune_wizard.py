@@ -110,6 +110,8 @@ def test_wizard_trains_stops_resumes_and_the_model_is_selectable(qtbot, app_wind
     assert recipe["model"]["input_size"] == [96, 128] and recipe["epochs"] == 5 and recipe["register_as"] == "my-pose"
     qtbot.waitUntil(lambda: len(training.curves.epochs) >= 1, timeout=TRAIN_TIMEOUT)
     assert training.curves.steps and training.progress.maximum() == 10  # 12 persons / batch 6 × 5 epochs
+    qtbot.waitUntil(lambda: training.curves.step_curve.getData()[0] is not None, timeout=5_000)  # drawn
+    assert len(training.curves.train_curve.getData()[0]) >= 1 and "coco_ap" in training.curves.metric_curves
     assert "re-initialised final_layer.weight, final_layer.bias" in training.log_box.toPlainText()
     training.stop_button.click()
     qtbot.waitUntil(lambda: training.state in ("stopped", "failed", "done"), timeout=TRAIN_TIMEOUT)

@@ -6,11 +6,13 @@ selects it when the user ticks "use it now".
 from __future__ import annotations
 
 import math
+import re
 import time
 
+import numpy as np
 import pyqtgraph as pg
 import yaml
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -31,6 +33,8 @@ from .finetune_pages import BaseModelPage, DataPage, SettingsPage
 from .training_process import TrainingProcess
 
 METRIC_LABELS = {"coco_ap": "COCO AP", "pck@0.2": "PCK@0.2 (%)", "mpii_pckh": "PCKh@0.5 (%)"}
+PLOT_SCALE = {"coco_ap": 100.0}  # AP is plotted in percent, beside the PCK curves
+PROGRESS_LINE = re.compile(r"\d+%\|")  # a progress bar redraw: shown by the bar, not in the log
 METRIC_COLOURS = {"coco_ap": "#e69f00", "pck@0.2": "#56b4e9", "mpii_pckh": "#009e73"}
 
 
@@ -63,7 +67,11 @@ class TrainingCurves(QWidget):
                                                name="train")
         self.val_curve = self.loss_plot.plot(pen=pg.mkPen("#cc79a7", width=2), symbol="o", symbolSize=5,
                                              name="validation")
+        self.step_curve.setDownsampling(auto=True, method="mean")
+        self.step_curve.setClipToView(True)
         self.metric_curves: dict[str, pg.PlotDataItem] = {}
+        self.redraw = QTimer(self, singleShot=True, interval=250)
+        self.redraw.timeout.connect(self._draw_steps)
         self.clear()
 
     def clear(self) -> None:
@@ -73,9 +81,15 @@ class TrainingCurves(QWidget):
             curve.setData([], [])
 
     def add_step(self, epoch: int, step: int, steps_per_epoch: int, loss: float) -> None:
+        """Steps arrive by the hundred on a fast GPU; the curve is redrawn at most a few times a second."""
         self.steps.append((epoch + (step + 1) / max(steps_per_epoch, 1), loss))
-        x, y = zip(*self.steps)
-        self.step_curve.setData(list(x), list(y))
+        if not self.redraw.isActive():
+            self.redraw.start()
+
+    def _draw_steps(self) -> None:
+        if self.steps:
+            x, y = zip(*self.steps)
+            self.step_curve.setData(np.array(x), np.array(y))
 
     def add_epoch(self, event: dict) -> None:
         self.epochs[int(event["epoch"])] = event
@@ -84,13 +98,14 @@ class TrainingCurves(QWidget):
         with_val = [e for e in epochs if "val_loss" in self.epochs[e]]
         self.val_curve.setData(with_val, [self.epochs[e]["val_loss"] for e in with_val])
         for key, label in METRIC_LABELS.items():
-            points = [(e, self.epochs[e][key]) for e in epochs
+            points = [(e, self.epochs[e][key] * PLOT_SCALE.get(key, 1.0)) for e in epochs
                       if isinstance(self.epochs[e].get(key), float) and not math.isnan(self.epochs[e][key])]
             if not points:
                 continue
             if key not in self.metric_curves:
+                name = f"{label} ×100" if key in PLOT_SCALE else label
                 self.metric_curves[key] = self.metric_plot.plot(pen=pg.mkPen(METRIC_COLOURS[key], width=2),
-                                                                symbol="o", symbolSize=5, name=label)
+                                                                symbol="o", symbolSize=5, name=name)
             self.metric_curves[key].setData(*map(list, zip(*points)))
 
 
@@ -144,7 +159,7 @@ class TrainingPage(QWizardPage):
         self.gpus = self.settings_page.gpus()
         self.process = TrainingProcess(run_dir, self)
         self.process.event.connect(self.on_event)
-        self.process.output.connect(self.log_box.appendPlainText)
+        self.process.output.connect(self._log_line)
         self.process.finished.connect(self.on_finished)
         self.start(resume=False)
 
@@ -177,6 +192,10 @@ class TrainingPage(QWizardPage):
         self.completeChanged.emit()
 
     # ----- what the process reports ----------------------------------------------------------------
+    def _log_line(self, line: str) -> None:
+        if not PROGRESS_LINE.search(line):
+            self.log_box.appendPlainText(line)
+
     def on_event(self, event: dict) -> None:
         kind = event.get("event")
         if kind == "start":
@@ -258,7 +277,7 @@ class FinishPage(QWizardPage):
         t = self.training
         metric = t.result.get("metric", "")
         best = t.result.get("best_metric")
-        shown = f"{-best:.6f}" if metric == "val_loss" and best is not None else (f"{best:.4f}" if best else "n/a")
+        shown = f"{-best:.6f}" if metric == "val_loss" and best is not None else (f"{best:.4f}" if best is not None else "n/a")
         self.summary.setText(f"{t.registered} is registered in your model folder and listed in the model picker.\n"
                              f"Best {METRIC_LABELS.get(metric, metric)}: {shown}.\n"
                              f"Run folder (checkpoints, log, recipe): {t.process.run_dir}")
