@@ -145,3 +145,23 @@ def test_a_failing_run_reports_its_error(qtbot, tmp_path):
         process.start(recipe)
     state, message = finished.args
     assert state == "failed" and message == "error: annotation file not found: /nowhere/train.json"
+
+
+def test_closing_the_app_stops_training_at_a_resumable_point(qtbot, app_window, assets, runs):
+    wizard = open_wizard_from_menu(app_window)
+    root = assets / "data" / "coco_sample"
+    fill_data_page(qtbot, wizard, root / "annotations" / "test_coco.json", root / "images")
+    wizard.next()
+    wizard.next()
+    settings = wizard.settings_page
+    settings.epochs_spin.setValue(200)
+    settings.input_combo.setCurrentText("96×128")
+    settings.device_combo.setCurrentText("cpu")
+    wizard.next()
+    training = wizard.training_page
+    qtbot.waitUntil(lambda: len(training.curves.epochs) >= 1, timeout=TRAIN_TIMEOUT)
+    app_window.close()  # no question asked: the run stops where it can be resumed
+    assert not training.is_running() and training.state == "stopped"
+    run = runs / settings.name_edit.text()
+    assert (run / "last.pth").is_file() and (run / "recipe.yaml").is_file()
+    assert not any(json.loads(line)["event"] == "done" for line in (run / "events.jsonl").read_text().splitlines())
