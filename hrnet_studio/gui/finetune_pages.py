@@ -270,6 +270,7 @@ class SettingsPage(QWizardPage):
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, "Train")
         self.registry, self.data, self.base_page = registry, data, base
+        self.preset_problem: str | None = None
         self.preset_combo = QComboBox(objectName="presetCombo")
         self.epochs_spin = QSpinBox(objectName="epochsSpin", minimum=1, maximum=1000)
         self.batch_spin = QSpinBox(objectName="batchSpin", minimum=1, maximum=1024)
@@ -331,8 +332,10 @@ class SettingsPage(QWizardPage):
         try:
             recipe = load_recipe(path)
         except Exception as exc:  # a broken preset file is reported, the others stay usable
-            self.status_label.setText(user_message(exc, f"reading {Path(path).name}"))
+            self.preset_problem = user_message(exc, f"reading {Path(path).name}")
+            self.completeChanged.emit()
             return
+        self.preset_problem = None
         self.epochs_spin.setValue(recipe.epochs)
         self.batch_spin.setValue(recipe.batch_size)
         self.lr_spin.setValue(recipe.optim.lr)
@@ -357,7 +360,7 @@ class SettingsPage(QWizardPage):
         return None
 
     def isComplete(self) -> bool:  # noqa: N802
-        problem = self._name_problem(self.name_edit.text().strip())
+        problem = self.preset_problem or self._name_problem(self.name_edit.text().strip())
         if problem is None and parse_size(self.input_combo.currentText()) is None:
             problem = "the input size must look like 192×256 (width×height, multiples of 4)"
         self.status_label.setText(problem or f"The run is kept in {runs_dir() / self.name_edit.text().strip()}; "

@@ -151,9 +151,14 @@ class TrainingPage(QWizardPage):
     def initializePage(self) -> None:  # noqa: N802
         recipe = self.settings_page.recipe()
         run_dir = runs_dir() / recipe.name
-        run_dir.mkdir(parents=True, exist_ok=True)
         self.recipe_file = run_dir / "recipe.yaml"
-        self.recipe_file.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self.recipe_file.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
+        except OSError as exc:
+            self.status_label.setText(f"Training cannot start: {run_dir} cannot be written ({exc.strerror}).")
+            self._set_state("failed")
+            return
         self.total_epochs = recipe.epochs
         self.batch_size = recipe.batch_size
         self.gpus = self.settings_page.gpus()
