@@ -297,13 +297,11 @@ def eval_mpii(args: argparse.Namespace, registry) -> int:
         load_pckh_truth,
         match_truth,
     )
+    from .training.datasets.records import check_images
     from .training.predict import evaluate_mpii
 
     records = load_mpii(args.annotations, args.images)
-    absent = sorted({r.image.name for r in records if not r.image.is_file()})
-    if absent:
-        raise StudioError(f"{len(absent)} image(s) of {args.annotations.name} are not in {args.images} "
-                          f"(first: {absent[0]})")
+    check_images(records, args.annotations, args.images)
     truth_file = args.pckh_gt or find_truth_file(args.annotations)
     if truth_file is None:
         raise StudioError(f"PCKh needs head sizes: pass --pckh-gt gt_valid.mat (or valid.h5); none is beside "

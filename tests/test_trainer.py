@@ -141,3 +141,11 @@ def test_a_resumed_run_registers_the_best_epoch_from_before_the_interruption(ass
     result = Trainer(recipe, registry=ModelRegistry(), say=lambda _: None, show_progress=False).run(resume=True)
     assert result.registered == "resumed" and result.best_metric == 0.5
     assert ModelRegistry().find("resumed").metadata.metrics == {"coco_ap": 0.5}
+
+
+def test_missing_images_stop_training_before_it_starts(assets, tmp_path):
+    from hrnet_studio.training.datasets.records import DatasetError
+
+    recipe = tiny_recipe(assets, tmp_path, **{"data.train_images": tmp_path})
+    with pytest.raises(DatasetError, match=r"4 of 4 images of test_coco.json are not in .* \(first: "):
+        Trainer(recipe, say=lambda _: None, show_progress=False)

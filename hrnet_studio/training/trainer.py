@@ -40,6 +40,7 @@ from .datasets.mpii_truth import (
     load_pckh_truth,
     match_truth,
 )
+from .datasets.records import check_images
 from .evaluate import coco_keypoint_ap, pck
 from .events import EventLog
 from .finetune import arch_of_state, load_weights_for_finetune
@@ -150,6 +151,8 @@ class Trainer:
             raise StudioError(f"unknown data format {d.format!r}: use coco or mpii")
         if not self.train_records:
             raise StudioError("the training set has no person with a labelled keypoint")
+        check_images(self.train_records, d.train_annotations, d.train_images)
+        check_images(self.val_records, d.val_annotations or d.train_annotations, d.val_images or d.train_images)
         a = self.recipe.augment
         augment = AugmentConfig(a.scale_factor, a.rotation_factor, 0.6, a.flip, a.half_body_prob,
                                 a.half_body_min_joints)

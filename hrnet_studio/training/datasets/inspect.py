@@ -7,7 +7,7 @@ from pathlib import Path
 from ...skeletons import MPII_16, KeypointSet
 from .coco import CocoKeypoints
 from .mpii import load_mpii
-from .records import DatasetError, PersonRecord, read_json
+from .records import DatasetError, PersonRecord, missing_images, read_json
 
 FORMATS = ("coco", "mpii")
 
@@ -68,13 +68,10 @@ def inspect_dataset(annotation_file: str | Path, image_root: str | Path, fmt: st
         report.problems.append(str(exc))
         return report
     report.persons = len(records)
-    images = sorted({r.image for r in records})
-    report.images = len(images)
-    if report.image_root.is_dir():
-        missing = [p.name for p in images if not p.is_file()]
-        if missing:
-            report.problems.append(f"{len(missing)} of {len(images)} images are not in {report.image_root} "
-                                   f"(first: {missing[0]})")
+    missing, report.images = missing_images(records)
+    if report.image_root.is_dir() and missing:
+        report.problems.append(f"{len(missing)} of {report.images} images are not in {report.image_root} "
+                               f"(first: {missing[0]})")
     if not records:
         report.problems.append(f"{report.annotation_file.name} has no person with a labelled keypoint")
     return report

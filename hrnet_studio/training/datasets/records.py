@@ -33,3 +33,17 @@ class PersonRecord:
     image_id: int = 0
     box_score: float = 1.0
     area: float = 0.0
+
+
+def missing_images(records: list[PersonRecord]) -> tuple[list[str], int]:
+    """Names of the records' image files that do not exist, and how many distinct images there are."""
+    images = sorted({r.image for r in records})
+    return [p.name for p in images if not p.is_file()], len(images)
+
+
+def check_images(records: list[PersonRecord], annotation_file: str | Path, image_root: str | Path) -> None:
+    """Fail before training, not an hour into it, when images are missing."""
+    missing, total = missing_images(records)
+    if missing:
+        raise DatasetError(f"{len(missing)} of {total} images of {Path(annotation_file).name} are not in "
+                           f"{image_root} (first: {missing[0]})")
