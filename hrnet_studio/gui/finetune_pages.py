@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QThread, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -38,7 +38,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
 def parse_size(text: str) -> tuple[int, int] | None:
-    """``192×256`` / ``192x256`` → (width, height); None unless both are positive multiples of 4."""
+    """``192×256`` / ``192x256`` → (width, height); None unless both are at least 16 and multiples of 4."""
     match = re.fullmatch(r"\s*(\d+)\s*[x×X*]\s*(\d+)\s*", text)
     if not match:
         return None
@@ -213,25 +213,25 @@ class BaseModelPage(QWizardPage):
         self.model_list.clear()
         preferred = None
         for record in self.registry.records():
-            if record.kind != "pose" or not record.usable or record.path.suffix != ".pth":
+            if record.kind != "pose" or not record.usable or record.format != "pth":
                 continue
             item = QListWidgetItem(f"{record.name}  ({record.arch or 'HRNet'}, {record.num_joints or '?'} keypoints"
                                    + (f", {record.input_size[0]}×{record.input_size[1]}" if record.input_size else "")
                                    + ")")
-            item.setData(256, record)
+            item.setData(Qt.ItemDataRole.UserRole, record)
             self.model_list.addItem(item)
             if preferred is None and record.num_joints == joints:
                 preferred = item
         for arch in SCRATCH_ARCHS:
             item = QListWidgetItem(f"new {arch.replace('hrnet_w', 'HRNet-W')} from scratch (needs a large dataset)")
-            item.setData(256, arch)
+            item.setData(Qt.ItemDataRole.UserRole, arch)
             self.model_list.addItem(item)
         self.model_list.setCurrentItem(preferred or self.model_list.item(0))
 
     def base(self) -> ModelRecord | str | None:
         """The chosen record, or an architecture name for a network trained from scratch."""
         item = self.model_list.currentItem()
-        return item.data(256) if item is not None else None
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _selected(self) -> None:
         base = self.base()
