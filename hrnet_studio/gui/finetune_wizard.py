@@ -320,9 +320,7 @@ class FineTuneWizard(QWizard):
                                           f"`hrnet-studio train {page.recipe_file} --resume`.")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-            page.stop()
-            page.process.wait(30000)
-        self.data_page.cleanup_jobs()
+        self.shutdown()
         super().reject()
 
     def shutdown(self) -> None:

@@ -96,8 +96,13 @@ def mpii_pckh(preds: np.ndarray, gt: np.ndarray, missing: np.ndarray, headboxes:
 
     ``headboxes`` [N, 2, 2] (top-left, bottom-right) as in ``gt_valid.mat``; see :func:`pckh`.
     """
+    return pckh(preds, gt, missing, head_sizes(headboxes), threshold)
+
+
+def head_sizes(headboxes: np.ndarray) -> np.ndarray:
+    """The official PCKh normaliser: 0.6 × the diagonal of each head box [N, 2, 2] → [N]."""
     head = np.asarray(headboxes, float)
-    return pckh(preds, gt, missing, np.linalg.norm(head[:, 1] - head[:, 0], axis=1) * SC_BIAS, threshold)
+    return np.linalg.norm(head[:, 1] - head[:, 0], axis=1) * SC_BIAS
 
 
 def pckh(preds: np.ndarray, gt: np.ndarray, missing: np.ndarray, headsizes: np.ndarray,

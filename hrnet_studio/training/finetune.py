@@ -32,22 +32,21 @@ def plan_finetune(state: dict[str, torch.Tensor], num_joints: int, arch: str | N
     arch = arch or arch_of_state(state)
     with torch.device("meta"):
         own = build_hrnet(arch, num_joints).state_dict()
-    plan = FinetunePlan(arch)
-    for key, value in own.items():
-        fits = key in state and tuple(state[key].shape) == tuple(value.shape)
-        (plan.loaded if fits else plan.reinitialised).append(key)
-    return plan
+    return _split(own, state, arch)
 
 
 def load_weights_for_finetune(model: PoseHighResolutionNet, state: dict[str, torch.Tensor]) -> FinetunePlan:
     """Copy every tensor whose name and shape fit; the rest keeps its initialisation."""
     own = model.state_dict()
-    plan = FinetunePlan(model.config.arch)
-    for key, value in own.items():
-        if key in state and state[key].shape == value.shape:
-            own[key] = state[key]
-            plan.loaded.append(key)
-        else:
-            plan.reinitialised.append(key)
+    plan = _split(own, state, model.config.arch)
+    own.update({key: state[key] for key in plan.loaded})
     model.load_state_dict(own)
+    return plan
+
+
+def _split(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor], arch: str) -> FinetunePlan:
+    plan = FinetunePlan(arch)
+    for key, value in own.items():
+        fits = key in state and tuple(state[key].shape) == tuple(value.shape)
+        (plan.loaded if fits else plan.reinitialised).append(key)
     return plan

@@ -48,6 +48,8 @@ from .loss import JointsMSELoss
 from .predict import coco_results, evaluate_mpii, predict_records
 from .recipe import Recipe
 
+SCORES = ("coco_ap", "mpii_pckh")  # validation scores that pick the best epoch and are kept with the model
+
 
 @dataclass
 class TrainResult:
@@ -223,8 +225,9 @@ class Trainer:
             started = time.perf_counter()
             train_loss = self.train_epoch()
             metrics = self.validate() if self.dist.main else {}
-            metric = metrics[metric_name] if metric_name in ("coco_ap", "mpii_pckh") and metrics \
-                else -metrics.get("val_loss", train_loss)  # higher is better
+            # higher is better: the score itself, or the negated loss where there is no score
+            metric = metrics.get(metric_name) if metric_name in SCORES else None
+            metric = -metrics.get("val_loss", train_loss) if metric is None else metric
             improved = metric > self.best_metric
             if improved and self.dist.main:
                 self.best_metric = metric
@@ -370,7 +373,7 @@ class Trainer:
         w, h = self.recipe.model.input_size
         return {"keypoints": keypoints_to_dict(self.keypoints), "input_size": [w, h], "source": "fine-tune",
                 "training_data": Path(self.recipe.data.train_annotations).name,
-                "metrics": {k: float(v) for k, v in metrics.items() if k in ("coco_ap", "mpii_pckh")},
+                "metrics": {k: float(v) for k, v in metrics.items() if k in SCORES},
                 "arch": self.model.config.arch, "created": now_iso()}
 
     def _save_best(self, metrics: dict[str, float]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluate import SC_BIAS
+from ..evaluate import head_sizes
 from .records import DatasetError, PersonRecord, read_json
 
 TRUTH_FILE_NAMES = ("gt_valid.mat", "valid.h5")
@@ -72,8 +72,7 @@ def _from_mat(path: Path) -> PckhTruth:
         raise DatasetError(f"{path.name} has no {exc.args[0]}: it is not an MPII gt_valid.mat") from None
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{path.name} cannot be read as a MATLAB file ({exc})") from None
-    headsizes = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1) * SC_BIAS
-    return _checked(PckhTruth(joints, missing, headsizes), path)
+    return _checked(PckhTruth(joints, missing, head_sizes(boxes)), path)
 
 
 def _from_h5(path: Path) -> PckhTruth:
