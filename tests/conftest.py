@@ -13,9 +13,14 @@ import torch
 from hrnet_studio.models.hrnet import PoseHighResolutionNet, build_hrnet
 
 
+# Resolved once, at start-up: README's `HRNET_STUDIO_ASSETS=../shared` is relative to where pytest starts,
+# and some tests change the working folder.
+_ASSETS = os.environ.get("HRNET_STUDIO_ASSETS")
+_ASSETS_DIR = Path(_ASSETS).resolve() if _ASSETS else None
+
+
 def assets_dir() -> Path | None:
-    value = os.environ.get("HRNET_STUDIO_ASSETS")
-    return Path(value) if value else None
+    return _ASSETS_DIR
 
 
 @pytest.fixture(scope="session")
