@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -53,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(model)
     model.add_argument("--detector", help="Ultralytics YOLO weights (a path or an installed name; detect or pose "
                        "model), or 'none' for a full-frame box; default: yolo11n-pose / yolo11n if installed")
+    add_trust_argument(model)
     run = ex.add_argument_group("inference")
     add_runtime_arguments(run)
     run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--teacher", required=True, help="Ultralytics *-pose.pt file, or an HRNet model name/file")
     lab.add_argument("-o", "--output", type=Path, required=True, help="dataset folder to write")
     lab.add_argument("--detector", help="person detector for an HRNet teacher (default: the installed one)")
+    add_trust_argument(lab)
     lab.add_argument("--every", type=int, default=10, help="label every n-th frame (default 10)")
     lab.add_argument("--max-frames", type=int, default=0, help="at most this many frames per video")
     lab.add_argument("--min-score", type=probability, default=0.5, help="drop people whose box score is lower")
@@ -138,6 +139,12 @@ def add_model_arguments(group) -> None:
                        "or file name, else 192x256 for 17 joints, 256x256 for 16)")
 
 
+def add_trust_argument(group) -> None:
+    group.add_argument("--trust-detector", action="store_true",
+                       help="load a YOLO .pt file even if it holds more than YOLO layers (such a file can run any "
+                            "code on this computer: only for files whose source you trust)")
+
+
 def add_runtime_arguments(group) -> None:
     group.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
                        help="inference runtime (default: auto = ONNX Runtime for .onnx models, else PyTorch)")
@@ -149,22 +156,23 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def resolve_detector(arg: str | None, registry) -> str | None:
+def resolve_detector(arg: str | None, registry) -> tuple[str, str | None]:
+    """The detector to load: (a path or "none", the sha256 its file must still have when it is registered)."""
     if arg is not None:
         if arg.lower() in ("none", "full", "full-frame") or Path(arg).exists():
-            return arg
+            return arg, None
         record = registry.find(arg)
         if record is not None and record.kind == "detector":
             if not record.installed:
                 raise StudioError(f"detector {record.name} is not installed: run `hrnet-studio models pull {record.name}`")
-            return str(record.path)
-        return arg  # make_detector explains what is wrong with it
+            return str(record.path), record.sha256
+        return arg, None  # make_detector explains what is wrong with it
     record = registry.default_detector()
     if record is None:
         say("warning: no person detector installed; using the full frame as one person box "
             "(run `hrnet-studio models pull yolo11n-pose`, or pass --detector PATH / --detector none)")
-        return "none"
-    return str(record.path)
+        return "none", None
+    return str(record.path), record.sha256
 
 
 def load_model(args: argparse.Namespace, registry):
@@ -196,8 +204,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     loaded = load_model(args, registry)
     backend, spec = loaded.backend, loaded.spec
     on_gpu = "CPU" not in backend.device_name
-    detector = make_detector(resolve_detector(args.detector, registry), args.det_conf, args.det_iou,
-                             "cuda" if on_gpu else "cpu", warn=say)
+    detector_path, detector_sha256 = resolve_detector(args.detector, registry)
+    detector = make_detector(detector_path, args.det_conf, args.det_iou, "cuda" if on_gpu else "cpu", warn=say,
+                             trust=args.trust_detector, sha256=detector_sha256)
     options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
                               smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
                               max_batch=args.batch)
@@ -288,6 +297,7 @@ def eval_coco(args: argparse.Namespace, registry) -> int:
 def eval_mpii(args: argparse.Namespace, registry) -> int:
     from tqdm import tqdm
 
+    from .atomic_writer import write_json
     from .skeletons import MPII_16
     from .training.codec import HeatmapCodec
     from .training.datasets.joints_dataset import JointsDataset
@@ -319,7 +329,7 @@ def eval_mpii(args: argparse.Namespace, registry) -> int:
         stats = evaluate_mpii(loaded.backend, dataset, truth, args.flip, args.batch,
                               lambda done, total: bar.update(done - bar.n))
     if args.results:
-        args.results.write_text(json.dumps(stats, indent=1))
+        write_json(args.results, stats, indent=1)
     for name, value in stats.items():
         if name != "per_joint":
             print(f"{name:>8} {value:.2f}")
@@ -347,14 +357,16 @@ def cmd_label(args: argparse.Namespace) -> int:
     record = None if teacher_path.is_file() else registry.find(args.teacher)
     if teacher_path.suffix == ".pt" or (record is not None and record.kind == "detector"):
         teacher = UltralyticsPoseTeacher(record.path if record else teacher_path,
-                                         device="cpu" if device.type == "cpu" else 0)
+                                         device="cpu" if device.type == "cpu" else 0, trust=args.trust_detector)
     else:
         from .inference.detector import make_detector
         from .inference.model_loading import open_pose_model
         from .inference.pipeline import PipelineOptions, PosePipeline
 
         loaded = open_pose_model(args.teacher, device=args.device, registry=registry, say=say)
-        detector = make_detector(resolve_detector(args.detector, registry), device=device.type, warn=say)
+        detector_path, detector_sha256 = resolve_detector(args.detector, registry)
+        detector = make_detector(detector_path, device=device.type, warn=say, trust=args.trust_detector,
+                                 sha256=detector_sha256)
         teacher = PipelineTeacher(PosePipeline(loaded.backend, loaded.spec, detector, PipelineOptions(track=False)),
                                   loaded.record.name)
     options = LabelOptions(args.every, args.max_frames, args.min_score, args.kpt_thr, args.min_keypoints)

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 from .errors import StudioError
-from .models.registry import ModelRecord, ModelRegistry
+from .models.registry import ModelRecord, ModelRegistry, metrics_text
 
-METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK"}
 
 
 def add_models_parser(sub, parse_size) -> None:
@@ -56,11 +55,6 @@ def human_size(n: int | None) -> str:
     return "-"
 
 
-def metrics_text(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" if v <= 1 else f"{METRIC_LABELS.get(k, k)} {v:.1f}"
-                     for k, v in metrics.items()) or "-"
-
-
 def table_rows(records: list[ModelRecord]) -> list[list[str]]:
     rows = []
     for r in records:
@@ -71,7 +65,7 @@ def table_rows(records: list[ModelRecord]) -> list[list[str]]:
             r.name, r.kind, r.arch or "-", f"{size[0]}x{size[1]}" if size else "-",
             str(joints) if joints else "-", installed,
             ("" if r.installed else "~") + human_size(r.size_bytes) if r.size_bytes else "-",
-            metrics_text(r.metrics),
+            r.source, metrics_text(r.metrics),
         ])
     return rows
 
@@ -79,7 +73,7 @@ def table_rows(records: list[ModelRecord]) -> list[list[str]]:
 def cmd_list(args: argparse.Namespace) -> int:
     registry = ModelRegistry()
     records = registry.records()
-    header = ["NAME", "KIND", "ARCH", "INPUT", "JOINTS", "INSTALLED", "SIZE", "METRICS"]
+    header = ["NAME", "KIND", "ARCH", "INPUT", "JOINTS", "INSTALLED", "SIZE", "FROM", "METRICS"]
     rows = table_rows(records)
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

@@ -17,6 +17,14 @@ class DetectorError(StudioError):
     pass
 
 
+class UnsafeFileError(CheckpointError):
+    """A model file that holds more than weights: loading it could run code, so it was refused."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = path
+
+
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message, for one-line reports of third-party errors."""
     lines = str(exc).strip().splitlines()

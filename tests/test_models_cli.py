@@ -66,7 +66,7 @@ def test_list_shows_zoo_and_user_models(capsys, models_home, tmp_path, w8_state)
     code, out, _ = run_cli(capsys, "models", "list")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "KIND", "ARCH", "INPUT", "JOINTS", "INSTALLED", "SIZE", "METRICS"]
+    assert lines[0].split() == ["NAME", "KIND", "ARCH", "INPUT", "JOINTS", "INSTALLED", "SIZE", "FROM", "METRICS"]
     row = next(line for line in lines if line.startswith("hrnet_w48_coco_384x288"))
     assert row.split()[:6] == ["hrnet_w48_coco_384x288", "pose", "hrnet_w48", "288x384", "17", "no"]
     assert "AP 0.767" in row
@@ -76,6 +76,7 @@ def test_list_shows_zoo_and_user_models(capsys, models_home, tmp_path, w8_state)
     code, out, _ = run_cli(capsys, "models", "list")
     row = next(line for line in out.splitlines() if line.startswith("mine_256x192"))
     assert row.split()[:6] == ["mine_256x192", "pose", "hrnet_w8", "192x256", "17", "yes"]
+    assert row.split()[-2:] == ["own", "-"]
 
 
 # ----- pull ----------------------------------------------------------------------------------
@@ -193,12 +194,14 @@ def test_import_of_the_official_file_is_recognised_by_checksum(capsys, models_ho
     ckpt = saved(tmp_path / "pose_hrnet_w8_256x192.pth", w8_state)
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     write_zoo(tmp_path, monkeypatch, [w8_entry("https://example.invalid/x.pth", "deadbeef",
-                                               official_file={"name": ckpt.name, "sha256": digest})])
+                                               official_file={"name": ckpt.name, "sha256": digest,
+                                                              "metrics": {"coco_ap": 0.49}})])
     code, _, err = run_cli(capsys, "models", "import", ckpt)
     assert code == 0, err
     assert "= zoo model hrnet_w8_test_256x192" in err
     record = ModelRegistry().find("hrnet_w8_test_256x192")
-    assert record.installed and record.metadata.metrics == {"coco_ap": 0.5}
+    # The official file is not the zoo's download: it carries the official figures, not the download's.
+    assert record.installed and record.metrics == {"coco_ap": 0.49} and record.origin == "official checkpoint"
 
 
 def test_import_detector_and_onnx(capsys, models_home, yolo_pose_weights, onnx_w8):
@@ -241,7 +244,7 @@ def test_import_refuses_a_malicious_pickle_without_running_it(capsys, models_hom
     path = tmp_path / "evil.pth"
     torch.save({"final_layer.weight": torch.zeros(1), "x": Payload()}, path, pickle_protocol=2)
     code, _, err = run_cli(capsys, "models", "import", path)
-    assert code == 2 and "will not be loaded" in err
+    assert code == 2 and "evil.pth was refused: it holds io.open" in err and "could run" in err
     assert not marker.exists()
 
 
@@ -288,3 +291,50 @@ def test_unknown_model_name_in_export_says_where_to_look(capsys, models_home, vi
     code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "-o", tmp_path / "o.csv",
                            "--model", "my-typo", "--detector", "none")
     assert code == 2 and "no model named 'my-typo'" in err
+
+
+# ----- metadata tells the truth ----------------------------------------------------------------
+def test_a_file_imported_under_a_zoo_name_does_not_borrow_the_zoo_metrics(capsys, models_home, tmp_path, monkeypatch,
+                                                                          w8_state):
+    write_zoo(tmp_path, monkeypatch, [w8_entry("https://example.invalid/x.pth", "deadbeef")])
+    mine = saved(tmp_path / "my.pth", w8_state)
+    code, _, err = run_cli(capsys, "models", "import", mine, "--name", "hrnet_w8_test_256x192")
+    assert code == 0, err
+    record = ModelRegistry().find("hrnet_w8_test_256x192")
+    assert record.installed and record.metrics == {} and record.origin == "your own file"
+    assert record.metadata.builtin is None
+    code, out, _ = run_cli(capsys, "models", "list")
+    row = next(line for line in out.splitlines() if line.startswith("hrnet_w8_test_256x192"))
+    assert "0.5" not in row and row.split()[-1] == "-"
+
+
+def test_a_file_cannot_claim_to_be_official(capsys, models_home, tmp_path, w8_state):
+    path = tmp_path / "claims.pth"
+    torch.save({"state_dict": w8_state, "hrnet_studio": {"source": "official", "metrics": {"coco_ap": 0.99}}}, path)
+    assert run_cli(capsys, "models", "import", path)[0] == 0
+    record = ModelRegistry().find("claims")
+    assert record.metrics == {} and record.origin == "your own file"
+
+
+def test_a_zoo_named_file_without_metadata_is_judged_by_its_checksum(capsys, models_home, tmp_path, monkeypatch,
+                                                                     w8_state):
+    write_zoo(tmp_path, monkeypatch, [w8_entry("https://example.invalid/x.pth", "deadbeef")])
+    models_home.mkdir()
+    saved(models_home / "hrnet_w8_test_256x192.pth", w8_state)  # copied in by hand, not pulled
+    record = ModelRegistry().find("hrnet_w8_test_256x192")
+    assert record.installed and record.metrics == {} and record.origin == "your own file"
+
+
+def test_the_catalogue_carries_the_official_figures_and_the_yolo11n_checksum():
+    zoo = load_zoo(resources_dir() / "model_zoo.json")
+    w32 = zoo["hrnet_w32_coco_256x192"]
+    assert w32.recognises("19bc083708bb8d873211e50d85d56344c10290c6e8b564c813fdde09645c4c1c") == "official"
+    assert w32.metrics_for("official") == {"coco_ap": 0.744, "coco_ar": 0.798}
+    assert w32.metrics_for("zoo") == {"coco_ap": 0.746, "coco_ar": 0.799}
+    w48 = zoo["hrnet_w48_coco_384x288"]
+    assert w48.metrics_for("official") == {"coco_ap": 0.763, "coco_ar": 0.812}
+    yolo11n = zoo["yolo11n"]
+    assert yolo11n.size_bytes == 5_613_764
+    assert yolo11n.sources[0].sha256 == "0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1"
+    text = (resources_dir() / "README.md").read_text(encoding="utf-8")
+    assert "docs/provenance/hrnet.md" in text and "not from Ultralytics" in text

@@ -17,15 +17,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..models.registry import ModelRecord
+from ..models.registry import ModelRecord, metrics_text
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 DOWNLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # item data marking a zoo entry that is not installed
+SHA256_ROLE = Qt.ItemDataRole.UserRole + 2  # a detector's sha256 as recorded when it was installed
 
 
 def format_time(seconds: float) -> str:
     minutes, secs = divmod(max(seconds, 0.0), 60)
     return f"{int(minutes)}:{secs:05.2f}"
+
+
+def model_summary(record: ModelRecord) -> str:
+    """Where a model comes from and the figures that belong to that file (the picker's tooltip)."""
+    return f"{record.origin}: " + (metrics_text(record.metrics) if record.metrics else "no published metrics")
 
 
 class PlayerBar(QWidget):
@@ -193,9 +199,11 @@ class SettingsPanel(QWidget):
         for r in installed:
             size = f"{r.input_size[0]}x{r.input_size[1]}" if r.input_size else "?"
             self.model_combo.addItem(f"{r.name}  ({r.arch}, {size})", r.name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, model_summary(r), Qt.ItemDataRole.ToolTipRole)
         for r in available:
             self.model_combo.addItem(f"{r.name}  (download…)", r.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, "download", DOWNLOAD_ROLE)
+            self.model_combo.setItemData(self.model_combo.count() - 1, model_summary(r), Qt.ItemDataRole.ToolTipRole)
         index = self.model_combo.findData(selected) if selected else -1
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
@@ -209,6 +217,7 @@ class SettingsPanel(QWidget):
         for r in detectors:
             if r.installed:
                 self.detector_combo.addItem(r.name, str(r.path))
+                self.detector_combo.setItemData(self.detector_combo.count() - 1, r.sha256, SHA256_ROLE)
         self.detector_combo.addItem("none (whole frame is one person)", "none")
         for r in detectors:
             if not r.installed:

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from ..atomic_writer import make_folder, write_text
+from ..errors import StudioError
 from ..models.registry import ModelRegistry
 from ..paths import runs_dir
 from .finetune_pages import BaseModelPage, DataPage, SettingsPage
@@ -153,10 +155,10 @@ class TrainingPage(QWizardPage):
         run_dir = runs_dir() / recipe.name
         self.recipe_file = run_dir / "recipe.yaml"
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            self.recipe_file.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False), encoding="utf-8")
-        except OSError as exc:
-            self.status_label.setText(f"Training cannot start: {run_dir} cannot be written ({exc.strerror}).")
+            make_folder(run_dir)
+            write_text(self.recipe_file, yaml.safe_dump(recipe.to_dict(), sort_keys=False))
+        except StudioError as exc:
+            self.status_label.setText(f"Training cannot start: {exc}.")
             self._set_state("failed")
             return
         self.total_epochs = recipe.epochs

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..atomic_writer import WriteError, atomic_path, make_folder
 from ..errors import StudioError
 from ..inference.live_sources import (
     VIDEO_SUFFIXES,
@@ -36,11 +37,12 @@ from ..inference.live_sources import (
     SeekableVideo,
 )
 from ..inference.pipeline import PipelineOptions
+from ..models.download import sha256_of
 from ..models.registry import ModelRegistry
 from . import gc_guard
 from .capture import CaptureThread
 from .channel import FrameChannel
-from .controls import PlayerBar, SettingsPanel
+from .controls import SHA256_ROLE, PlayerBar, SettingsPanel
 from .export_dialog import ExportDialog
 from .finetune_wizard import FineTuneWizard
 from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
@@ -195,6 +197,7 @@ class MainWindow(QMainWindow):
         self.worker.resultReady.connect(self.on_result)
         self.worker.modelLoaded.connect(self.on_model_loaded)
         self.worker.failed.connect(self.on_worker_message)
+        self.worker.untrusted.connect(self.ask_to_trust_detector)
         self.worker_thread.start()
 
     # ----- models ------------------------------------------------------------------------------
@@ -208,8 +211,40 @@ class MainWindow(QMainWindow):
 
     def current_choice(self) -> ModelChoice:
         p = self.panel
-        return ModelChoice(p.model_combo.currentData(), p.detector_combo.currentData() or "none",
-                           p.device_combo.currentText(), p.backend_combo.currentText())
+        detector = p.detector_combo.currentData() or "none"
+        return ModelChoice(p.model_combo.currentData(), detector, p.device_combo.currentText(),
+                           p.backend_combo.currentText(), p.detector_combo.currentData(SHA256_ROLE),
+                           self._trusted(detector))
+
+    # ----- detector files that could run code -------------------------------------------------------
+    def _trusted_digests(self) -> list[str]:
+        trusted = self.settings.value("trustedDetectors", [])
+        return [trusted] if isinstance(trusted, str) else list(trusted or [])
+
+    def _trusted(self, detector: str) -> bool:
+        """The user said yes to this exact file before (remembered by its sha256)."""
+        trusted = self._trusted_digests()
+        return bool(trusted) and Path(detector).is_file() and sha256_of(Path(detector)) in trusted
+
+    def ask_to_trust_detector(self, path: str, reason: str) -> None:
+        """A detector was refused because it holds code: load it only if the user says so, for this file only."""
+        self.errors.append(reason)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Untrusted detector file",
+                          f"{reason}.\n\nLoad it anyway? Do this only if you trust where the file came from: "
+                          f"it can run any program on this computer with your rights.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("trustQuestion")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.finished.connect(lambda result: self._trust_answer(Path(path), result == QMessageBox.StandardButton.Yes))
+        box.open()
+
+    def _trust_answer(self, path: Path, trust: bool) -> None:
+        if trust and path.is_file():
+            self.settings.setValue("trustedDetectors", [*self._trusted_digests(), sha256_of(path)])
+        else:  # keep working without it: the whole frame is the person box
+            self.panel.detector_combo.setCurrentIndex(self.panel.detector_combo.findData("none"))
+            self.statusBar().showMessage(f"{path.name} was not loaded; using the whole frame as the person box", 15000)
+        self.apply_model_choice(ask_download=False)
 
     def apply_model_choice(self, ask_download: bool = True) -> None:
         if self.panel.model_combo.count() == 0:
@@ -492,11 +527,14 @@ class MainWindow(QMainWindow):
         if image.isNull():
             self.show_error("nothing to save yet: open a video or a camera")
             return None
-        folder = self.screenshot_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
-        if not image.save(str(path)):
-            self.show_error(f"could not write {path}")
+        path = self.screenshot_dir() / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+        try:
+            make_folder(path.parent)
+            with atomic_path(path) as part:
+                if not image.save(str(part), "PNG"):
+                    raise WriteError(path, "the image could not be written (disk full or not writable?)")
+        except StudioError as exc:
+            self.show_error(str(exc))
             return None
         self.statusBar().showMessage(f"screenshot saved: {path}", 10000)
         return path
@@ -507,11 +545,10 @@ class MainWindow(QMainWindow):
                 self.record_action.setChecked(False)
                 self.show_error("nothing to record yet: open a video or a camera")
                 return
-            folder = self.screenshot_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            self.record_path = folder / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+            self.record_path = self.screenshot_dir() / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S}.mp4"
             fps = self.source.fps if self.source is not None else 30.0
             try:
+                make_folder(self.record_path.parent)
                 self.recorder = OverlayRecorder(self.record_path, fps, (self.view.image.width(),
                                                                         self.view.image.height()))
             except StudioError as exc:
@@ -522,8 +559,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"recording to {self.record_path}…")
         else:
             recorder, self.recorder = self.recorder, None
-            recorder.finish()
             self.record_action.setChecked(False)
+            try:
+                recorder.finish()
+            except StudioError as exc:
+                self.show_error(f"the recording was not saved: {exc}")
+                return
             dropped = f" ({recorder.dropped} frames dropped: the disk was too slow)" if recorder.dropped else ""
             self.statusBar().showMessage(f"recording saved: {self.record_path}{dropped}", 10000)
 

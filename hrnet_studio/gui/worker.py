@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..errors import first_line, user_message
+from ..errors import UnsafeFileError, first_line, user_message
 from ..inference.detector import make_detector
 from ..inference.model_loading import open_pose_model
 from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
@@ -28,6 +28,8 @@ class ModelChoice:
     detector: str = "none"  # a path, or "none" for the full frame
     device: str = "auto"
     backend: str = "auto"
+    detector_sha256: str | None = None  # the digest recorded when the detector was installed
+    trust_detector: bool = False  # the user confirmed that this detector file may run code
 
 
 @dataclass
@@ -54,6 +56,7 @@ class PoseWorker(QObject):
     resultReady = Signal(object)  # LiveResult
     modelLoaded = Signal(object)  # ModelInfo
     failed = Signal(str)  # one line for the user
+    untrusted = Signal(str, str)  # a detector file refused because it could run code: its path, the reason
     idle = Signal()  # the loop has ended
 
     def __init__(self, channel: FrameChannel, capture_ms=lambda: 0.0):
@@ -113,6 +116,9 @@ class PoseWorker(QObject):
         warnings: list[str] = []
         try:
             pipeline, loaded = build_pipeline(choice, self.options, warnings.append)
+        except UnsafeFileError as exc:
+            self.untrusted.emit(str(exc.path or choice.detector), str(exc))
+            return
         except Exception as exc:  # a model that cannot load is a message; the app stays up
             self.failed.emit(user_message(exc, "loading the model"))
             return
@@ -128,5 +134,6 @@ def build_pipeline(choice: ModelChoice, options: PipelineOptions, warn=lambda li
     """The pipeline a choice describes, on the device its pose backend runs on: (pipeline, loaded model)."""
     loaded = open_pose_model(choice.model, choice.backend, choice.device)
     on_gpu = "CPU" not in loaded.backend.device_name
-    detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warn)
+    detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warn,
+                             trust=choice.trust_detector, sha256=choice.detector_sha256)
     return PosePipeline(loaded.backend, loaded.spec, detector, options), loaded

@@ -1,21 +1,19 @@
 """Person detection: any Ultralytics YOLO model (detect or pose: its boxes), or the full frame.
 
 Ultralytics is kept offline: no update checks, no automatic pip installs, and weights
-are only ever read from an explicit local file.
+are only ever read from an explicit local file. A ``.pt`` file is unpickled with an allowlist of YOLO
+layers (``models/ultralytics_files.py``), so a detector file never runs code unless the user trusts it.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..errors import DetectorError, first_line
-
-for _name, _value in (("YOLO_OFFLINE", "1"), ("YOLO_AUTOINSTALL", "false"), ("YOLO_VERBOSE", "false")):
-    os.environ.setdefault(_name, _value)
+from ..errors import DetectorError, UnsafeFileError, first_line
+from ..models.ultralytics_files import open_yolo
 
 
 @dataclass
@@ -54,15 +52,16 @@ class YoloPersonDetector:
         device: str = "cpu",
         imgsz: int = 640,
         max_det: int = 100,
+        trust: bool = False,
     ):
         path = Path(weights)
         if not path.exists():
             raise DetectorError(f"detector weights not found: {path}")
         try:
-            from ultralytics import YOLO
-
-            self.model = YOLO(str(path), task=_task_for(path))
+            self.model = open_yolo(path, task=_task_for(path), trust=trust)
             names = self.model.names
+        except (DetectorError, UnsafeFileError):
+            raise
         except Exception as exc:  # Ultralytics raises many types; all mean "cannot use this file"
             raise DetectorError(f"cannot load detector {path.name}: {first_line(exc)}") from None
         persons = [i for i, n in names.items() if str(n).lower() == "person"]
@@ -102,13 +101,23 @@ def make_detector(
     iou: float = 0.5,
     device: str = "cpu",
     warn=print,
+    trust: bool = False,
+    sha256: str | None = None,
 ) -> PersonDetector:
     """``none`` → full frame; a path → YOLO. A path that cannot be used falls back to the full frame
-    with one line through ``warn``, so a single-person video still works offline."""
+    with one line through ``warn``, so a single-person video still works offline. A file refused because
+    it could run code is an error (``UnsafeFileError``), never a fallback; ``trust`` loads it anyway.
+    ``sha256``: the digest recorded when the file was installed; a file changed since is refused."""
     if spec is None or spec.lower() in ("none", "full", "full-frame"):
         return FullFrameDetector()
+    if sha256 and Path(spec).is_file() and not trust:
+        from ..models.download import sha256_of
+
+        if sha256_of(Path(spec)) != sha256:
+            raise UnsafeFileError(f"{Path(spec).name} has changed since it was installed (its sha256 differs from "
+                                  f"the one recorded): pull or import it again", Path(spec))
     try:
-        return YoloPersonDetector(spec, conf=conf, iou=iou, device=device)
+        return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust)
     except DetectorError as exc:
         warn(f"warning: {exc}; using the full frame as one person box instead (--detector none to silence)")
         return FullFrameDetector()

@@ -83,9 +83,10 @@ def export_video(
             for w in writers:
                 w.abort()
             return report
+        for w in writers:  # every file is flushed and checked before any appears
+            w.finish()
         for w in writers:
-            w.commit()
-            report.outputs.append(w.path)
+            report.outputs.append(w.publish())
         return report
     except BaseException:
         for w in writers:

@@ -1,18 +1,21 @@
 """Keypoint writers: CSV (one row per person per frame), COCO-results JSON, overlay video.
 
-Each writes to a temporary file beside the target and renames it into place only on
-``commit()``, so an interrupted export never leaves a file that looks complete.
+Each writes through the atomic writer: a hidden part file beside the target. ``finish()`` flushes it to
+disk and checks it (the step that can fail), ``publish()`` renames it into place; an export finishes
+every file before it publishes any, so a failed or interrupted export leaves no file that looks
+complete. A failed write raises ``WriteError`` naming the file.
 """
 from __future__ import annotations
 
 import csv
 import json
-import os
+import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..atomic_writer import AtomicFile, WriteError, check_destination, discard, finish, part_path, publish
 from ..errors import StudioError
 from ..skeletons import KeypointSet
 from .pipeline import FrameResult
@@ -24,27 +27,7 @@ def csv_header(keypoints: KeypointSet) -> list[str]:
     return BOX_COLUMNS + [f"{name}_{c}" for name in keypoints.names for c in ("x", "y", "score")]
 
 
-class AtomicOutput:
-    """A ``<name>.part`` file that becomes ``<name>`` on commit and disappears on abort."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise StudioError(f"output path is a folder: {self.path}")
-        if not self.path.parent.exists():
-            raise StudioError(f"output folder does not exist: {self.path.parent}")
-        if not os.access(self.path.parent, os.W_OK):
-            raise StudioError(f"cannot write to the output folder: {self.path.parent}")
-        self.part = self.path.with_name(f".{self.path.name}.part")
-
-    def commit(self) -> None:
-        os.replace(self.part, self.path)
-
-    def abort(self) -> None:
-        self.part.unlink(missing_ok=True)
-
-
-class CsvExporter(AtomicOutput):
+class CsvExporter:
     """Rows ``frame, time_s, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``.
 
     A frame with nobody in it gets one row with only ``frame`` and ``time_s`` filled, so
@@ -52,9 +35,9 @@ class CsvExporter(AtomicOutput):
     """
 
     def __init__(self, path: str | Path, keypoints: KeypointSet):
-        super().__init__(path)
-        self._file = open(self.part, "w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
+        self.path = check_destination(path)
+        self._out = AtomicFile(self.path)
+        self._writer = csv.writer(self._out)
         self._header = csv_header(keypoints)
         self._writer.writerow(self._header)
 
@@ -71,20 +54,21 @@ class CsvExporter(AtomicOutput):
                 + [f"{v:.2f}" if i % 3 != 2 else f"{v:.4f}" for i, v in enumerate(values)]
             )
 
-    def commit(self) -> None:
-        self._file.close()
-        super().commit()
+    def finish(self) -> None:
+        self._out.finish()
+
+    def publish(self) -> Path:
+        return self._out.publish()
 
     def abort(self) -> None:
-        self._file.close()
-        super().abort()
+        self._out.abort()
 
 
-class CocoJsonExporter(AtomicOutput):
+class CocoJsonExporter:
     """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K."""
 
     def __init__(self, path: str | Path, keypoints: KeypointSet):
-        super().__init__(path)
+        self.path = check_destination(path)
         self.results: list[dict] = []
 
     def write(self, result: FrameResult) -> None:
@@ -101,29 +85,97 @@ class CocoJsonExporter(AtomicOutput):
                 entry["track_id"] = p.track_id
             self.results.append(entry)
 
-    def commit(self) -> None:
-        with open(self.part, "w", encoding="utf-8") as f:
-            json.dump(self.results, f)
-        super().commit()
+    def finish(self) -> None:
+        self._out = AtomicFile(self.path)
+        try:
+            self._out.write(json.dumps(self.results))
+        except BaseException:
+            self._out.abort()
+            raise
+        self._out.finish()
+
+    def publish(self) -> Path:
+        return self._out.publish()
+
+    def abort(self) -> None:
+        self.results = []
+        if hasattr(self, "_out"):
+            self._out.abort()
 
 
-class OverlayVideoExporter(AtomicOutput):
-    """An mp4 of the input with skeletons drawn (frames come already drawn)."""
+class OverlayVideoExporter:
+    """An mp4 of the input with skeletons drawn (frames come already drawn).
+
+    OpenCV's writer reports no errors (a full disk only prints warnings), so ``finish`` reads the
+    finished file's header back: a file without its index, or with fewer frames than were written,
+    is a ``WriteError``.
+    """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]):
-        super().__init__(path)
-        self.part = self.part.with_suffix(".mp4")  # OpenCV picks the container from the suffix
+        self.path = check_destination(path)
+        self.part = part_path(self.path, keep_suffix=True)  # OpenCV picks the container from the suffix
+        self.frames = 0
         self._writer = cv2.VideoWriter(str(self.part), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self._writer.isOpened():
+            discard(self.part)
             raise StudioError(f"cannot create the overlay video {self.path} (no mp4 encoder available)")
 
     def write_frame(self, frame_bgr: np.ndarray) -> None:
         self._writer.write(frame_bgr)
+        self.frames += 1
 
-    def commit(self) -> None:
+    def finish(self) -> None:
         self._writer.release()
-        super().commit()
+        found = video_frame_count(self.part)
+        if found != self.frames:
+            discard(self.part)
+            cause = (f"the encoder stored {found} of {self.frames} frames" if found is not None
+                     else "no space left on device" if shutil.disk_usage(self.part.parent).free < 1 << 20
+                     else "the video file is incomplete (the encoder failed)")
+            raise WriteError(self.path, cause)
+        finish(self.part, self.path)
+
+    def publish(self) -> Path:
+        return publish(self.part, self.path)
+
+    def commit(self) -> Path:
+        self.finish()
+        return self.publish()
 
     def abort(self) -> None:
         self._writer.release()
-        super().abort()
+        discard(self.part)
+
+
+def video_frame_count(path: Path) -> int | None:
+    """Frames in a finished mp4 as its index says (no decoding); None without an index (a write cut short)."""
+    if not _has_mp4_index(path):
+        return None
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return None
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        return count if count >= 0 else None
+    finally:
+        capture.release()
+
+
+def _has_mp4_index(path: Path) -> bool:
+    """Whether the mp4's top-level boxes include ``moov``, the index a muxer writes last (read, not decoded)."""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                header = f.read(8)
+                if len(header) < 8:
+                    return False
+                size, kind = int.from_bytes(header[:4], "big"), header[4:]
+                if kind == b"moov":
+                    return True
+                if size == 1:  # a 64-bit size follows
+                    size = int.from_bytes(f.read(8), "big") - 8
+                if size < 8:
+                    return False
+                f.seek(size - 8, 1)
+    except OSError:
+        return False

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError, first_line
+from ..atomic_writer import torch_save
+from ..errors import CheckpointError, UnsafeFileError, first_line
 from ..skeletons import KeypointSet, keypoint_set_for
 from .hrnet import PoseHighResolutionNet, build_hrnet
 
@@ -66,24 +68,35 @@ def load_checkpoint_object(path: str | Path) -> object:
     if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x80")):  # zip (torch.save) or legacy pickle
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (not a torch.save file)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=magic.startswith(b"PK"))
-    except pickle.UnpicklingError as exc:
-        blocked = re.search(r"GLOBAL\s+([\w.]+)", str(exc), re.IGNORECASE)
-        if blocked is None:  # no class or function was refused: the file is just broken
-            raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
-        if blocked.group(1).startswith("ultralytics."):
-            raise UltralyticsFileError(
-                f"{path.name} is an Ultralytics model ({blocked.group(1)}), not an HRNet pose checkpoint; "
-                f"use it as a person detector (--detector)"
-            ) from None
-        raise CheckpointError(
-            f"{path.name} holds Python objects (such as {blocked.group(1)}), not only tensors, and will not be "
-            f"loaded (it could run code); it may be a full-model file rather than an HRNet state dict"
-        ) from None
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not for the user
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=magic.startswith(b"PK"))
+    except pickle.UnpicklingError:
+        raise _refusal(path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(
             f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?): {first_line(exc)}"
         ) from None
+
+
+def _refusal(path: Path) -> CheckpointError:
+    """Why the restricted unpickler refused ``path``, read off the pickle without running it."""
+    from .ultralytics_files import pickle_globals, refused_globals
+
+    names = pickle_globals(path)
+    refused = refused_globals(path)
+    ultralytics = next((n for n in names if n.startswith("ultralytics.")), None)
+    if ultralytics and not refused:
+        return UltralyticsFileError(f"{path.name} is an Ultralytics model ({ultralytics}), not an HRNet pose "
+                                    f"checkpoint; use it as a person detector (--detector)")
+    if refused:
+        return UnsafeFileError(f"{path.name} was refused: it holds {refused[0]}, Python code rather than only "
+                               f"tensors, and loading it could run that code", path)
+    holds = next((n for n in names if not n.startswith(("torch.", "collections."))), None)
+    if holds:
+        return CheckpointError(f"{path.name} holds Python objects (such as {holds}), not only tensors: it may be "
+                               f"a full-model file rather than an HRNet state dict")
+    return CheckpointError(f"{path.name} is not a readable PyTorch checkpoint (corrupt or truncated?)")
 
 
 def embedded_metadata(obj: object) -> dict | None:
@@ -99,14 +112,8 @@ def save_pose_checkpoint(model: torch.nn.Module, path: str | Path, metadata: dic
     ``metadata`` holds ModelMetadata fields (keypoints, input_size, training_data, metrics, ...) as
     plain values, so the file still loads with ``weights_only=True``. Written atomically.
     """
-    import os
-
-    path = Path(path)
-    part = path.with_name(f".{path.name}.part")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, EMBEDDED_METADATA_KEY: dict(metadata)}, part)
-    os.replace(part, path)
-    return path
+    return torch_save({"state_dict": state, EMBEDDED_METADATA_KEY: dict(metadata)}, path)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .. import __version__
+from ..atomic_writer import AtomicFile, commit, part_path
 from ..errors import StudioError
 
 CHUNK = 1 << 16
@@ -29,9 +29,6 @@ class DownloadError(StudioError):
 class ChecksumError(DownloadError):
     pass
 
-
-def part_path(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.part")
 
 
 def sha256_of(path: Path) -> str:
@@ -64,7 +61,7 @@ def download(
     for _ in range(attempts):
         offset = part.stat().st_size if part.exists() else 0
         try:
-            complete = _fetch(url, part, offset, progress, timeout)
+            complete = _fetch(url, dest, offset, progress, timeout)
         except urllib.error.HTTPError as exc:
             if exc.code == 416 and offset:  # nothing left to fetch: the part file is already whole
                 complete = True
@@ -93,8 +90,12 @@ def download(
                         f"and the next try resumes from there")
 
 
-def _fetch(url: str, part: Path, offset: int, progress: Progress | None, timeout: float) -> bool:
-    """One HTTP request appending to ``part``; True when the whole file has arrived."""
+def _fetch(url: str, dest: Path, offset: int, progress: Progress | None, timeout: float) -> bool:
+    """One HTTP request appending to ``dest``'s part file; True when the whole file has arrived.
+
+    A failed write (a full disk) raises ``WriteError``, which is not retried as a network error; the part
+    file is kept, so the same command resumes once there is room.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": f"hrnet-studio/{__version__}"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
@@ -105,7 +106,8 @@ def _fetch(url: str, part: Path, offset: int, progress: Progress | None, timeout
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         done = offset
-        with open(part, "ab" if resumed else "wb") as out:
+        out = AtomicFile(dest, binary=True, append=bool(resumed))
+        try:
             if progress:
                 progress(done, total)
             while True:
@@ -116,6 +118,8 @@ def _fetch(url: str, part: Path, offset: int, progress: Progress | None, timeout
                 done += len(block)
                 if progress:
                     progress(done, total)
+        finally:
+            out.close_keeping_part()
     return total is None or done >= total
 
 
@@ -125,5 +129,4 @@ def _verify_and_move(part: Path, dest: Path, sha256: str | None) -> Path:
         part.unlink(missing_ok=True)
         raise ChecksumError(f"checksum mismatch for {dest.name}: expected sha256 {sha256}, got {actual}; "
                             f"the downloaded file was deleted")
-    os.replace(part, dest)
-    return dest
+    return commit(part, dest)

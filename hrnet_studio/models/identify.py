@@ -44,7 +44,7 @@ def identify(path: Path, name: str | None = None, input_size: tuple[int, int] | 
     except UltralyticsFileError:
         return ModelMetadata(name=name, file=path.name, kind=DETECTOR, format="ultralytics", arch="yolo",
                              size_bytes=path.stat().st_size,
-                             notes=["Ultralytics model: ultralytics unpickles it when it loads; use files you trust"])
+                             notes=["Ultralytics model: loaded with an allowlist of YOLO layers, so it cannot run code"])
     except CheckpointError:
         with open(path, "rb") as f:
             looks_onnx = f.read(1) == ONNX_MAGIC_HINT

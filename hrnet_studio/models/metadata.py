@@ -8,12 +8,12 @@ the GUI and training all read and write this one format.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..atomic_writer import write_text
 from ..errors import StudioError
 from ..skeletons import BUILTIN_SETS, KeypointSet
 
@@ -95,11 +95,7 @@ class ModelMetadata:
 
     def write(self, folder: Path) -> Path:
         """Write atomically beside the model file."""
-        path = metadata_path(folder / self.file)
-        part = path.with_name(f".{path.name}.part")
-        part.write_text(self.to_json() + "\n", encoding="utf-8")
-        os.replace(part, path)
-        return path
+        return write_text(metadata_path(folder / self.file), self.to_json() + "\n")
 
     @classmethod
     def read(cls, path: Path) -> ModelMetadata:

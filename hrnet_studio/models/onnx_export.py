@@ -4,13 +4,13 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..atomic_writer import atomic_path
 from ..errors import StudioError, first_line
 
 OPSET = 18
@@ -36,32 +36,31 @@ def export_onnx(model: torch.nn.Module, input_size: tuple[int, int], dest: Path,
     import onnx
 
     dest = Path(dest)
-    part = dest.with_name(f".{dest.name}.part")
     width, height = input_size
     model = model.eval().float().cpu()
     example = torch.randn(2, 3, height, width)
     if exporter not in EXPORTERS:
         raise StudioError(f"unknown ONNX exporter {exporter!r}: use {', '.join(EXPORTERS)}")
-    try:
-        with _quiet():
-            if exporter in ("auto", "torchscript"):
-                try:
-                    _torchscript_export(model, example, part, opset)
-                except Exception:
-                    if exporter == "torchscript":
+    with atomic_path(dest) as part:
+        try:
+            with _quiet():
+                if exporter in ("auto", "torchscript"):
+                    try:
+                        _torchscript_export(model, example, part, opset)
+                    except OSError:
                         raise
+                    except Exception:
+                        if exporter == "torchscript":
+                            raise
+                        _dynamo_export(model, example, part, opset)
+                else:
                     _dynamo_export(model, example, part, opset)
-            else:
-                _dynamo_export(model, example, part, opset)
-        onnx.checker.check_model(str(part), full_check=True)
-        max_diff = _parity(model, part, (height, width))
-    except StudioError:
-        part.unlink(missing_ok=True)
-        raise
-    except Exception as exc:
-        part.unlink(missing_ok=True)
-        raise StudioError(f"ONNX export failed: {type(exc).__name__}: {first_line(exc)}") from None
-    os.replace(part, dest)
+            onnx.checker.check_model(str(part), full_check=True)
+            max_diff = _parity(model, part, (height, width))
+        except (StudioError, OSError):
+            raise  # OSError: the atomic writer names the file and the cause
+        except Exception as exc:
+            raise StudioError(f"ONNX export failed: {type(exc).__name__}: {first_line(exc)}") from None
     return max_diff
 
 

@@ -13,22 +13,30 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StudioError
 from ..paths import models_dir, zoo_catalog_path
 from ..skeletons import BUILTIN_SETS
-from .download import DownloadError, Progress, download, sha256_of
+from ..atomic_writer import copy_file
+from .download import DownloadError, Progress, checksum_matches, download, sha256_of
 from .identify import identify
 from .metadata import DETECTOR, POSE, ModelMetadata, keypoints_to_dict, metadata_path
+from .ultralytics_files import load_restricted
 
 MODEL_SUFFIXES = (".pth", ".pt", ".onnx")
 DEFAULT_POSE_MODEL = "hrnet_w32_coco_256x192"
 LEGACY_DEFAULT_FILES = ("pose_hrnet_w32_256x192.pth",)
 DEFAULT_DETECTORS = ("yolo11n-pose", "yolo11n")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
+METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK"}
+
+
+def metrics_text(metrics: dict[str, float]) -> str:
+    """``AP 0.744, AR 0.798``; ``-`` when there are none."""
+    return ", ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" if v <= 1 else f"{METRIC_LABELS.get(k, k)} {v:.1f}"
+                     for k, v in metrics.items()) or "-"
 
 
 @dataclass(frozen=True)
@@ -59,17 +67,26 @@ class ZooEntry:
     def filename(self) -> str:
         return self.file or f"{self.name}.pth"
 
-    def known_checksums(self) -> list[str]:
-        sums = [s.sha256 for s in self.sources if s.sha256]
-        if self.official_file and self.official_file.get("sha256"):
-            sums.append(self.official_file["sha256"])
-        return sums
+    def recognises(self, digest: str) -> str | None:
+        """``"official"`` or ``"zoo"`` when a file with this sha256 is this entry's official or download file."""
+        official = (self.official_file or {}).get("sha256")
+        if official and checksum_matches(digest, official):
+            return "official"
+        if any(s.sha256 and checksum_matches(digest, s.sha256) for s in self.sources):
+            return "zoo"
+        return None
 
-    def metadata(self, size_bytes: int, sha256: str | None) -> ModelMetadata:
+    def metrics_for(self, origin: str) -> dict[str, float]:
+        """The published figures of that file: the official checkpoint's own, or the download's."""
+        if origin == "official":
+            return dict((self.official_file or {}).get("metrics") or {})
+        return dict(self.metrics)
+
+    def metadata(self, size_bytes: int, sha256: str | None, origin: str = "zoo") -> ModelMetadata:
         meta = ModelMetadata(
-            name=self.name, file=self.filename, kind=self.kind, source="zoo", builtin=self.name,
+            name=self.name, file=self.filename, kind=self.kind, source=origin, builtin=self.name,
             format="ultralytics" if self.kind == DETECTOR else "pth", arch=self.arch or ("yolo" if self.kind == DETECTOR else ""),
-            training_data=self.training_data, metrics=dict(self.metrics), sha256=sha256, size_bytes=size_bytes,
+            training_data=self.training_data, metrics=self.metrics_for(origin), sha256=sha256, size_bytes=size_bytes,
         )
         if self.kind == POSE and self.input_size:
             kps = BUILTIN_SETS[self.keypoints]
@@ -124,9 +141,28 @@ class ModelRecord:
 
     @property
     def metrics(self) -> dict[str, float]:
-        if self.metadata and self.metadata.metrics:
-            return self.metadata.metrics
+        """An installed file's own metrics (a zoo entry's published ones only follow a file it recognised by sha256);
+        the catalogue's for a model not installed yet."""
+        if self.installed:
+            return self.metadata.metrics if self.metadata else {}
         return self.zoo.metrics if self.zoo else {}
+
+    @property
+    def source(self) -> str:
+        """``official``, ``zoo``, ``fine-tune``, ``onnx-export`` or ``own`` (any other file the user brought)."""
+        source = self.metadata.source if self.metadata and self.installed else ("zoo" if self.zoo else "import")
+        return source if source in ("official", "zoo", "fine-tune", "onnx-export") else "own"
+
+    @property
+    def origin(self) -> str:
+        """Where the file comes from, in words."""
+        return {"official": "official checkpoint", "zoo": "model zoo", "fine-tune": "fine-tuned here",
+                "onnx-export": "ONNX export", "own": "your own file"}[self.source]
+
+    @property
+    def sha256(self) -> str | None:
+        """The file's digest as recorded when it was installed (verified against the catalogue for zoo files)."""
+        return self.metadata.sha256 if self.metadata and self.installed else None
 
     @property
     def format(self) -> str:
@@ -162,9 +198,15 @@ class ModelRegistry:
         for entry in self.zoo.values():
             path = self.folder / entry.filename
             zoo_files.add(entry.filename)
-            meta = self._read_metadata(path) if path.exists() else None
-            records.append(ModelRecord(entry.name, entry.kind, path if path.exists() else None,
-                                       meta or (entry.metadata(0, None) if path.exists() else None), entry))
+            if not path.exists():
+                records.append(ModelRecord(entry.name, entry.kind, None, None, entry))
+                continue
+            try:
+                meta = self._read_metadata(path) or self._describe_unregistered(path, entry)
+            except StudioError as exc:
+                records.append(ModelRecord(entry.name, entry.kind, path, None, entry, problem=str(exc)))
+                continue
+            records.append(ModelRecord(entry.name, entry.kind, path, meta, entry))
         if self.folder.is_dir():
             for path in sorted(self.folder.iterdir()):
                 if path.name in zoo_files or path.name.startswith(".") or path.suffix.lower() not in MODEL_SUFFIXES:
@@ -175,6 +217,16 @@ class ModelRegistry:
     def _read_metadata(self, path: Path) -> ModelMetadata | None:
         meta_file = metadata_path(path)
         return ModelMetadata.read(meta_file) if meta_file.exists() else None
+
+    def _describe_unregistered(self, path: Path, entry: ZooEntry) -> ModelMetadata:
+        """A file under a zoo entry's name with no metadata beside it: the entry's only if its sha256 says so."""
+        digest = sha256_of(path)
+        origin = entry.recognises(digest)
+        if origin is not None:
+            return entry.metadata(path.stat().st_size, digest, origin)
+        meta = identify(path, entry.name, entry.input_size)
+        meta.sha256 = digest
+        return meta
 
     def _record_for_file(self, path: Path) -> ModelRecord:
         try:
@@ -275,21 +327,25 @@ class ModelRegistry:
         """Copy a model file into the folder and describe it; refuse with the reason what cannot be identified."""
         source = Path(source)
         meta = identify(source, name, input_size)  # raises with the reason before anything is copied
+        if meta.format == "ultralytics":
+            load_restricted(source)  # refuses a file that holds code, as the detector's loading would
         digest = sha256_of(source)
-        zoo_match = next((e for e in self.zoo.values()
-                          if any(digest.startswith(s.lower()) for s in e.known_checksums())), None)
-        if zoo_match is not None and name is None:
-            meta.name, meta.builtin, meta.source = zoo_match.name, zoo_match.name, "zoo"
-            if zoo_match.input_size and input_size is None:
-                meta.input_size = list(zoo_match.input_size)
-                meta.notes = []
-            meta.metrics = meta.metrics or dict(zoo_match.metrics)
-            meta.training_data = meta.training_data or zoo_match.training_data
+        match = next(((e, origin) for e in self.zoo.values() if (origin := e.recognises(digest))), None)
+        if match is not None:  # the catalogue's file: its published figures follow it, under any name
+            entry, origin = match
+            if name in (None, entry.name):
+                meta.name, meta.builtin = entry.name, entry.name
+                if entry.input_size and input_size is None:
+                    meta.input_size = list(entry.input_size)
+                    meta.notes = []
+            meta.source, meta.metrics, meta.training_data = origin, entry.metrics_for(origin), entry.training_data
+        elif meta.source in ("zoo", "official"):  # a file cannot make itself official by saying so
+            meta.source, meta.metrics = "import", {}
         if not NAME_PATTERN.match(meta.name):
             raise StudioError(f"{meta.name!r} is not a usable model name: use letters, digits, '_', '-', '.' "
                               f"(pass --name)")
         suffix = ".pt" if meta.format == "ultralytics" else source.suffix.lower()
-        meta.file = zoo_match.filename if meta.builtin else f"{meta.name}{suffix}"
+        meta.file = match[0].filename if meta.builtin else f"{meta.name}{suffix}"
         dest = self.folder / meta.file
         existing = self.find(meta.name)
         if (existing is not None and existing.installed) or dest.exists():
@@ -299,10 +355,12 @@ class ModelRegistry:
             self.remove(meta.name)
         meta.sha256 = digest
         self.folder.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(f".{dest.name}.part")
-        shutil.copyfile(source, part)
-        os.replace(part, dest)
-        meta.write(self.folder)
+        copy_file(source, dest)
+        try:
+            meta.write(self.folder)
+        except StudioError:
+            dest.unlink(missing_ok=True)  # a model without its description would be listed as something else
+            raise
         return self.find(meta.name)
 
     def register(self, path: Path, meta: ModelMetadata) -> ModelRecord:

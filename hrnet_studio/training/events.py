@@ -5,6 +5,8 @@ import json
 import time
 from pathlib import Path
 
+from ..atomic_writer import WriteError, make_folder, os_error_cause
+
 
 class EventLog:
     """Appends one event per line; a reader can follow the file while training runs."""
@@ -12,13 +14,18 @@ class EventLog:
     def __init__(self, path: Path, enabled: bool = True):
         self.path = path
         self.enabled = enabled
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
 
     def write(self, event: str, **fields) -> None:
+        """Append one event; a failed write (a full disk) is a ``WriteError`` that stops the run."""
         if not self.enabled:
             return
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"event": event, "time": time.time(), **fields}) + "\n")
+        line = json.dumps({"event": event, "time": time.time(), **fields}) + "\n"
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+        except OSError as exc:
+            raise WriteError(self.path, os_error_cause(exc)) from None
 
 
 class EventFollower:

@@ -6,8 +6,6 @@ any registered HRNet (with a person detector). People the teacher is unsure of a
 """
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..atomic_writer import make_folder, write_bytes, write_json
 from ..errors import StudioError, first_line
 from ..inference.sources import VideoFileSource
 from ..skeletons import COCO_17, KeypointSet
@@ -41,16 +40,16 @@ class UltralyticsPoseTeacher:
 
     keypoints = COCO_17
 
-    def __init__(self, weights: str | Path, device: str = "cpu", imgsz: int = 640):
+    def __init__(self, weights: str | Path, device: str = "cpu", imgsz: int = 640, trust: bool = False):
         path = Path(weights)
         if not path.is_file():
             raise StudioError(f"teacher not found: {path}")
-        from ..inference import detector as _offline  # noqa: F401  (sets Ultralytics offline first)
-
         try:
-            from ultralytics import YOLO
+            from ..models.ultralytics_files import open_yolo
 
-            self.model = YOLO(str(path))
+            self.model = open_yolo(path, trust=trust)
+        except StudioError:
+            raise
         except Exception as exc:  # Ultralytics raises many types; all mean "cannot use this file"
             raise StudioError(f"cannot load teacher {path.name}: {first_line(exc)}") from None
         shape = getattr(self.model.model, "kpt_shape", None) if hasattr(self.model, "model") else None
@@ -117,8 +116,7 @@ def label_videos(videos: list[Path], teacher: Teacher, out_dir: Path, options: L
     if options.every < 1:
         raise StudioError("--every must be at least 1")
     out_dir = Path(out_dir)
-    images_dir = out_dir / "images"
-    images_dir.mkdir(parents=True, exist_ok=True)
+    images_dir = make_folder(out_dir / "images")
     images, annotations = [], []
     report = LabelReport()
     k = teacher.keypoints.num_joints
@@ -154,8 +152,10 @@ def label_videos(videos: list[Path], teacher: Teacher, out_dir: Path, options: L
                 h, w = frame.image.shape[:2]
                 images.append({"id": image_id, "file_name": name, "width": w, "height": h,
                                "video": Path(video).name, "frame_index": frame.index})
-                if not cv2.imwrite(str(images_dir / name), frame.image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-                    raise StudioError(f"cannot write {images_dir / name}")
+                encoded, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+                if not encoded:
+                    raise StudioError(f"cannot encode frame {frame.index} of {Path(video).name} as JPEG")
+                write_bytes(images_dir / name, jpeg.tobytes())
                 report.persons += kept
                 labelled += 1
                 if progress:
@@ -166,9 +166,5 @@ def label_videos(videos: list[Path], teacher: Teacher, out_dir: Path, options: L
         report.images += labelled
     data = {"info": {"description": f"auto-labelled by {teacher.name}", "teacher": teacher.name},
             "images": images, "annotations": annotations, "categories": [category_for(teacher.keypoints)]}
-    path = out_dir / "annotations.json"
-    part = path.with_name(".annotations.json.part")
-    part.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(part, path)
-    report.annotation_file = path
+    report.annotation_file = write_json(out_dir / "annotations.json", data)
     return report

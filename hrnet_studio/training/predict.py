@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_writer import write_json
 from ..inference.backends import PoseBackend
 from ..inference.decode import average_flip
 from .datasets.coco import CocoKeypoints
@@ -67,9 +68,7 @@ def evaluate_coco(backend: PoseBackend, coco: CocoKeypoints, dataset: JointsData
     coords, scores = predict_records(backend, dataset, flip_test, batch, progress)
     results = coco_results(dataset.records, coords, scores, dataset.keypoints.oks_sigmas())
     if results_file is not None:
-        import json
-
-        results_file.write_text(json.dumps(results))
+        write_json(results_file, results)
     return coco_keypoint_ap(coco.annotation_file, results, dataset.keypoints.oks_sigmas())
 
 

@@ -7,7 +7,6 @@ the GUI plots.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..atomic_writer import copy_file, make_folder, torch_save
 from ..errors import StudioError
 from ..inference.backends import TorchBackend, resolve_device
 from ..models.checkpoints import (
@@ -350,10 +350,7 @@ class Trainer:
                 "best_metric": self.best_metric, "torch_rng": torch.get_rng_state(), "recipe_name": self.recipe.name}
 
     def _save_state(self) -> None:
-        path = self.out_dir / "last.pth"
-        part = path.with_name(".last.pth.part")
-        torch.save(self._state(), part)
-        part.replace(path)
+        torch_save(self._state(), self.out_dir / "last.pth")  # the previous epoch's file stays if this one fails
 
     def _resume(self) -> None:
         path = self.out_dir / "last.pth"
@@ -384,10 +381,8 @@ class Trainer:
             return None
         name = self.recipe.register_as or self.recipe.name
         dest = self.registry.folder / f"{name}.pth"
-        self.registry.folder.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(f".{dest.name}.part")
-        shutil.copyfile(best, part)
-        part.replace(dest)
+        make_folder(self.registry.folder)
+        copy_file(best, dest)
         meta = embedded_metadata(load_checkpoint_object(best))  # the best epoch may precede a resume
         record = self.registry.register(dest, ModelMetadata(
             name=name, file=dest.name, arch=meta["arch"], input_size=meta["input_size"],

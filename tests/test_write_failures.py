@@ -1,0 +1,170 @@
+"""A failed write is an error, never a file that looks complete.
+
+Two ways in: a real tiny filesystem that fills up (a 64 KiB tmpfs, where the test may mount one), and an
+``OSError(ENOSPC)`` injected at the atomic writer's flush, which every writer passes through and which
+always runs.
+"""
+import errno
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from hrnet_studio import atomic_writer
+from hrnet_studio.atomic_writer import WriteError, copy_file, torch_save, write_text
+from hrnet_studio.cli import main
+from hrnet_studio.inference.exporters import OverlayVideoExporter
+
+VIDEO = "single_person_taichi_340x256.mp4"
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def visible_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """Every flush to disk through the atomic writer fails as a full disk does."""
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic_writer, "flush_to_disk", full)
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A real 64 KiB filesystem (tmpfs); skipped where this process may not mount one."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root and mount rights): {mounted.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+# ----- the writer itself ----------------------------------------------------------------------------
+def test_a_failed_write_leaves_the_previous_file_and_no_part(tmp_path, disk_full):
+    target = tmp_path / "model.pth"
+    target.write_bytes(b"the previous, complete file")
+    with pytest.raises(WriteError, match=f"cannot write {target}: no space left on device"):
+        torch_save({"w": torch.zeros(4)}, target)
+    with pytest.raises(WriteError, match="no space left on device"):
+        write_text(tmp_path / "notes.txt", "hello")
+    with pytest.raises(WriteError, match="no space left on device"):
+        copy_file(target, tmp_path / "copy.pth")
+    assert target.read_bytes() == b"the previous, complete file"
+    assert visible_files(tmp_path) == ["model.pth"]  # no part files, nothing half-written
+
+
+def test_torch_save_on_a_full_filesystem_names_the_cause(tiny_fs):
+    with pytest.raises(WriteError, match="no space left on device"):
+        torch_save({"w": torch.zeros(100_000)}, tiny_fs / "big.pth")
+    assert visible_files(tiny_fs) == []
+
+
+def test_a_video_writer_that_drops_frames_is_caught(tmp_path):
+    import numpy as np
+
+    exporter = OverlayVideoExporter(tmp_path / "overlay.mp4", 25.0, (64, 48))
+
+    class Dropping:  # an encoder that silently stores only every other frame
+        def __init__(self, writer):
+            self.writer, self.calls = writer, 0
+
+        def write(self, frame):
+            self.calls += 1
+            if self.calls % 2:
+                self.writer.write(frame)
+
+        def release(self):
+            self.writer.release()
+
+    exporter._writer = Dropping(exporter._writer)
+    for _ in range(10):
+        exporter.write_frame(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(WriteError, match="the encoder stored 5 of 10 frames"):
+        exporter.commit()
+    assert visible_files(tmp_path) == []
+
+
+# ----- the export, as a user runs it ------------------------------------------------------------------
+def test_export_to_a_full_disk_fails_and_leaves_no_video(capsys, tiny_fs, videos, small_checkpoint, tmp_path):
+    code, _, err = run_cli(capsys, "export", videos / VIDEO, "-o", tmp_path / "poses.csv", "--video",
+                           tiny_fs / "overlay.mp4", "--model", small_checkpoint, "--detector", "none",
+                           "--max-frames", 40, "--device", "cpu")
+    assert code == 2
+    last = [line for line in err.splitlines() if line.strip()][-1]
+    assert last.startswith(f"error: cannot write {tiny_fs / 'overlay.mp4'}: ") and "wrote" not in err
+    assert visible_files(tiny_fs) == [] and not (tmp_path / "poses.csv").exists()
+
+
+@pytest.mark.parametrize("output", ["csv", "json", "video"])
+def test_export_with_an_injected_enospc(capsys, disk_full, videos, small_checkpoint, tmp_path, output):
+    target = tmp_path / {"csv": "p.csv", "json": "p.json", "video": "p.mp4"}[output]
+    extra = {"csv": [], "json": ["--json", target], "video": ["--video", target]}[output]
+    csv_target = target if output == "csv" else tmp_path / "side.csv"
+    code, _, err = run_cli(capsys, "export", videos / VIDEO, "-o", csv_target, *extra, "--model", small_checkpoint,
+                           "--detector", "none", "--max-frames", 3, "--device", "cpu")
+    assert code == 2 and "no space left on device" in err and "Traceback" not in err
+    assert visible_files(tmp_path) == [], visible_files(tmp_path)
+
+
+# ----- models, datasets, training ------------------------------------------------------------------------
+def test_model_import_and_onnx_export_with_a_full_disk(capsys, models_home, disk_full, small_checkpoint):
+    code, _, err = run_cli(capsys, "models", "import", small_checkpoint, "--name", "w8")
+    assert code == 2 and "error: cannot write" in err and "no space left on device" in err
+    assert not models_home.exists() or visible_files(models_home) == []
+
+
+def test_onnx_export_with_a_full_disk(capsys, tmp_path, small_checkpoint, disk_full):
+    code, _, err = run_cli(capsys, "models", "export-onnx", small_checkpoint, "-o", tmp_path / "w8.onnx")
+    assert code == 2 and f"cannot write {tmp_path / 'w8.onnx'}: no space left on device" in err
+    assert visible_files(tmp_path) == []
+
+
+def test_label_dataset_on_a_full_filesystem(capsys, tiny_fs, videos, yolo_pose_weights):
+    code, _, err = run_cli(capsys, "label", videos / VIDEO, "--teacher", yolo_pose_weights, "-o", tiny_fs / "set",
+                           "--every", 1, "--max-frames", 20, "--device", "cpu")
+    assert code == 2 and "error: cannot write" in err and "no space left on device" in err
+    assert not (tiny_fs / "set" / "annotations.json").exists()
+    assert not any(name.endswith(".part") for name in visible_files(tiny_fs))
+
+
+def test_training_that_cannot_write_its_checkpoint_stops_with_the_previous_one(capsys, assets, tmp_path, monkeypatch,
+                                                                             models_home):
+    from test_trainer import tiny_recipe
+
+    from hrnet_studio.training import trainer as trainer_module
+
+    recipe = tiny_recipe(assets, tmp_path, epochs=3)
+    run = tmp_path / "runs" / "tiny"
+    saves = []
+    real_save = trainer_module.torch_save
+
+    def save_then_fill_up(obj, path):
+        saves.append(Path(path).name)
+        if len(saves) > 1:  # the first epoch's checkpoint is written; then the disk is full
+            monkeypatch.setattr(atomic_writer, "flush_to_disk",
+                                lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+        return real_save(obj, path)
+
+    monkeypatch.setattr(trainer_module, "torch_save", save_then_fill_up)
+    recipe_file = tmp_path / "recipe.yaml"
+    import yaml
+
+    recipe_file.write_text(yaml.safe_dump(recipe.to_dict()))
+    code, _, err = run_cli(capsys, "train", recipe_file)
+    assert code == 2 and f"error: cannot write {run / 'last.pth'}: no space left on device" in err
+    state = torch.load(run / "last.pth", weights_only=True)
+    assert state["epoch"] == 1  # the last checkpoint that was written whole, intact
+    assert not any(name.endswith(".part") for name in visible_files(run))
