@@ -233,18 +233,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .models.registry import ModelRegistry
     from .training.recipe import load_recipe
-    from .training.trainer import Trainer
+    from .training.stopping import StopSignal
+    from .training.trainer import Trainer, run_folder
 
     recipe = load_recipe(args.recipe, args.overrides)
-    trainer = Trainer(recipe, registry=ModelRegistry(), say=say)
+    # Ctrl-C, SIGTERM, a stop request file and the app closing all stop the run at a resumable point,
+    # whatever signal disposition the launcher left behind.
+    stop = StopSignal(run_folder(recipe)).install_signal_handlers().watch_app()
+    resume = f"`hrnet-studio train {args.recipe} {' '.join(args.overrides)} --resume`".replace("  ", " ")
+    trainer = Trainer(recipe, registry=ModelRegistry(), say=say, stop=stop)
     say(f"training {recipe.name}: {len(trainer.train_records)} persons, {trainer.keypoints.num_joints} joints, "
         f"{recipe.epochs} epochs on {trainer.device}; log: {trainer.log.path}")
     try:
         result = trainer.run(resume=args.resume)
         trainer.close()
     except KeyboardInterrupt:
-        say(f"interrupted: the last finished epoch is saved; continue with `hrnet-studio train {args.recipe} "
-            f"{' '.join(args.overrides)} --resume`".replace("  ", " "))
+        say(f"interrupted: the last finished epoch is saved; continue with {resume}")
+        return EXIT_INTERRUPTED
+    if result.stopped:
+        say(f"{result.stopped}: the last finished epoch ({result.epochs_run}) is saved; continue with {resume}")
         return EXIT_INTERRUPTED
     say(f"done: best {result.metric_name} {result.best_metric:.4f}; checkpoint {result.best_checkpoint}"
         + (f"; registered as {result.registered}" if result.registered else ""))

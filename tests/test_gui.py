@@ -466,3 +466,24 @@ def test_onnx_exports_are_not_listed_as_models_of_their_own(qtbot, window):
     combo = window.panel.model_combo
     names = [combo.itemData(i) for i in range(combo.count())]
     assert "w8" in names and "w8.onnx" not in names
+
+
+def test_every_stage_of_the_latency_plot_is_named_readably(qtbot, window):
+    window.resize(1100, 800)
+    qtbot.waitExposed(window)
+    plot = window.performance_plot
+    legend = plot.stage_legend
+    assert legend.isVisible()
+    for stage in ("capture", "detect", "pose", "decode", "draw"):
+        assert stage in legend.text()
+    # Not clipped: the label has the height its wrapped text needs, and lies inside the dock's plot widget.
+    assert legend.height() >= legend.heightForWidth(legend.width())
+    assert plot.rect().contains(legend.geometry())
+
+
+def test_the_model_picker_says_where_each_model_comes_from(qtbot, window):
+    combo = window.panel.model_combo
+    tip = combo.itemData(combo.findData("w8"), Qt.ItemDataRole.ToolTipRole)
+    assert tip == "your own file: no published metrics"  # an imported file never shows zoo figures
+    tip = combo.itemData(combo.findData("hrnet_w32_coco_256x192"), Qt.ItemDataRole.ToolTipRole)
+    assert tip == "model zoo: AP 0.746, AR 0.799"  # not installed: what the catalogue's download would bring

@@ -328,6 +328,6 @@ class FineTuneWizard(QWizard):
     def shutdown(self) -> None:
         """The app is closing: stop a running training (resumable) without asking."""
         if self.training_page.is_running():
-            self.training_page.stop()
-            self.training_page.process.wait(30000)
+            self.training_page.stop()  # the page shows "stopping"; the process is stopped or killed here
+            self.training_page.process.stop_and_wait()
         self.data_page.cleanup_jobs()

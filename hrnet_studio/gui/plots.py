@@ -27,11 +27,15 @@ class PerformancePlot(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         self.fps_plot = pg.PlotWidget(title="frames/s")
         self.stage_plot = pg.PlotWidget(title="latency per stage (ms)")
-        self.stage_plot.addLegend(offset=(5, 5))
+        # The legend is a label under the plot, wrapping as the dock narrows: inside a 110-pixel plot,
+        # pyqtgraph's legend box clipped all but two of the five stages.
+        self.stage_legend = QLabel(" ".join(f'<span style="color:{STAGE_COLOURS[s]}">━ {s}</span>'
+                                            for s in PLOTTED_STAGES), objectName="stageLegend", wordWrap=True)
         for plot in (self.fps_plot, self.stage_plot):
             plot.setMinimumHeight(110)
             plot.showGrid(x=True, y=True, alpha=0.2)
             layout.addWidget(plot)
+        layout.addWidget(self.stage_legend)
         self.times: deque[float] = deque()
         self.fps: deque[float] = deque()
         self.stages = {s: deque() for s in PLOTTED_STAGES}

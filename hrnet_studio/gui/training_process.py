@@ -2,21 +2,32 @@
 
 A separate process means a crash, an out-of-memory kill or a CUDA fault in training never takes the app down;
 the app only reads ``events.jsonl`` and the process's output.
+
+Stopping never relies on signals (a launcher may have left SIGINT ignored, and Windows has none): the app
+writes a stop request into the run folder, which every training process polls (``training/stopping.py``).
+If the run has not ended after a grace period, its whole process tree is killed — ``torchrun`` and its
+workers too — the last finished epoch being on disk either way. The child also watches the app, so it
+stops even if the app itself is killed.
 """
 from __future__ import annotations
 
 import os
-import signal
 import sys
+import time
 from collections import deque
 from pathlib import Path
 
+import psutil
+
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from ..errors import StudioError
 from ..training.events import EventFollower
+from ..training.stopping import APP_PID_ENV, LAUNCHED_AT_ENV, STOP_FILE, request_stop
 
 POLL_MS = 250
-STOP_GRACE_MS = 20000  # after this, a run that ignores the interrupt is killed (the last epoch is on disk)
+STOP_GRACE_MS = 20000  # after this, a run that has not stopped is killed (the last finished epoch is on disk)
+CLOSE_GRACE_MS = 15000  # when the app closes: the time a run gets to stop by itself before it is killed
 
 
 def train_command(recipe_file: Path, resume: bool = False, gpus: int = 1) -> list[str]:
@@ -69,8 +80,11 @@ class TrainingProcess(QObject):
             self.poll()
         command = train_command(recipe_file, resume, gpus)
         process = QProcess(self)
+        (self.run_dir / STOP_FILE).unlink(missing_ok=True)  # a request left by an earlier run is not for this one
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
+        env.insert(APP_PID_ENV, str(os.getpid()))
+        env.insert(LAUNCHED_AT_ENV, repr(time.time()))
         process.setProcessEnvironment(env)
         process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         process.setWorkingDirectory(str(self.run_dir))
@@ -82,19 +96,46 @@ class TrainingProcess(QObject):
         self.timer.start()
 
     def stop(self) -> None:
-        """Interrupt the run: the trainer keeps its last finished epoch, so the run can be resumed."""
+        """Ask the run to stop after its current step; it keeps its last finished epoch and can be resumed.
+
+        A run that has not ended after ``STOP_GRACE_MS`` is killed, process tree and all.
+        """
         if not self.is_running():
             return
         self.stopping = True
-        pid = self.process.processId()
-        if sys.platform != "win32" and pid:
-            os.kill(pid, signal.SIGINT)  # KeyboardInterrupt in the trainer (torchrun forwards it)
-            self.kill_timer.start(STOP_GRACE_MS)
-        else:
-            self.process.kill()
+        try:
+            request_stop(self.run_dir)
+        except StudioError:  # the run folder cannot be written: stopping by force is all that is left
+            self._kill()
+            return
+        self.kill_timer.start(STOP_GRACE_MS)
 
-    def wait(self, msecs: int = 30000) -> bool:
-        return self.process is None or self.process.waitForFinished(msecs)
+    def stop_and_wait(self, grace_ms: int = CLOSE_GRACE_MS) -> None:
+        """The app is closing: stop the run, wait for it, and kill what is left — without the event loop,
+        which is blocked here. Returns only when no process of the run remains."""
+        if not self.is_running():
+            return
+        self.stop()
+        if not self.process.waitForFinished(grace_ms):
+            self._kill()
+            self.process.waitForFinished(5000)
+
+    def _kill(self) -> None:
+        """Kill the run's whole process tree (torchrun's workers are its children, not ours)."""
+        if not self.is_running():
+            return
+        try:
+            root = psutil.Process(self.process.processId())
+            tree = root.children(recursive=True)
+        except psutil.Error:
+            tree = []
+        for child in tree:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+        self.process.kill()
+        psutil.wait_procs(tree, timeout=5)
 
     def poll(self) -> None:
         if self.follower is None:
@@ -118,10 +159,6 @@ class TrainingProcess(QObject):
             if line.strip():
                 self.lines.append(line)
                 self.output.emit(line)
-
-    def _kill(self) -> None:
-        if self.is_running():
-            self.process.kill()
 
     def _error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:

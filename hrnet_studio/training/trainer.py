@@ -47,6 +47,7 @@ from .finetune import arch_of_state, load_weights_for_finetune
 from .loss import JointsMSELoss
 from .predict import coco_results, evaluate_mpii, predict_records
 from .recipe import Recipe
+from .stopping import StopSignal, TrainingStopped
 
 SCORES = ("coco_ap", "mpii_pckh")  # validation scores that pick the best epoch and are kept with the model
 
@@ -58,6 +59,12 @@ class TrainResult:
     epochs_run: int
     best_checkpoint: Path
     registered: str | None = None
+    stopped: str | None = None  # why the run stopped before its last epoch, when a stop was asked for
+
+
+def run_folder(recipe: Recipe) -> Path:
+    """Where a recipe's run keeps its checkpoints, log and stop requests."""
+    return Path(recipe.output) / recipe.name
 
 
 def pck_of_records(records, coords: np.ndarray, threshold: float = 0.2) -> float:
@@ -94,13 +101,14 @@ class DistContext:
 
 class Trainer:
     def __init__(self, recipe: Recipe, registry: ModelRegistry | None = None,
-                 say: Callable[[str], None] = print, show_progress: bool = True):
+                 say: Callable[[str], None] = print, show_progress: bool = True, stop: StopSignal | None = None):
         self.recipe = recipe
         self.dist = DistContext.from_env()
         self.registry = registry if self.dist.main else None
         self.say = say if self.dist.main else (lambda _: None)
         self.show_progress = show_progress and self.dist.main
-        self.out_dir = Path(recipe.output) / recipe.name
+        self.out_dir = run_folder(recipe)
+        self.stop = stop or StopSignal(self.out_dir)  # a stop request file is honoured however the run was started
         self.log = EventLog(self.out_dir / "events.jsonl", enabled=self.dist.main)
         self.device = resolve_device(recipe.device)
         if self.dist.enabled:
@@ -221,26 +229,16 @@ class Trainer:
         metric_name = "coco_ap" if self.val_coco is not None else "mpii_pckh" if self.val_truth is not None \
             else "val_loss"
         last = self.recipe.epochs if stop_after is None else min(self.recipe.epochs, self.epoch + stop_after)
-        while self.epoch < last:
-            started = time.perf_counter()
-            train_loss = self.train_epoch()
-            metrics = self.validate() if self.dist.main else {}
-            # higher is better: the score itself, or the negated loss where there is no score
-            metric = metrics.get(metric_name) if metric_name in SCORES else None
-            metric = -metrics.get("val_loss", train_loss) if metric is None else metric
-            improved = metric > self.best_metric
-            if improved and self.dist.main:
-                self.best_metric = metric
-                self._save_best(metrics)
-            self.epoch += 1
-            self.scheduler.step()
-            if self.dist.main:
-                self._save_state()
+        try:
+            while self.epoch < last:
+                self._run_epoch(metric_name)
+        except TrainingStopped:
             self._barrier()
-            self.log.write("epoch", epoch=self.epoch, train_loss=train_loss, lr=self.optimizer.param_groups[0]["lr"],
-                           time_s=time.perf_counter() - started, best=improved, **metrics)
-            self.say(f"epoch {self.epoch}/{self.recipe.epochs}: loss {train_loss:.6f}, "
-                     + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            self.log.write("stopped", epoch=self.epoch, reason=self.stop.reason)
+            if self.dist.main:
+                self.stop.clear()
+            return TrainResult(self.best_metric, metric_name, self.epoch, self.out_dir / "best.pth",
+                               stopped=self.stop.reason)
         best = self.out_dir / "best.pth"
         if self.epoch < self.recipe.epochs:  # stopped early: resumable, nothing registered yet
             self.log.write("stopped", epoch=self.epoch)
@@ -249,6 +247,43 @@ class Trainer:
         registered = self._register(best, metric_name)
         self.log.write("done", best_metric=self.best_metric, metric=metric_name, registered=registered)
         return TrainResult(self.best_metric, metric_name, self.epoch, best, registered)
+
+    def _run_epoch(self, metric_name: str) -> None:
+        """Train one epoch, validate, keep the best model and the full state (the resumable point)."""
+        if self._stop_requested():
+            raise TrainingStopped
+        started = time.perf_counter()
+        train_loss = self.train_epoch()
+        metrics = self.validate() if self.dist.main else {}
+        # higher is better: the score itself, or the negated loss where there is no score
+        metric = metrics.get(metric_name) if metric_name in SCORES else None
+        metric = -metrics.get("val_loss", train_loss) if metric is None else metric
+        improved = metric > self.best_metric
+        if improved and self.dist.main:
+            self.best_metric = metric
+            self._save_best(metrics)
+        self.epoch += 1
+        self.scheduler.step()
+        if self.dist.main:
+            self._save_state()
+        self._barrier()
+        self.log.write("epoch", epoch=self.epoch, train_loss=train_loss, lr=self.optimizer.param_groups[0]["lr"],
+                       time_s=time.perf_counter() - started, best=improved, **metrics)
+        self.say(f"epoch {self.epoch}/{self.recipe.epochs}: loss {train_loss:.6f}, "
+                 + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
+    def _stop_requested(self) -> bool:
+        """Asked by every process at the same points; with several, one process's request stops them all."""
+        wanted = self.stop.requested()
+        if self.dist.enabled:
+            import torch.distributed as dist
+
+            flag = torch.tensor([1.0 if wanted else 0.0], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            wanted = bool(flag.item())
+            if wanted and self.stop.reason is None:
+                self.stop.reason = "stopped at another process's request"
+        return wanted
 
     def _loader(self, dataset: JointsDataset, train: bool) -> DataLoader:
         common = {"batch_size": self.recipe.batch_size, "num_workers": self.recipe.workers, "drop_last": False,
@@ -274,6 +309,9 @@ class Trainer:
         for step, (x, target, weight, _) in enumerate(bar):
             if self.recipe.max_train_batches and step >= self.recipe.max_train_batches:
                 break
+            if self._stop_requested():
+                bar.close()
+                raise TrainingStopped
             x, target, weight = (t.to(self.device, non_blocking=True) for t in (x, target, weight))
             with torch.autocast(self.device.type, enabled=self.amp):
                 loss = self.loss_fn(self.net(x).float(), target, weight)
