@@ -9,7 +9,6 @@ from .errors import StudioError
 from .models.registry import ModelRecord, ModelRegistry, metrics_text
 
 
-
 def add_models_parser(sub, parse_size) -> None:
     models = sub.add_parser("models", help="list, download, import, remove and export models",
                             description="Manage pose models and person detectors: the built-in model zoo and your "

@@ -111,3 +111,43 @@ def onnx_w8(tmp_path_factory, small_checkpoint) -> Path:
     path = tmp_path_factory.mktemp("onnx") / "pose_hrnet_w8_256x192.onnx"
     export_onnx(model, spec.input_size, path)
     return path
+
+
+# ----- the app ------------------------------------------------------------------------------------------
+GUI_LOAD_TIMEOUT = 60_000
+
+
+@pytest.fixture
+def gui_models(models_home, small_checkpoint, yolo_pose_weights):
+    """A model folder with a small HRNet (``w8``) and the real YOLO pose detector."""
+    from hrnet_studio.models.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(yolo_pose_weights)
+    return models_home
+
+
+def make_settings(path: Path, **values):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    defaults = {"model": "w8", "backend": "torch", "device": "cpu"}
+    for key, value in {**defaults, **values}.items():
+        settings.setValue(key, value)
+    settings.sync()
+    return settings
+
+
+@pytest.fixture
+def window(qtbot, gui_models, tmp_path):
+    """The main window on the CPU with ``w8`` and yolo11n-pose loaded; screenshots go to ``tmp_path/shots``."""
+    from hrnet_studio.gui.main_window import MainWindow
+
+    win = MainWindow(settings=make_settings(tmp_path / "settings.ini", screenshotDir=str(tmp_path / "shots")),
+                     probe_cameras_now=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model_info is not None, timeout=GUI_LOAD_TIMEOUT)
+    yield win
+    win.close()

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import make_settings
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
@@ -14,38 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from hrnet_studio.gui.main_window import MainWindow
 from hrnet_studio.inference.live_sources import PacedVideoCamera
 from hrnet_studio.models.hrnet import build_hrnet
-from hrnet_studio.models.registry import ModelRegistry
 
 LOAD_TIMEOUT = 60_000
 PORTRAIT = "single_person_basketball_portrait_1080x1920.mp4"  # 40 frames: keeps exports quick
-
-
-@pytest.fixture
-def gui_models(models_home, small_checkpoint, yolo_pose_weights):
-    registry = ModelRegistry()
-    registry.import_file(small_checkpoint, name="w8")
-    registry.import_file(yolo_pose_weights)
-    return models_home
-
-
-def make_settings(path: Path, **values) -> QSettings:
-    settings = QSettings(str(path), QSettings.Format.IniFormat)
-    defaults = {"model": "w8", "backend": "torch", "device": "cpu"}
-    for key, value in {**defaults, **values}.items():
-        settings.setValue(key, value)
-    settings.sync()
-    return settings
-
-
-@pytest.fixture
-def window(qtbot, gui_models, tmp_path):
-    win = MainWindow(settings=make_settings(tmp_path / "settings.ini", screenshotDir=str(tmp_path / "shots")),
-                     probe_cameras_now=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model_info is not None, timeout=LOAD_TIMEOUT)
-    yield win
-    win.close()
 
 
 def results_collector(win):

@@ -5,9 +5,7 @@ import shutil
 
 import pytest
 import torch
-
 from PySide6.QtCore import Qt
-from test_gui import gui_models, window  # noqa: F401  (fixtures)
 
 from hrnet_studio.cli import main
 from hrnet_studio.errors import UnsafeFileError

@@ -168,3 +168,48 @@ def test_training_that_cannot_write_its_checkpoint_stops_with_the_previous_one(c
     state = torch.load(run / "last.pth", weights_only=True)
     assert state["epoch"] == 1  # the last checkpoint that was written whole, intact
     assert not any(name.endswith(".part") for name in visible_files(run))
+
+
+def test_a_download_onto_a_full_filesystem_is_a_write_error_not_a_network_retry(file_server, tiny_fs):
+    import os
+
+    from hrnet_studio.models.download import download, part_path
+
+    payload = os.urandom(200_000)
+    file_server.files["model.pth"] = payload
+    with pytest.raises(WriteError, match=f"cannot write {tiny_fs / 'model.pth'}: no space left on device"):
+        download(file_server.url("model.pth"), tiny_fs / "model.pth", None)
+    assert len(file_server.requests) == 1  # not retried as if the connection had broken
+    assert visible_files(tiny_fs) == [part_path(tiny_fs / "model.pth").name]  # hidden, kept to resume
+
+
+# ----- the app: screenshots and recordings -------------------------------------------------------------------
+def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, window, videos, tmp_path,
+                                                                         monkeypatch):
+    from test_gui import results_collector
+
+    seen = results_collector(window)
+    window.open_path(videos / VIDEO)
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    window.record_action.trigger()
+    start = len(seen)
+    qtbot.waitUntil(lambda: len(seen) >= start + 3, timeout=30_000)
+    disk = {"full": True}
+    real_flush = atomic_writer.flush_to_disk
+
+    def flush(fd):
+        if disk["full"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_flush(fd)
+
+    monkeypatch.setattr(atomic_writer, "flush_to_disk", flush)
+    window.record_action.trigger()
+    assert window.errors[-1].startswith("the recording was not saved: cannot write ")
+    assert window.errors[-1].endswith(": no space left on device") and not window.record_action.isChecked()
+    window.set_playing(False)
+    assert window.save_screenshot() is None
+    assert window.errors[-1].startswith("cannot write ") and window.errors[-1].endswith("no space left on device")
+    shots = tmp_path / "shots"
+    assert not shots.exists() or visible_files(shots) == []
+    disk["full"] = False  # room again: the app carries on
+    assert window.save_screenshot().is_file()

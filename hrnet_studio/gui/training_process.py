@@ -18,7 +18,6 @@ from collections import deque
 from pathlib import Path
 
 import psutil
-
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from ..errors import StudioError

@@ -15,7 +15,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..atomic_writer import AtomicFile, WriteError, check_destination, discard, finish, part_path, publish
+from ..atomic_writer import (
+    AtomicFile,
+    WriteError,
+    check_destination,
+    discard,
+    finish,
+    part_path,
+    publish,
+)
 from ..errors import StudioError
 from ..skeletons import KeypointSet
 from .pipeline import FrameResult

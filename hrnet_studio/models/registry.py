@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic_writer import copy_file
 from ..errors import StudioError
 from ..paths import models_dir, zoo_catalog_path
 from ..skeletons import BUILTIN_SETS
-from ..atomic_writer import copy_file
 from .download import DownloadError, Progress, checksum_matches, download, sha256_of
 from .identify import identify
 from .metadata import DETECTOR, POSE, ModelMetadata, keypoints_to_dict, metadata_path

@@ -177,7 +177,7 @@ def load_restricted(path: Path) -> dict:
 
 def refusal(path: Path, what: str) -> str:
     return (f"{path.name} was refused: it holds {what}, which is not part of a YOLO model and could run code "
-            f"when loaded; load it only if you trust its source (--trust-detector)")
+            f"when loaded; use it only if you trust its source (export or label --trust-detector)")
 
 
 def detector_problem(path: Path) -> str | None:

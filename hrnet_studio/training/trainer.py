@@ -6,7 +6,6 @@ the GUI plots.
 """
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from .datasets.mpii_truth import (
     match_truth,
 )
 from .datasets.records import check_images
+from .distributed import DistContext
 from .evaluate import coco_keypoint_ap, pck
 from .events import EventLog
 from .finetune import arch_of_state, load_weights_for_finetune
@@ -75,28 +75,6 @@ def pck_of_records(records, coords: np.ndarray, threshold: float = 0.2) -> float
     vis = np.stack([r.visible[:, 0] for r in records])
     size = np.array([float(np.max(r.scale)) * 200 / 1.25 for r in records])
     return pck(coords, gt, vis, size, threshold)
-
-
-@dataclass
-class DistContext:
-    """torchrun's environment: one process per GPU (or per CPU worker with gloo); rank 0 logs and saves."""
-
-    world_size: int = 1
-    rank: int = 0
-    local_rank: int = 0
-
-    @classmethod
-    def from_env(cls) -> DistContext:
-        return cls(int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0")),
-                   int(os.environ.get("LOCAL_RANK", "0")))
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
 
 
 class Trainer:
