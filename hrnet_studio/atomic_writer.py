@@ -98,16 +98,10 @@ def finish(part: Path, path: Path) -> None:
 
     Writers of several files finish them all before publishing any, so a failure leaves none of them.
     """
-    try:
+    with removed_on_failure(part, path):
         if not part.is_file():
             raise WriteError(path, "the writer produced no file")
         _sync_file(part)
-    except OSError as exc:
-        discard(part)
-        raise WriteError(path, os_error_cause(exc)) from None
-    except BaseException:
-        discard(part)
-        raise
 
 
 def publish(part: Path, path: Path) -> Path:
@@ -127,6 +121,19 @@ def commit(part: Path, path: Path) -> Path:
     return publish(part, path)
 
 
+@contextmanager
+def removed_on_failure(part: Path, path: Path) -> Iterator[None]:
+    """Any failure inside removes ``part``; an ``OSError`` becomes a ``WriteError`` naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        discard(part)
+        raise WriteError(path, os_error_cause(exc)) from None
+    except BaseException:
+        discard(part)
+        raise
+
+
 def discard(part: Path) -> None:
     try:
         part.unlink(missing_ok=True)
@@ -143,18 +150,32 @@ def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
     """
     path = Path(path)
     part = part_path(path, keep_suffix)
-    try:
+    with removed_on_failure(part, path):
         yield part
-    except OSError as exc:
-        discard(part)
-        raise WriteError(path, os_error_cause(exc)) from None
-    except BaseException:
-        discard(part)
-        raise
     commit(part, path)
 
 
-class AtomicFile:
+class PartFileWriter:
+    """A writer that fills ``part`` and, once ``finish`` has flushed and checked it, publishes it as ``path``."""
+
+    path: Path
+    part: Path
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def publish(self) -> Path:
+        return publish(self.part, self.path)
+
+    def commit(self) -> Path:
+        self.finish()
+        return self.publish()
+
+
+class AtomicFile(PartFileWriter):
     """A file written in pieces (CSV rows, a download): ``write`` as data comes, then ``commit`` or ``abort``.
 
     ``append=True`` continues an existing part file (a resumed download).
@@ -192,13 +213,6 @@ class AtomicFile:
             discard(self.part)
             raise WriteError(self.path, os_error_cause(exc)) from None
         finish(self.part, self.path)
-
-    def publish(self) -> Path:
-        return publish(self.part, self.path)
-
-    def commit(self) -> Path:
-        self.finish()
-        return self.publish()
 
     def abort(self) -> None:
         try:

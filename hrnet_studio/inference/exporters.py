@@ -17,12 +17,12 @@ import numpy as np
 
 from ..atomic_writer import (
     AtomicFile,
+    PartFileWriter,
     WriteError,
     check_destination,
     discard,
     finish,
     part_path,
-    publish,
 )
 from ..errors import StudioError
 from ..skeletons import KeypointSet
@@ -111,7 +111,7 @@ class CocoJsonExporter:
             self._out.abort()
 
 
-class OverlayVideoExporter:
+class OverlayVideoExporter(PartFileWriter):
     """An mp4 of the input with skeletons drawn (frames come already drawn).
 
     OpenCV's writer reports no errors (a full disk only prints warnings), so ``finish`` reads the
@@ -142,13 +142,6 @@ class OverlayVideoExporter:
                      else "the video file is incomplete (the encoder failed)")
             raise WriteError(self.path, cause)
         finish(self.part, self.path)
-
-    def publish(self) -> Path:
-        return publish(self.part, self.path)
-
-    def commit(self) -> Path:
-        self.finish()
-        return self.publish()
 
     def abort(self) -> None:
         self._writer.release()
