@@ -241,17 +241,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     # whatever signal disposition the launcher left behind.
     stop = StopSignal(run_folder(recipe)).install_signal_handlers().watch_app()
     resume = f"`hrnet-studio train {args.recipe} {' '.join(args.overrides)} --resume`".replace("  ", " ")
-    trainer = Trainer(recipe, registry=ModelRegistry(), say=say, stop=stop)
-    say(f"training {recipe.name}: {len(trainer.train_records)} persons, {trainer.keypoints.num_joints} joints, "
-        f"{recipe.epochs} epochs on {trainer.device}; log: {trainer.log.path}")
     try:
+        trainer = Trainer(recipe, registry=ModelRegistry(), say=say, stop=stop)
+        say(f"training {recipe.name}: {len(trainer.train_records)} persons, {trainer.keypoints.num_joints} joints, "
+            f"{recipe.epochs} epochs on {trainer.device}; log: {trainer.log.path}")
         result = trainer.run(resume=args.resume)
         trainer.close()
     except KeyboardInterrupt:
         say(f"interrupted: the last finished epoch is saved; continue with {resume}")
         return EXIT_INTERRUPTED
+    finally:
+        stop.restore_signal_handlers()
     if result.stopped:
-        say(f"{result.stopped}: the last finished epoch ({result.epochs_run}) is saved; continue with {resume}")
+        say(f"{result.stopped}: " + (f"epoch {result.epochs_run} is saved; continue with {resume}" if result.epochs_run
+                                     else "no epoch had finished yet, so there is nothing to resume"))
         return EXIT_INTERRUPTED
     say(f"done: best {result.metric_name} {result.best_metric:.4f}; checkpoint {result.best_checkpoint}"
         + (f"; registered as {result.registered}" if result.registered else ""))

@@ -158,3 +158,22 @@ def test_torchrun_processes_stop_together_on_request(assets, tmp_path):
             for proc in psutil.Process(torchrun.pid).children(recursive=True):
                 proc.kill()
             torchrun.kill()
+
+
+def test_ctrl_c_reaches_the_trainer_even_when_sigint_was_ignored_by_its_launcher(assets, tmp_path):
+    run = tmp_path / "runs" / "ctrl-c"
+    recipe = long_recipe(assets, run)
+    trainer = subprocess.Popen([sys.executable, "-m", "hrnet_studio", "train", str(recipe)],
+                               env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_for(lambda: any(e["event"] == "epoch" for e in events(run)), 120, "the first epoch")
+        trainer.send_signal(signal.SIGINT)
+        assert trainer.wait(timeout=30) == 130
+        err = trainer.stderr.read()
+        assert "stopped by SIGINT: epoch " in err and "is saved; continue with `hrnet-studio train" in err
+        assert events(run)[-1] == {**events(run)[-1], "event": "stopped", "reason": "stopped by SIGINT"}
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()

@@ -54,6 +54,7 @@ class StopSignal:
         self.launched_at = float(os.environ.get(LAUNCHED_AT_ENV) or _process_start_time())
         self.reason: str | None = None
         self._last_check = 0.0
+        self._previous_handlers: dict[int, object] = {}
 
     # ----- the ways in -------------------------------------------------------------------------
     def install_signal_handlers(self) -> StopSignal:
@@ -66,9 +67,15 @@ class StopSignal:
                 raise KeyboardInterrupt
             self.reason = f"stopped by {signal.Signals(signum).name}"
 
-        signal.signal(signal.SIGINT, on_signal)  # replaces an ignore inherited from the launcher
-        signal.signal(signal.SIGTERM, on_signal)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # replaces an ignore inherited from the launcher
+            self._previous_handlers[signum] = signal.signal(signum, on_signal)
         return self
+
+    def restore_signal_handlers(self) -> None:
+        """Give SIGINT and SIGTERM back to whoever had them (the run is over)."""
+        while self._previous_handlers:
+            signum, handler = self._previous_handlers.popitem()
+            signal.signal(signum, handler)
 
     def watch_app(self) -> StopSignal:
         """When started by the app: stop once the app's process is gone; exit if stopping takes too long."""
