@@ -255,7 +255,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.stopped:
         say(f"{result.stopped}: " + (f"epoch {result.epochs_run} is saved; continue with {resume}" if result.epochs_run
                                      else "no epoch had finished yet, so there is nothing to resume"))
-        return EXIT_INTERRUPTED
+        # torchrun reports any other exit code of its processes as a failure, with a misleading "root cause"
+        return 0 if trainer.dist.enabled else EXIT_INTERRUPTED
     say(f"done: best {result.metric_name} {result.best_metric:.4f}; checkpoint {result.best_checkpoint}"
         + (f"; registered as {result.registered}" if result.registered else ""))
     return 0

@@ -143,12 +143,14 @@ def test_torchrun_processes_stop_together_on_request(assets, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
            f"--master_port={port}", "-m", "hrnet_studio", "train", str(recipe), "batch_size=3"]
     env = {**os.environ, "HRNET_STUDIO_MODELS": str(tmp_path / "models"), "OMP_NUM_THREADS": "1"}
-    torchrun = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    log = tmp_path / "torchrun.log"
+    with open(log, "w") as stderr:  # a file, not a pipe: a pipe nobody reads can fill and block the run
+        torchrun = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         wait_for(lambda: any(e["event"] == "epoch" for e in events(run)), 240, "the first epoch")
         request_stop(run)
-        torchrun.wait(timeout=60)
+        assert torchrun.wait(timeout=60) == 0, log.read_text()[-2000:]  # a stop, not a failure report
         assert processes_in(run) == []
         stopped = [e for e in events(run) if e["event"] == "stopped"]
         assert stopped and stopped[-1]["epoch"] >= 1
@@ -163,15 +165,16 @@ def test_torchrun_processes_stop_together_on_request(assets, tmp_path):
 def test_ctrl_c_reaches_the_trainer_even_when_sigint_was_ignored_by_its_launcher(assets, tmp_path):
     run = tmp_path / "runs" / "ctrl-c"
     recipe = long_recipe(assets, run)
-    trainer = subprocess.Popen([sys.executable, "-m", "hrnet_studio", "train", str(recipe)],
-                               env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    log = tmp_path / "train.log"
+    with open(log, "w") as stderr:
+        trainer = subprocess.Popen([sys.executable, "-m", "hrnet_studio", "train", str(recipe)],
+                                   env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         wait_for(lambda: any(e["event"] == "epoch" for e in events(run)), 120, "the first epoch")
         trainer.send_signal(signal.SIGINT)
         assert trainer.wait(timeout=30) == 130
-        err = trainer.stderr.read()
+        err = log.read_text()
         assert "stopped by SIGINT: epoch " in err and "is saved; continue with `hrnet-studio train" in err
         assert events(run)[-1] == {**events(run)[-1], "event": "stopped", "reason": "stopped by SIGINT"}
     finally:
