@@ -150,9 +150,6 @@ def _always_safe(name: str) -> bool:
         return name.startswith(("torch.", "collections.OrderedDict"))
 
 
-def is_ultralytics_pickle(path: Path) -> bool:
-    return any(name.startswith("ultralytics.") for name in pickle_globals(path))
-
 
 def load_restricted(path: Path) -> dict:
     """The checkpoint dict, unpickled by PyTorch's restricted unpickler with the YOLO allowlist."""
@@ -179,15 +176,6 @@ def refusal(path: Path, what: str) -> str:
     return (f"{path.name} was refused: it holds {what}, which is not part of a YOLO model and could run code "
             f"when loaded; use it only if you trust its source (export or label --trust-detector)")
 
-
-def detector_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a person detector loaded safely, read without unpickling; None when it can."""
-    refused = refused_globals(path)
-    if refused:
-        return refusal(path, refused[0])
-    if not is_ultralytics_pickle(path):
-        return f"{path.name} is not an Ultralytics YOLO checkpoint"
-    return None
 
 
 def _refused_in(message: str) -> str:
