@@ -251,8 +251,9 @@ def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
     window.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.record_action.trigger()
-    start = len(seen)
-    qtbot.waitUntil(lambda: len(seen) >= start + 5, timeout=30_000)
+    recorder = window.recorder
+    # Wait on the recorder itself: the collector above runs in the worker thread, ahead of the window's painting.
+    qtbot.waitUntil(lambda: recorder.written >= 5, timeout=30_000)
     window.record_action.trigger()
     recorded = window.record_path
     cap = cv2.VideoCapture(str(recorded))

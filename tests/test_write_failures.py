@@ -192,8 +192,8 @@ def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, 
     window.open_path(videos / VIDEO)
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.record_action.trigger()
-    start = len(seen)
-    qtbot.waitUntil(lambda: len(seen) >= start + 3, timeout=30_000)
+    recorder = window.recorder
+    qtbot.waitUntil(lambda: recorder.written >= 3, timeout=30_000)
     disk = {"full": True}
     real_flush = atomic_writer.flush_to_disk
 
