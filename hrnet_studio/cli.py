@@ -403,6 +403,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .inference.bench import measure_throughput
     from .models.registry import ModelRegistry
+    from .thread_budget import enforce as enforce_thread_budget
 
     if any(b < 1 for b in args.batches):
         raise StudioError("--batches must be positive")
@@ -410,6 +411,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     spec = loaded.spec
     print(f"{loaded.record.name}: {spec.arch}, {spec.input_size[0]}x{spec.input_size[1]}, "
           f"{loaded.backend_kind} on {loaded.backend.device_name}")
+    print(enforce_thread_budget().describe())
     print(f"{'batch':>5}  {'persons/s':>10}  {'ms/batch':>9}")
     for batch in args.batches:
         result = measure_throughput(loaded.backend, spec.input_size, batch, args.seconds)

@@ -27,7 +27,10 @@ def results_collector(win):
 
 
 def test_open_play_and_see_persons(qtbot, window, videos):
+    from hrnet_studio.thread_budget import thread_budget
+
     assert window.model_info.name == "w8" and window.device_label.text() == "CPU"
+    assert window.threads_label.text() == thread_budget().describe()  # the thread budget, in the status bar
     assert "w8 (hrnet_w8, 192x256)" in window.model_label.text()
     assert window.panel.detector_combo.currentText() == "yolo11n-pose"
     seen = results_collector(window)

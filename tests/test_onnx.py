@@ -220,6 +220,7 @@ def test_bench_command(capsys, small_checkpoint, onnx_w8, backend):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert f"{backend} on " in lines[0]
-    assert lines[1].split() == ["batch", "persons/s", "ms/batch"]
-    rows = [line.split() for line in lines[2:]]
+    assert lines[1].startswith("threads: PyTorch ")  # the thread budget the figures were measured under
+    assert lines[2].split() == ["batch", "persons/s", "ms/batch"]
+    rows = [line.split() for line in lines[3:]]
     assert [r[0] for r in rows] == ["1", "3"] and all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows)

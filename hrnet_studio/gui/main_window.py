@@ -184,8 +184,10 @@ class MainWindow(QMainWindow):
         self.persons_label = QLabel("0 persons", objectName="personsLabel")
         self.dropped_label = QLabel("", objectName="droppedLabel")
         self.device_label = QLabel("", objectName="deviceLabel")
+        self.threads_label = QLabel("", objectName="threadsLabel")
         self.model_label = QLabel("no model", objectName="modelLabel")
-        for label in (self.fps_label, self.persons_label, self.dropped_label, self.device_label, self.model_label):
+        for label in (self.fps_label, self.persons_label, self.dropped_label, self.device_label, self.threads_label,
+                      self.model_label):
             self.statusBar().addPermanentWidget(label)
 
     def _start_worker(self) -> None:
@@ -341,6 +343,7 @@ class MainWindow(QMainWindow):
         self.model_info = info
         self.model_label.setText(f"{info.name} ({info.arch}, {info.input_size[0]}x{info.input_size[1]})")
         self.device_label.setText(info.device)
+        self.threads_label.setText(info.threads)
         if self.view.image is None and self.source is None:
             self.view.clear("Open a video (File ▸ Open video…), drop a file here, or pick a camera")
 

@@ -17,6 +17,7 @@ from ..inference.model_loading import open_pose_model
 from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
 from ..inference.sources import Frame
 from ..models.checkpoints import PoseModelSpec
+from ..thread_budget import enforce as enforce_thread_budget
 from .channel import FrameChannel
 
 
@@ -50,6 +51,7 @@ class ModelInfo:
     device: str
     detector: str
     backend: str
+    threads: str  # the thread budget in effect, in words
 
 
 class PoseWorker(QObject):
@@ -126,8 +128,9 @@ class PoseWorker(QObject):
             self.failed.emit(line)
         self.pipeline = pipeline
         spec = loaded.spec
+        threads = enforce_thread_budget().describe()
         self.modelLoaded.emit(ModelInfo(loaded.record.name, spec.arch, spec.input_size, loaded.backend.device_name,
-                                        pipeline.detector.name, loaded.backend_kind))
+                                        pipeline.detector.name, loaded.backend_kind, threads))
 
 
 def build_pipeline(choice: ModelChoice, options: PipelineOptions, warn=lambda line: None):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import DetectorError, UnsafeFileError, first_line
 from ..models.ultralytics_files import open_yolo
+from ..thread_budget import enforce as enforce_thread_budget
 
 
 @dataclass
@@ -71,6 +72,9 @@ class YoloPersonDetector:
         self.conf, self.iou, self.imgsz, self.max_det = conf, iou, imgsz, max_det
         self.device = "cpu" if device == "cpu" else (0 if device in ("cuda", "auto") else device)
         self.name = path.name
+        # Ultralytics picks its device (and cuts PyTorch's threads) on the first prediction: do it now, then
+        # give the thread budget back, so the pose network never runs on what the detector left it.
+        self.detect(np.zeros((64, 64, 3), np.uint8))
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         result = self.model.predict(
@@ -83,6 +87,7 @@ class YoloPersonDetector:
             device=self.device,
             verbose=False,
         )[0]
+        enforce_thread_budget()
         boxes = result.boxes
         return Detections(
             boxes.xyxy.cpu().numpy().astype(np.float32).reshape(-1, 4),

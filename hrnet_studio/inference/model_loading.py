@@ -14,6 +14,7 @@ from ..models.checkpoints import PoseModelSpec, load_pose_model
 from ..models.metadata import POSE, ModelMetadata
 from ..models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
 from ..skeletons import keypoint_set_for
+from ..thread_budget import enforce as enforce_thread_budget
 from .backends import PoseBackend, TorchBackend
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -66,6 +67,7 @@ def open_pose_model(
         size = input_size or (record.input_size if record.metadata else None)
         model, spec = load_pose_model(record.path, input_size=size)
         _apply_keypoints(spec, record.metadata)
+        enforce_thread_budget()
         return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
 
     from .onnx_backend import OnnxBackend

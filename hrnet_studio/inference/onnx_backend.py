@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError, first_line
+from ..thread_budget import thread_budget
 
 PROVIDER_LABELS = {
     "TensorrtExecutionProvider": "TensorRT",
@@ -60,6 +61,7 @@ class OnnxBackend:
         providers = choose_providers(device, ort.get_available_providers())
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        thread_budget().configure_ort(options)
         if threads:
             options.intra_op_num_threads = threads
         try:

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DetectorError, UnsafeFileError, first_line
+from ..thread_budget import thread_budget
 
 # Ultralytics stays offline and quiet: no update checks, no automatic pip installs (set before it is imported).
 for _name, _value in (("YOLO_OFFLINE", "1"), ("YOLO_AUTOINSTALL", "false"), ("YOLO_VERBOSE", "false")):
     os.environ.setdefault(_name, _value)
+thread_budget()  # sets OMP_NUM_THREADS to the budget first, or Ultralytics sets it to 1 when it is imported
 
 YOLO_CLASS_NAMES = (
     # the model and its heads

@@ -1,0 +1,74 @@
+"""One thread budget: how many threads each runtime may use, decided in one place.
+
+Libraries change thread settings behind the caller's back: Ultralytics sets ``OMP_NUM_THREADS=1``
+when it is imported first, turns OpenCV's threads off, and calls ``torch.set_num_threads(cores - 1)``
+when its predictor picks the CPU — on a 2-core machine HRNet then runs on one core. The budget is
+planned once from the cores this process may use, and ``enforce()`` puts it back after anything that
+may have changed it (loading a detector, its first prediction).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it, else every core)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    """Threads per runtime. The pose network and the detector run one after the other, so both may use every
+    core; OpenCV only decodes and draws beside them, on one thread, so it never competes for them."""
+
+    cores: int
+    torch_threads: int  # PyTorch intra-op: HRNet on the PyTorch backend, and the Ultralytics detector
+    ort_intra: int  # ONNX Runtime intra-op threads of a pose session
+    ort_inter: int  # ONNX Runtime inter-op threads (the graph runs sequentially)
+    ort_spinning: bool  # ORT workers spin between runs: faster alone, but they take cores from other threads
+    opencv_threads: int
+
+    @classmethod
+    def plan(cls, cores: int | None = None) -> ThreadBudget:
+        cores = cores or available_cores()
+        return cls(cores=cores, torch_threads=cores, ort_intra=cores, ort_inter=1, ort_spinning=True,
+                   opencv_threads=1)
+
+    def describe(self) -> str:
+        """One line for the status bar and ``bench``."""
+        spin = "" if self.ort_spinning else ", no spinning"
+        return (f"threads: PyTorch {self.torch_threads}, ONNX Runtime {self.ort_intra}{spin}, "
+                f"OpenCV {self.opencv_threads} ({self.cores} cores)")
+
+    def configure_ort(self, options) -> None:
+        """Apply the budget to an ``onnxruntime.SessionOptions``."""
+        options.intra_op_num_threads = self.ort_intra
+        options.inter_op_num_threads = self.ort_inter
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.ort_spinning else "0")
+
+
+@lru_cache(maxsize=1)
+def thread_budget() -> ThreadBudget:
+    """The process's budget, planned on first use. ``OMP_NUM_THREADS`` is set to it for libraries loaded later
+    (Ultralytics only lowers it to 1 when it is unset)."""
+    budget = ThreadBudget.plan()
+    os.environ.setdefault("OMP_NUM_THREADS", str(budget.torch_threads))
+    return budget
+
+
+def enforce() -> ThreadBudget:
+    """Put PyTorch's and OpenCV's thread counts back to the budget (cheap: only what changed is set)."""
+    import cv2
+    import torch
+
+    budget = thread_budget()
+    if torch.get_num_threads() != budget.torch_threads:
+        torch.set_num_threads(budget.torch_threads)
+    if cv2.getNumThreads() != budget.opencv_threads:
+        cv2.setNumThreads(budget.opencv_threads)
+    return budget
