@@ -5,7 +5,9 @@
 1. end-to-end frames/s ÷ network-only frames/s at the same batch (how much the rest of the
    pipeline costs on top of HRNet itself);
 2. batched pipeline ÷ an official-style loop (one person at a time: warpAffine, forward at
-   batch 1, get_final_preds) on the same frames and boxes;
+   batch 1, get_final_preds) on the same frames and boxes, persons/s; the loop runs as its users
+   run it, in its own process with PyTorch's default threads (``official_loop.py``), and the CPU
+   use of both sides is printed;
 3. DARK decode time per person (and the official decoder's, for scale);
 4. end-to-end frames/s with ONNX Runtime ÷ with PyTorch (the same pipeline, frames and detector).
 
@@ -15,8 +17,10 @@ a network does not depend on its weights.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,12 +38,6 @@ from hrnet_studio.inference.export_job import export_video  # noqa: E402
 from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
 from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
 from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
-from hrnet_studio.inference.transforms import (  # noqa: E402
-    box_to_center_scale,
-    normalize_crops,
-    warp_crops,
-    xyxy_to_xywh,
-)
 from hrnet_studio.models.checkpoints import PoseModelSpec, load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
@@ -99,29 +97,31 @@ def main() -> None:
     print(f"network only at batch {batch}: {1 / net_s:.2f} frames/s")
     print(f"RATIO end-to-end / network-only frames/s: {(frames / e2e_s) * net_s:.3f}")
 
-    # 2. Batched pipeline vs an official-style loop, same frames and boxes.
+    # 2. Batched pipeline vs an official-style loop, same frames and boxes. The loop runs as its users run it:
+    #    in its own process, with PyTorch's default threads (benchmarks/official_loop.py).
     with VideoFileSource(args.video) as src:
         images = [f.image for _, f in zip(range(min(args.frames, 30)), src)]
     boxes = [detector.detect(im) for im in images]
     sample = [(im, det) for im, det in zip(images, boxes) if len(det)]
+    persons = sum(len(det) for _, det in sample)
 
     def batched() -> None:
         for im, det in sample:
             pipeline.estimate(im, det)
 
-    def official_loop() -> None:
-        for im, det in sample:
-            for box in det.boxes:
-                c, s = box_to_center_scale(xyxy_to_xywh(box[None]), w / h)
-                crop = normalize_crops(warp_crops(im, c, s, (w, h)))
-                hm = backend.infer(crop)
-                decode(hm, c, s, "official")
-
-    batched_s = timed(batched, repeat=3)
-    loop_s = timed(official_loop, repeat=3)
-    print(f"\nbatched pipeline: {batched_s * 1000 / len(sample):.1f} ms/frame; "
-          f"official-style loop: {loop_s * 1000 / len(sample):.1f} ms/frame")
-    print(f"RATIO batched / official-style loop speed: {loop_s / batched_s:.3f}x")
+    batched()  # warm-up
+    cpu0, t0 = os.times(), time.perf_counter()
+    for _ in range(2):
+        batched()
+    batched_s = (time.perf_counter() - t0) / 2
+    cpu1 = os.times()
+    batched_cpu = 100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / (2 * batched_s)
+    loop = official_loop_in_own_process([im for im, _ in sample], [det.boxes for _, det in sample], args.model)
+    print(f"\nbatched pipeline: {persons / batched_s:.1f} persons/s at {batched_cpu:.0f}% CPU "
+          f"(torch threads {torch.get_num_threads()}); official-style loop in its own process: "
+          f"{loop['persons_per_s']:.1f} persons/s at {loop['cpu_percent']:.0f}% CPU (torch threads "
+          f"{loop['torch_threads']})")
+    print(f"RATIO batched / official-style loop persons/s: {persons / batched_s / loop['persons_per_s']:.3f}x")
 
     # 3. Decoding cost per person.
     hm = backend.infer(np.repeat(x[:1], 32, axis=0))
@@ -141,6 +141,22 @@ def main() -> None:
     print(f"\nend to end with {ort_backend.device_name}: {ort_report.frames / ort_s:.2f} frames/s; "
           f"pose {ort_report.stage_ms.get('pose', 0) / ort_report.frames:.1f} ms/frame")
     print(f"RATIO end-to-end ONNX Runtime / PyTorch frames/s: {(ort_report.frames / ort_s) / (frames / e2e_s):.3f}")
+
+
+def official_loop_in_own_process(images: list, boxes: list, model: Path | None) -> dict:
+    """Run benchmarks/official_loop.py on these frames and boxes in a fresh process with default threads."""
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = Path(tmp) / "frames.npz"
+        as_objects = np.empty(len(images), dtype=object)
+        as_objects[:] = images
+        box_objects = np.empty(len(boxes), dtype=object)
+        box_objects[:] = [np.asarray(b) for b in boxes]
+        np.savez(frames, images=as_objects, boxes=box_objects)
+        env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # its defaults, not our budget
+        command = [sys.executable, str(Path(__file__).with_name("official_loop.py")), str(frames)]
+        out = subprocess.run(command + (["--model", str(model)] if model else []), env=env, capture_output=True,
+                             text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def end_to_end(video: Path, pipeline: PosePipeline, max_frames: int):
