@@ -35,8 +35,11 @@ class ThreadBudget:
 
     @classmethod
     def plan(cls, cores: int | None = None) -> ThreadBudget:
+        """ONNX Runtime does not spin: its idle workers spinning after a run took the cores from the detector that
+        runs next (benchmarks/live.py, 2-core CPU: detection 54-66 ms instead of 86-131 ms, live 1.03-1.41x the
+        frames/s), which costs more than spinning saves the network alone (0-10%)."""
         cores = cores or available_cores()
-        return cls(cores=cores, torch_threads=cores, ort_intra=cores, ort_inter=1, ort_spinning=True,
+        return cls(cores=cores, torch_threads=cores, ort_intra=cores, ort_inter=1, ort_spinning=False,
                    opencv_threads=1)
 
     def describe(self) -> str:
@@ -52,10 +55,24 @@ class ThreadBudget:
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.ort_spinning else "0")
 
 
-@lru_cache(maxsize=1)
+_chosen: ThreadBudget | None = None
+
+
+def use_thread_budget(budget: ThreadBudget) -> None:
+    """Replace the planned budget for this process (a benchmark comparing settings)."""
+    global _chosen
+    _chosen = budget
+    os.environ["OMP_NUM_THREADS"] = str(budget.torch_threads)
+
+
 def thread_budget() -> ThreadBudget:
     """The process's budget, planned on first use. ``OMP_NUM_THREADS`` is set to it for libraries loaded later
     (Ultralytics only lowers it to 1 when it is unset)."""
+    return _chosen or _planned()
+
+
+@lru_cache(maxsize=1)
+def _planned() -> ThreadBudget:
     budget = ThreadBudget.plan()
     os.environ.setdefault("OMP_NUM_THREADS", str(budget.torch_threads))
     return budget

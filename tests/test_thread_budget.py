@@ -37,6 +37,7 @@ def test_onnx_runtime_sessions_get_the_budget(onnx_w8):
     options = backend.session.get_session_options()
     assert options.intra_op_num_threads == thread_budget().ort_intra
     assert options.inter_op_num_threads == thread_budget().ort_inter
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_bench_shows_the_budget(capsys, small_checkpoint):
