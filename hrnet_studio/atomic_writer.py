@@ -207,11 +207,8 @@ class AtomicFile(PartFileWriter):
 
     def finish(self) -> None:
         """Close and flush to disk; ``publish`` then renames it into place."""
-        try:
+        with removed_on_failure(self.part, self.path):
             self._close()
-        except OSError as exc:
-            discard(self.part)
-            raise WriteError(self.path, os_error_cause(exc)) from None
         finish(self.part, self.path)
 
     def abort(self) -> None:
@@ -228,20 +225,21 @@ class AtomicFile(PartFileWriter):
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
-    return _write_whole(AtomicFile(path, binary=True), data)
+    return write_all(AtomicFile(path, binary=True), data).commit()
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    return _write_whole(AtomicFile(path), text)
+    return write_all(AtomicFile(path), text).commit()
 
 
-def _write_whole(out: AtomicFile, data: str | bytes) -> Path:
+def write_all(out: AtomicFile, data: str | bytes) -> AtomicFile:
+    """Write the whole content; on failure the part file is removed."""
     try:
         out.write(data)
     except BaseException:
         out.abort()
         raise
-    return out.commit()
+    return out
 
 
 def write_json(path: str | Path, data: Any, indent: int | None = None) -> Path:

@@ -23,6 +23,7 @@ from ..atomic_writer import (
     discard,
     finish,
     part_path,
+    write_all,
 )
 from ..errors import StudioError
 from ..skeletons import KeypointSet
@@ -78,6 +79,7 @@ class CocoJsonExporter:
     def __init__(self, path: str | Path, keypoints: KeypointSet):
         self.path = check_destination(path)
         self.results: list[dict] = []
+        self._out: AtomicFile | None = None  # made when the results are written out
 
     def write(self, result: FrameResult) -> None:
         for p in result.persons:
@@ -94,12 +96,7 @@ class CocoJsonExporter:
             self.results.append(entry)
 
     def finish(self) -> None:
-        self._out = AtomicFile(self.path)
-        try:
-            self._out.write(json.dumps(self.results))
-        except BaseException:
-            self._out.abort()
-            raise
+        self._out = write_all(AtomicFile(self.path), json.dumps(self.results))
         self._out.finish()
 
     def publish(self) -> Path:
@@ -107,7 +104,7 @@ class CocoJsonExporter:
 
     def abort(self) -> None:
         self.results = []
-        if hasattr(self, "_out"):
+        if self._out is not None:
             self._out.abort()
 
 

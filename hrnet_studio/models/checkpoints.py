@@ -81,10 +81,10 @@ def load_checkpoint_object(path: str | Path) -> object:
 
 def _refusal(path: Path) -> CheckpointError:
     """Why the restricted unpickler refused ``path``, read off the pickle without running it."""
-    from .ultralytics_files import pickle_globals, refused_globals
+    from .ultralytics_files import pickle_globals, refused_among
 
     names = pickle_globals(path)
-    refused = refused_globals(path)
+    refused = refused_among(names)
     ultralytics = next((n for n in names if n.startswith("ultralytics.")), None)
     if ultralytics and not refused:
         return UltralyticsFileError(f"{path.name} is an Ultralytics model ({ultralytics}), not an HRNet pose "

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..atomic_writer import copy_file
@@ -169,6 +170,11 @@ class ModelRecord:
         return self.metadata.format if self.metadata else ("ultralytics" if self.kind == DETECTOR else "pth")
 
 
+@lru_cache(maxsize=64)
+def _digest_of(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(Path(path))
+
+
 def load_zoo(path: Path | None = None) -> dict[str, ZooEntry]:
     path = path or zoo_catalog_path()
     try:
@@ -220,7 +226,8 @@ class ModelRegistry:
 
     def _describe_unregistered(self, path: Path, entry: ZooEntry) -> ModelMetadata:
         """A file under a zoo entry's name with no metadata beside it: the entry's only if its sha256 says so."""
-        digest = sha256_of(path)
+        stat = path.stat()
+        digest = _digest_of(str(path), stat.st_size, stat.st_mtime_ns)  # listed often: hashed once per version
         origin = entry.recognises(digest)
         if origin is not None:
             return entry.metadata(path.stat().st_size, digest, origin)

@@ -139,7 +139,12 @@ def _builtin(module: str) -> str:
 
 def refused_globals(path: Path) -> list[str]:
     """What in ``path`` is outside the YOLO allowlist (empty for a real Ultralytics detect/pose checkpoint)."""
-    return [name for name in pickle_globals(path) if name not in ALLOWED_NAMES and not _always_safe(name)]
+    return refused_among(pickle_globals(path))
+
+
+def refused_among(names: list[str]) -> list[str]:
+    """The globals among ``names`` that neither the YOLO allowlist nor ``weights_only`` itself allows."""
+    return [name for name in names if name not in ALLOWED_NAMES and not _always_safe(name)]
 
 
 def _always_safe(name: str) -> bool:
