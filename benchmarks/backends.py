@@ -3,7 +3,9 @@
     python benchmarks/backends.py [--model MODEL.pth] [--arch hrnet_w32] [--device auto] [--seconds 3]
 
 Each batch size is measured for every backend in turn, in the same process, on the same random
-crops, and the ratio to PyTorch fp32 is printed. On a GPU the table also has PyTorch fp16 and
+crops, and the ratio to PyTorch fp32 is printed. On the CPU the table also has PyTorch bf16 (autocast) and
+ONNX Runtime INT8 (static quantization; calibrated on random crops here, which does not change its speed).
+On a GPU the table also has PyTorch fp16 and
 channels-last and ONNX Runtime CUDA (and TensorRT when its libraries are installed).
 
 Without --model a randomly initialised HRNet of the official layout is used: the speed of a
@@ -16,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,15 +29,22 @@ from hrnet_studio.inference.onnx_backend import OnnxBackend, tensorrt_present  #
 from hrnet_studio.models.checkpoints import load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
+from hrnet_studio.models.quantize import quantize_onnx  # noqa: E402
 
 
 def make_backends(model: torch.nn.Module, input_size: tuple[int, int], device: str, workdir: Path) -> dict:
     onnx_path = workdir / "model.onnx"
     export_onnx(model, input_size, onnx_path)
     if device == "cpu":
+        int8_path = workdir / "model.int8.onnx"
+        w, h = input_size
+        crops = np.random.default_rng(0).standard_normal((32, 3, h, w)).astype(np.float32)  # speed only
+        quantize_onnx(onnx_path, crops, int8_path)
         return {
             "torch fp32": TorchBackend(model, "cpu"),
+            "torch bf16 (autocast)": Bf16Backend(model),
             "onnxruntime CPU": OnnxBackend(onnx_path, "cpu"),
+            "onnxruntime CPU INT8": OnnxBackend(int8_path, "cpu"),
         }
     backends = {
         "torch fp32": TorchBackend(model, "cuda"),
@@ -44,6 +54,17 @@ def make_backends(model: torch.nn.Module, input_size: tuple[int, int], device: s
     ort = OnnxBackend(onnx_path, "cuda")
     backends[ort.device_name.split(" (")[0].replace("ONNX Runtime", "onnxruntime")] = ort
     return backends
+
+
+class Bf16Backend(TorchBackend):
+    """PyTorch on the CPU under bf16 autocast (AVX-512 BF16 / AMX where the CPU has them)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__(model, "cpu")
+
+    def infer(self, batch):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return super().infer(batch)
 
 
 def build_copy(model: torch.nn.Module) -> torch.nn.Module:

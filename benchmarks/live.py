@@ -1,14 +1,19 @@
 """Live view benchmark: the app's own capture thread and inference worker, headless, on a clip paced like a camera.
 
     python benchmarks/live.py [--video CLIP] [--fps 30] [--seconds 15] [--model W32|FILE] [--backend onnx|torch]
+                              [--variants "sequential" "overlapped" "overlapped det-every=5 det-size=320" ...]
 
 A simulated camera delivers the clip's frames in real time (a slow reader misses frames, as with a real
-camera); the capture thread and the PoseWorker run exactly as in the app. Each configuration runs in its
-own process, one after the other, and the script prints, side by side: frames/s shown, where the
-milliseconds go (camera read, detection, pose, decode), frames dropped, and the CPU use.
+camera); the capture thread and the PoseWorker run exactly as in the app. Each variant runs in its own
+process, one after the other, and the script prints, side by side: frames/s shown, where the milliseconds
+go (camera read, detection, pose, decode, per frame; detection is 0 on frames whose boxes follow the
+keypoints), frames dropped, and the CPU use.
 
-Compared here: ONNX Runtime's worker threads spinning between runs (its default) against not spinning,
-which leaves the cores to the capture thread and the detector.
+A variant is words: ``sequential`` (every stage in one thread, as before the engine) or ``overlapped`` (the
+engine's stages in their own threads); ``det-every=N`` (the detector on every n-th frame); ``det-size=N``
+(the detector's input size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default); ``torch-threads=N``,
+``ort-threads=N`` (threads other than the budget's); ``int8`` (the model's INT8 version, quantized here on
+the clip's crops and kept whatever the guard says: speed does not depend on it).
 """
 from __future__ import annotations
 
@@ -36,14 +41,24 @@ def run_once(args: argparse.Namespace) -> dict:
 
     from hrnet_studio import thread_budget as budgets
 
-    budgets.use_thread_budget(dataclasses.replace(budgets.ThreadBudget.plan(), ort_spinning=args.spinning == "on"))
+    variant = parse_variant(args.variant)
+    plan = budgets.ThreadBudget.plan()
+    budgets.use_thread_budget(dataclasses.replace(plan, ort_spinning=variant["spinning"],
+                                                  torch_threads=variant["torch_threads"] or plan.torch_threads,
+                                                  ort_intra=variant["ort_threads"] or plan.ort_intra))
 
     from PySide6.QtCore import Qt
 
+    from hrnet_studio.gui import worker as worker_module
     from hrnet_studio.gui.capture import CaptureThread
     from hrnet_studio.gui.channel import FrameChannel
     from hrnet_studio.gui.worker import ModelChoice, PoseWorker
+    from hrnet_studio.inference.engine import PoseEngine
     from hrnet_studio.inference.live_sources import PacedVideoCamera
+    from hrnet_studio.inference.pipeline import PipelineOptions
+
+    if not variant["overlapped"]:
+        worker_module.PoseEngine = lambda pipeline, depth=1: PoseEngine(pipeline, depth, overlap=False)
 
     camera = PacedVideoCamera(args.video, fps=args.fps)
     reads: list[float] = []
@@ -63,7 +78,9 @@ def run_once(args: argparse.Namespace) -> dict:
     worker.resultReady.connect(lambda live: results.append((time.perf_counter(), live)), direct)
     worker.modelLoaded.connect(lambda info: loaded.set(), direct)
     worker.failed.connect(lambda line: print(line, file=sys.stderr, flush=True), direct)
-    worker.request_model(ModelChoice(str(args.model_file), args.detector, "cpu", args.backend))
+    worker.request_options(PipelineOptions(det_every=variant["det_every"]))
+    worker.request_model(ModelChoice(args.model_file, args.detector, "cpu", args.backend,
+                                     detector_size=variant["det_size"], precision=variant["precision"]))
     inference = threading.Thread(target=worker.run, daemon=True)
     inference.start()
     if not loaded.wait(300):
@@ -80,9 +97,9 @@ def run_once(args: argparse.Namespace) -> dict:
     reader.join(5)
     inference.join(5)
     shown = [live for t, live in results if t - start > 1.0]  # the first second warms up
-    stages = {s: statistics.mean(live.result.timings_ms.get(s, 0.0) for live in shown) for s in ("detect", "pose",
-                                                                                                    "decode")}
-    return {"spinning": args.spinning, "fps": len(shown) / (wall - 1.0), "camera_read_ms": statistics.median(reads),
+    stages = {s: statistics.mean(live.result.timings_ms.get(s, 0.0) for live in shown)
+              for s in ("detect", "crop", "pose", "decode", "track")}
+    return {"variant": args.variant, "fps": len(shown) / (wall - 1.0), "camera_read_ms": statistics.median(reads),
             "camera_read_p90_ms": sorted(reads)[int(0.9 * (len(reads) - 1))], **{f"{k}_ms": v for k, v in stages.items()},
             "persons": statistics.mean(len(live.result.persons) for live in shown), "dropped": channel.dropped,
             "cpu_percent": 100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall}
@@ -96,46 +113,80 @@ def main() -> None:
     parser.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--spinning", choices=("on", "off"), help=argparse.SUPPRESS)  # one run, in a child
-    parser.add_argument("--model-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--variants", nargs="+", default=["sequential", "overlapped"])
+    parser.add_argument("--variant", help=argparse.SUPPRESS)  # one run, in a child
+    parser.add_argument("--model-file", help=argparse.SUPPRESS)  # the name installed in this run's model folder
     args = parser.parse_args()
-    if args.spinning:
+    if args.variant:
         print(json.dumps(run_once(args)))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_file = Path(args.model) if args.model != "W32" else random_w32(Path(tmp), args.backend)
+        os.environ["HRNET_STUDIO_MODELS"] = str(Path(tmp) / "models")  # children inherit this model folder
+        model_file = Path(args.model) if args.model != "W32" else random_w32(Path(tmp))
         rows = []
-        for spinning in ("on", "off"):
+        variants = [parse_variant(variant) for variant in args.variants]  # a typo fails before anything runs
+        model_name = install(model_file, args.video, args.detector, any(v["precision"] == "int8" for v in variants))
+        for variant in args.variants:
             command = [sys.executable, __file__, "--video", str(args.video), "--detector", args.detector,
                        "--backend", args.backend, "--fps", str(args.fps), "--seconds", str(args.seconds),
-                       "--spinning", spinning, "--model-file", str(model_file)]
+                       "--variant", variant, "--model-file", model_name]
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"live view: {args.video.name} paced at {args.fps:g} fps, {args.backend}, {args.seconds:g} s per run")
-    keys = ["fps", "camera_read_ms", "camera_read_p90_ms", "detect_ms", "pose_ms", "decode_ms", "persons", "dropped",
-            "cpu_percent"]
-    print(f"{'ORT spinning':<20}" + "".join(f"{r['spinning']:>12}" for r in rows))
+    print(f"live view: {args.video.name} paced at {args.fps:g} fps, {args.backend}, {model_file.name}, "
+          f"{args.seconds:g} s per run")
+    keys = ["fps", "camera_read_ms", "camera_read_p90_ms", "detect_ms", "crop_ms", "pose_ms", "decode_ms", "track_ms",
+            "persons", "dropped", "cpu_percent"]
+    for i, row in enumerate(rows):
+        print(f"[{i}] {row['variant']}")
+    print(f"{'':<20}" + "".join(f"{f'[{i}]':>10}" for i in range(len(rows))))
     for key in keys:
-        print(f"{key:<20}" + "".join(f"{r[key]:>12.1f}" for r in rows))
-    print(f"RATIO frames/s, spinning off / on: {rows[1]['fps'] / rows[0]['fps']:.3f}")
+        print(f"{key:<20}" + "".join(f"{r[key]:>10.1f}" for r in rows))
+    for i, row in enumerate(rows[1:], 1):
+        print(f"RATIO frames/s [{i}] / [0]: {row['fps'] / rows[0]['fps']:.3f}")
 
 
-def random_w32(folder: Path, backend: str) -> Path:
+def parse_variant(text: str) -> dict:
+    variant = {"overlapped": True, "det_every": 1, "det_size": 640, "spinning": False, "torch_threads": 0,
+               "ort_threads": 0, "precision": "fp32"}
+    for word in text.split():
+        key, _, value = word.partition("=")
+        if word in ("sequential", "overlapped"):
+            variant["overlapped"] = word == "overlapped"
+        elif word == "spinning":
+            variant["spinning"] = True
+        elif word == "int8":
+            variant["precision"] = "int8"
+        elif key in ("det-every", "det-size", "torch-threads", "ort-threads") and value.isdigit():
+            variant[key.replace("-", "_")] = int(value)
+        else:
+            raise SystemExit(f"unknown variant word {word!r} in {text!r}")
+    return variant
+
+
+def random_w32(folder: Path) -> Path:
     import torch
 
     from hrnet_studio.models.hrnet import build_hrnet
-    from hrnet_studio.models.onnx_export import export_onnx
 
     torch.manual_seed(0)
-    model = build_hrnet("hrnet_w32", 17).eval()
-    if backend == "onnx":
-        path = folder / "pose_hrnet_w32_256x192.onnx"
-        export_onnx(model, (192, 256), path)
-    else:
-        path = folder / "pose_hrnet_w32_256x192.pth"
-        torch.save(model.state_dict(), path)
+    path = folder / "pose_hrnet_w32_256x192.pth"
+    torch.save(build_hrnet("hrnet_w32", 17).eval().state_dict(), path)
     return path
+
+
+def install(model_file: Path, video: Path, detector: str, int8: bool) -> str:
+    """Import the model into this run's model folder (ONNX Runtime then runs its export, as in the app) and, for
+    INT8 variants, quantize it on the clip's crops; returns its name."""
+    from hrnet_studio.inference.detector import make_detector
+    from hrnet_studio.models.quantize import prepare_int8, register_int8
+    from hrnet_studio.models.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    record = registry.import_file(model_file, name="bench")
+    if int8:
+        register_int8(registry, prepare_int8(registry, record, [video], make_detector(detector)))
+    return record.name
 
 
 if __name__ == "__main__":

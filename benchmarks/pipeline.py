@@ -9,7 +9,10 @@
    run it, in its own process with PyTorch's default threads (``official_loop.py``), and the CPU
    use of both sides is printed;
 3. DARK decode time per person (and the official decoder's, for scale);
-4. end-to-end frames/s with ONNX Runtime ÷ with PyTorch (the same pipeline, frames and detector).
+4. the export (the pose engine: reading, detection, pose and writing overlapped) on PyTorch, ONNX Runtime fp32
+   and ONNX Runtime INT8 (calibrated on this clip's crops): persons/s end to end, ÷ the network alone at the
+   same batch on the same runtime, and ÷ the official-style loop of 2 (which is given its boxes: it does not
+   even detect).
 
 Without --model a randomly initialised HRNet-W32 of the official layout is used: the speed of
 a network does not depend on its weights.
@@ -41,6 +44,7 @@ from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
 from hrnet_studio.models.checkpoints import PoseModelSpec, load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
+from hrnet_studio.models.quantize import calibration_crops, quantize_onnx  # noqa: E402
 from hrnet_studio.skeletons import COCO_17  # noqa: E402
 
 
@@ -132,15 +136,36 @@ def main() -> None:
           f"(32 persons, {hm.shape[2]}x{hm.shape[3]} heatmaps)")
     print(f"RATIO DARK / official decode time: {dark_s / official_s:.2f}")
 
-    # 4. The same end-to-end run with ONNX Runtime as the pose backend.
+    # 4. The export on each runtime and precision.
+    loop_persons_per_s = loop["persons_per_s"]
+    crops = calibration_crops([args.video], spec.input_size, detector, max_crops=120)
+    print(f"\nexport (the pose engine, detector on the same runtime), {args.frames} frames:")
+    print(f"{'runtime':<22}{'persons/s':>10}{'net-only':>10}{'e2e/net':>9}{'÷ loop':>8}{'CPU %':>7}")
     with tempfile.TemporaryDirectory() as tmp:
-        export_onnx(model, spec.input_size, Path(tmp) / "model.onnx")
-        ort_backend = OnnxBackend(Path(tmp) / "model.onnx", args.device)
-        ort_pipeline = PosePipeline(ort_backend, spec, detector, PipelineOptions(decoder="dark"))
-        ort_report, ort_s = end_to_end(args.video, ort_pipeline, args.frames)
-    print(f"\nend to end with {ort_backend.device_name}: {ort_report.frames / ort_s:.2f} frames/s; "
-          f"pose {ort_report.stage_ms.get('pose', 0) / ort_report.frames:.1f} ms/frame")
-    print(f"RATIO end-to-end ONNX Runtime / PyTorch frames/s: {(ort_report.frames / ort_s) / (frames / e2e_s):.3f}")
+        fp32 = Path(tmp) / "model.onnx"
+        export_onnx(model, spec.input_size, fp32)
+        int8 = Path(tmp) / "model.int8.onnx"
+        quantize_onnx(fp32, crops, int8)
+        runs = [("PyTorch fp32", backend, "torch"), ("ONNX Runtime fp32", OnnxBackend(fp32, args.device), "onnx"),
+                ("ONNX Runtime INT8", OnnxBackend(int8, args.device), "onnx")]
+        rates = {}
+        for label, runner, runtime in runs:
+            det = make_detector(args.detector, device="cpu" if backend.device.type == "cpu" else "cuda",
+                                runtime=runtime, warn=lambda line: None)
+            pipe = PosePipeline(runner, spec, det, PipelineOptions(decoder="dark"))
+            cpu0 = os.times()
+            run_report, run_s = end_to_end(args.video, pipe, args.frames)
+            cpu1 = os.times()
+            cpu = 100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / run_s  # warm-up included: rough
+            batch = max(1, round(run_report.persons / run_report.frames))
+            xb = np.repeat(x[:1], batch, axis=0)
+            net = batch / timed(lambda: runner.infer(xb), repeat=10)
+            rates[label] = run_report.persons / run_s
+            print(f"{label:<22}{rates[label]:>10.1f}{net:>10.1f}{rates[label] / net:>9.3f}"
+                  f"{rates[label] / loop_persons_per_s:>8.2f}{cpu:>7.0f}")
+    print(f"RATIO export persons/s ÷ official-style loop: PyTorch {rates['PyTorch fp32'] / loop_persons_per_s:.2f}x, "
+          f"ONNX Runtime fp32 {rates['ONNX Runtime fp32'] / loop_persons_per_s:.2f}x, "
+          f"INT8 {rates['ONNX Runtime INT8'] / loop_persons_per_s:.2f}x")
 
 
 def official_loop_in_own_process(images: list, boxes: list, model: Path | None) -> dict:

@@ -2,16 +2,20 @@
 CPU for a bounded time, and measure PCK@0.2 against the teacher on held-out frames, before and after.
 
     python benchmarks/teacher_finetune.py [--minutes 10] [--arch hrnet_w16] [--input-size 96x128] [--every 3]
+                                          [--save MODEL.pth]
 
 Held-out frames are the last 20% of each video (a temporal split, so neighbouring frames do not leak
 between train and validation). No pretrained HRNet exists here, so the network starts from random weights:
-the figure shows the training loop learning, not a finished model.
+the figure shows the training loop learning, not a finished model. ``--save`` keeps the best epoch's model
+(a checkpoint with metadata, usable by every command): the other benchmarks use it where keypoints must
+mean something (following boxes between detections, the INT8 accuracy guard).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -61,6 +65,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--save", type=Path, help="copy the best epoch's model here")
     args = parser.parse_args()
     shared = Path(os.environ.get("HRNET_STUDIO_ASSETS", Path(__file__).resolve().parents[2] / "shared"))
     w, h = (int(v) for v in args.input_size.split("x"))
@@ -97,6 +102,9 @@ def main() -> None:
         print(f"RESULT PCK@0.2 against the teacher on held-out frames: {before['pck@0.2']:.1f} (random init) -> "
               f"{last['pck@0.2']:.1f} after {trainer.epoch} epochs, {(time.perf_counter() - train_start) / 60:.1f} "
               f"min on this CPU")
+        if args.save:
+            shutil.copyfile(trainer.out_dir / "best.pth", args.save)
+            print(f"saved {args.save}")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--smooth-beta", type=float, default=0.05, help="One-Euro speed coefficient (default 0.05)")
     run.add_argument("--det-conf", type=probability, default=0.4, help="detector confidence threshold (default 0.4)")
     run.add_argument("--det-iou", type=probability, default=0.5, help="detector NMS IoU threshold (default 0.5)")
+    run.add_argument("--det-every", type=int, default=1, metavar="N",
+                     help="run the detector on every N-th frame; in between, each person's box follows their "
+                          "keypoints, and the detector comes back at once when a person is lost (default 1: "
+                          "every frame; 0 = auto, from the measured costs)")
+    run.add_argument("--det-size", type=int, default=640, metavar="PIXELS",
+                     help="detector input size, a multiple of 32 (default 640; 320 is about 4x faster and "
+                          "misses small persons)")
     run.add_argument("--kpt-thr", type=probability, default=0.3,
                      help="keypoint score below which the overlay hides a joint (default 0.3)")
     run.add_argument("--max-frames", type=int, help="stop after this many frames")
@@ -150,6 +157,8 @@ def add_runtime_arguments(group) -> None:
                        help="inference runtime (default: auto = ONNX Runtime for .onnx models, else PyTorch)")
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto (CUDA if present)")
     group.add_argument("--half", action="store_true", help="fp16 on CUDA (PyTorch backend)")
+    group.add_argument("--precision", default="fp32", choices=("fp32", "int8"),
+                       help="int8: the model's INT8 version on ONNX Runtime, made by `models quantize` (default fp32)")
 
 
 def say(message: str) -> None:
@@ -179,7 +188,7 @@ def load_model(args: argparse.Namespace, registry):
     from .inference.model_loading import open_pose_model
 
     loaded = open_pose_model(args.model, args.backend, args.device, fp16=args.half, input_size=args.input_size,
-                             registry=registry, say=say)
+                             registry=registry, say=say, precision=args.precision)
     for note in loaded.spec.notes:
         say(f"note: {note}")
     return loaded
@@ -188,7 +197,13 @@ def load_model(args: argparse.Namespace, registry):
 def cmd_export(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .inference.detector import make_detector
+    from .inference.detection_schedule import check_det_every
+    from .inference.detector import (
+        check_detector_size,
+        detector_label,
+        detector_runtime,
+        make_detector,
+    )
     from .inference.export_job import export_video
     from .inference.pipeline import PipelineOptions, PosePipeline
     from .inference.sources import VideoFileSource
@@ -198,6 +213,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StudioError("--batch must be at least 1")
     if args.max_frames is not None and args.max_frames < 1:
         raise StudioError("--max-frames must be at least 1")
+    check_det_every(args.det_every)
+    check_detector_size(args.det_size)
     VideoFileSource(args.video).close()  # fail on a bad video before loading any model
     output = args.output or Path(f"{args.video.stem}.poses.csv")
     registry = ModelRegistry()
@@ -206,13 +223,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     on_gpu = "CPU" not in backend.device_name
     detector_path, detector_sha256 = resolve_detector(args.detector, registry)
     detector = make_detector(detector_path, args.det_conf, args.det_iou, "cuda" if on_gpu else "cpu", warn=say,
-                             trust=args.trust_detector, sha256=detector_sha256)
+                             trust=args.trust_detector, sha256=detector_sha256, imgsz=args.det_size,
+                             runtime=detector_runtime(loaded.backend_kind, on_gpu))
     options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
                               smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
-                              max_batch=args.batch)
+                              max_batch=args.batch, det_every=args.det_every)
     pipeline = PosePipeline(backend, spec, detector, options)
-    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {spec.input_size[0]}x{spec.input_size[1]}) on "
-        f"{backend.device_name}; detector: {detector.name}; decoder: {args.decoder}")
+    size = f"{spec.input_size[0]}x{spec.input_size[1]}"
+    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
+        f"{backend.device_name}; detector: {detector_label(detector)}; decoder: {args.decoder}")
 
     with tqdm(total=None, unit="frame", desc=args.video.name, file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done: int, total: int) -> None:
@@ -410,7 +429,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     loaded = load_model(args, ModelRegistry())
     spec = loaded.spec
     print(f"{loaded.record.name}: {spec.arch}, {spec.input_size[0]}x{spec.input_size[1]}, "
-          f"{loaded.backend_kind} on {loaded.backend.device_name}")
+          f"{loaded.backend_kind} {loaded.precision_label} on {loaded.backend.device_name}")
     print(enforce_thread_budget().describe())
     print(f"{'batch':>5}  {'persons/s':>10}  {'ms/batch':>9}")
     for batch in args.batches:

@@ -39,3 +39,10 @@ def zoo_catalog_path() -> Path:
     """The built-in model catalogue; ``$HRNET_STUDIO_ZOO`` points at another one (a local mirror)."""
     env = os.environ.get("HRNET_STUDIO_ZOO")
     return Path(env) if env else resources_dir() / "model_zoo.json"
+
+
+def cache_dir() -> Path:
+    """Files HRNet Studio can always make again (detector exports of files outside the model folder):
+    ``$HRNET_STUDIO_CACHE`` or the platform's user cache dir."""
+    env = os.environ.get("HRNET_STUDIO_CACHE")
+    return Path(env) if env else Path(platformdirs.user_cache_dir(APP_NAME))

@@ -19,6 +19,18 @@ _ASSETS = os.environ.get("HRNET_STUDIO_ASSETS")
 _ASSETS_DIR = Path(_ASSETS).resolve() if _ASSETS else None
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Caches (detector exports of files outside the model folder) go to a folder of this test session."""
+    previous = os.environ.get("HRNET_STUDIO_CACHE")
+    os.environ["HRNET_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("HRNET_STUDIO_CACHE", None)
+    else:
+        os.environ["HRNET_STUDIO_CACHE"] = previous
+
+
 def assets_dir() -> Path | None:
     return _ASSETS_DIR
 

@@ -210,3 +210,20 @@ def test_a_video_path_alone_opens_the_app(monkeypatch, videos):
     assert cli.main([str(clip)]) == 0 and opened == [clip]
     assert cli.main([]) == 0 and len(opened) == 2  # no command: the app, with nothing open
     assert set(cli.COMMANDS) == set(cli.build_parser()._subparsers._group_actions[0].choices)
+
+
+def test_detector_every_nth_frame_and_its_size_from_the_cli(capsys, tmp_path, videos, small_checkpoint,
+                                                            yolo_pose_weights):
+    video = videos / "two_people_basketball_gym_426x240.mp4"
+    out = tmp_path / "followed.csv"
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint, "--detector",
+                           yolo_pose_weights, "--det-every", "5", "--det-size", "320", "--max-frames", "12")
+    assert code == 0, err
+    _, rows = read_csv(out)
+    assert sorted({int(r[0]) for r in rows}) == list(range(12))
+    for bad, says in ((("--det-every", "-1"), "N must be 1 or more (0 = auto), got -1"),
+                      (("--det-size", "300"), "detector input size must be a multiple of 32 from 64 to 1280")):
+        code, _, err = run_cli(capsys, "export", video, "-o", tmp_path / "bad.csv", "--model", small_checkpoint,
+                               "--detector", "none", *bad)
+        assert code != 0 and says in err and err.count("\n") == 1 and "Traceback" not in err
+        assert not (tmp_path / "bad.csv").exists()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import make_settings
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from hrnet_studio.gui.main_window import MainWindow
@@ -463,3 +463,57 @@ def test_the_model_picker_says_where_each_model_comes_from(qtbot, window):
     assert tip == "your own file: no published metrics"  # an imported file never shows zoo figures
     tip = combo.itemData(combo.findData("hrnet_w32_coco_256x192"), Qt.ItemDataRole.ToolTipRole)
     assert tip == "model zoo: AP 0.746, AR 0.799"  # not installed: what the catalogue's download would bring
+
+
+def test_detect_every_and_detector_size_from_the_panel(qtbot, window, videos, tmp_path):
+    panel = window.panel
+    assert panel.det_every_combo.currentData() == 0  # auto: the live view's default
+    panel.det_every_combo.setFocus()
+    for _ in range(4):  # auto → every frame → 2nd → 3rd → 5th, with the keyboard
+        qtbot.keyClick(panel.det_every_combo, Qt.Key.Key_Down)
+    assert panel.det_every_combo.currentText() == "every 5th frame"
+    qtbot.waitUntil(lambda: window.worker.pipeline is not None and window.worker.pipeline.options.det_every == 5,
+                    timeout=10_000)
+    panel.detector_size_combo.setFocus()
+    qtbot.keyClick(panel.detector_size_combo, Qt.Key.Key_Home)  # 320 px
+    qtbot.waitUntil(lambda: getattr(window.worker.pipeline.detector, "imgsz", None) == 320, timeout=30_000)
+    assert window.worker.pipeline.options.det_every == 5  # a new model keeps the options
+    seen = results_collector(window)
+    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
+    assert all(len(live.result.persons) >= 1 for live in seen[:6])
+    # the export uses what the panel shows, and the choice is kept for the next start
+    assert window.current_choice().detector_size == 320 and panel.options().det_every == 5
+    window.save_settings()
+    settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
+    assert settings.value("detEvery", type=int) == 5 and settings.value("detectorSize", type=int) == 320
+
+
+def test_quantize_to_int8_from_the_tools_menu(qtbot, window, videos, gui_models):
+    """The random-weight w8 cannot pass the guard: the app asks, No keeps nothing, Yes keeps it marked unguarded
+    (without calibrating again)."""
+    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.set_playing(False)  # calibration reads the open video itself
+    action = next(a for a in window.findChildren(QAction) if a.text() == "&Quantize to INT8…")
+    action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
+    box = window.findChild(QMessageBox, "keepUnguardedQuestion")
+    assert "INT8 against fp32 on" in box.text() and "PCK@0.05 agreement" in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert not (gui_models / "w8.int8.onnx").exists()
+    box.deleteLater()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is None, timeout=5_000)
+
+    action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
+    box = window.findChild(QMessageBox, "keepUnguardedQuestion")
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert (gui_models / "w8.int8.onnx").is_file()  # registered at once: the candidate was kept while asking
+    qtbot.waitUntil(lambda: window.model_info is not None and window.model_info.precision == "INT8 (unguarded)"
+                    or bool(window.errors), timeout=120_000)
+    assert window.model_info.precision == "INT8 (unguarded)", window.errors
+    assert (gui_models / "w8.int8.onnx").is_file()
+    assert window.panel.precision_combo.currentText() == "INT8"
+    assert "w8 (hrnet_w8, 192x256, INT8 (unguarded))" in window.model_label.text()
+    assert window.panel.model_combo.findData("w8.int8.onnx") == -1  # not a model of its own in the picker

@@ -219,7 +219,7 @@ def test_bench_command(capsys, small_checkpoint, onnx_w8, backend):
                              "--batches", 1, 3, "--seconds", 0.2)
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert f"{backend} on " in lines[0]
+    assert f"{backend} fp32 on " in lines[0]
     assert lines[1].startswith("threads: PyTorch ")  # the thread budget the figures were measured under
     assert lines[2].split() == ["batch", "persons/s", "ms/batch"]
     rows = [line.split() for line in lines[3:]]

@@ -1,29 +1,30 @@
 import pytest
 
 from hrnet_studio.errors import VideoError
-from hrnet_studio.inference.sources import VideoFileSource, prefetch
+from hrnet_studio.inference.sources import VideoFileSource
+from hrnet_studio.inference.stages import in_thread
 
 
 def test_reads_every_frame_in_order(videos):
     with VideoFileSource(videos / "single_person_basketball_portrait_1080x1920.mp4") as src:
         assert (src.width, src.height) == (1080, 1920)  # portrait stays portrait
-        indices = [f.index for f in prefetch(iter(src))]
+        indices = [f.index for f in in_thread(iter(src))]
         assert indices == list(range(40)) and src.frame_count == 40 and not src.truncated
         assert src.fps == pytest.approx(12, rel=0.01)
 
 
-def test_prefetch_passes_reader_errors_on():
+def test_in_thread_passes_reader_errors_on():
     def broken():
         yield 1
         raise RuntimeError("disk gone")
 
-    it = prefetch(broken())
+    it = in_thread(broken())
     assert next(it) == 1
     with pytest.raises(RuntimeError, match="disk gone"):
         next(it)
 
 
-def test_prefetch_stops_reader_when_consumer_stops():
+def test_in_thread_stops_reader_when_consumer_stops():
     produced = []
 
     def endless():
@@ -33,7 +34,7 @@ def test_prefetch_stops_reader_when_consumer_stops():
             yield i
             i += 1
 
-    it = prefetch(endless(), depth=2)
+    it = in_thread(endless(), depth=2)
     assert [next(it) for _ in range(3)] == [0, 1, 2]
     it.close()
     count = len(produced)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRecord, metrics_text
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -109,6 +110,11 @@ class PlayerBar(QWidget):
         self.position_label.setText(f"frame {index} / {max(total - 1, 0)}  ·  {format_time(index / self.fps)}")
 
 
+DETECTOR_SIZES = (320, 480, 640)
+DET_EVERY_CHOICES = ((0, "auto"), (1, "every frame"), (2, "every 2nd frame"), (3, "every 3rd frame"),
+                     (5, "every 5th frame"), (10, "every 10th frame"))
+
+
 class SettingsPanel(QWidget):
     """Model, detector, device/backend, pipeline options and overlay toggles."""
 
@@ -127,23 +133,41 @@ class SettingsPanel(QWidget):
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         self.backend_combo = QComboBox(objectName="backendCombo")
         self.backend_combo.addItems(["auto", "torch", "onnx"])
+        self.precision_combo = QComboBox(objectName="precisionCombo")
+        self.precision_combo.addItem("fp32", "fp32")
+        self.precision_combo.addItem("INT8", "int8")
+        self.precision_combo.setToolTip("INT8 runs the model's INT8 version on ONNX Runtime (Tools ▸ Quantize to "
+                                        "INT8… makes it from your footage)")
+        self.detector_size_combo = QComboBox(objectName="detectorSizeCombo")
+        for size in DETECTOR_SIZES:
+            self.detector_size_combo.addItem(f"{size} px", size)
+        self.detector_size_combo.setCurrentIndex(DETECTOR_SIZES.index(640))
+        self.detector_size_combo.setToolTip("The detector's input size: smaller is faster and misses small persons")
         self.download_button = QPushButton("Download", objectName="downloadButton")
         self.download_button.setVisible(False)
         form.addRow("Pose model", self.model_combo)
         form.addRow("Detector", self.detector_combo)
+        form.addRow("Detector size", self.detector_size_combo)
         form.addRow(self.download_button)
         form.addRow("Device", self.device_combo)
         form.addRow("Backend", self.backend_combo)
+        form.addRow("Precision", self.precision_combo)
         layout.addWidget(model_box)
 
         run_box = QGroupBox("Estimation")
         form = QFormLayout(run_box)
         self.decoder_combo = QComboBox(objectName="decoderCombo")
         self.decoder_combo.addItems(["dark", "official", "argmax"])
+        self.det_every_combo = QComboBox(objectName="detEveryCombo")
+        for every, text in DET_EVERY_CHOICES:
+            self.det_every_combo.addItem(text, every)
+        self.det_every_combo.setToolTip("Between detections each person's box follows their keypoints; the detector "
+                                        "comes back at once when someone is lost. Auto: from the measured costs.")
         self.flip_check = QCheckBox("Flip test (2× compute)", objectName="flipCheck")
         self.track_check = QCheckBox("Track IDs", objectName="trackCheck", checked=True)
         self.smooth_check = QCheckBox("Smooth (One-Euro)", objectName="smoothCheck")
         form.addRow("Decoder", self.decoder_combo)
+        form.addRow("Detect persons", self.det_every_combo)
         for check in (self.flip_check, self.track_check, self.smooth_check):
             form.addRow(check)
         layout.addWidget(run_box)
@@ -167,11 +191,13 @@ class SettingsPanel(QWidget):
         layout.addWidget(overlay_box)
         layout.addStretch(1)
 
-        for combo in (self.model_combo, self.detector_combo, self.device_combo, self.backend_combo):
+        for combo in (self.model_combo, self.detector_combo, self.device_combo, self.backend_combo,
+                      self.detector_size_combo, self.precision_combo):
             combo.activated.connect(lambda _: self.modelChosen.emit())
         for combo in (self.model_combo, self.detector_combo):
             combo.currentIndexChanged.connect(lambda _: self._show_download_button())
-        self.decoder_combo.activated.connect(lambda _: self.optionsChanged.emit())
+        for combo in (self.decoder_combo, self.det_every_combo):
+            combo.activated.connect(lambda _: self.optionsChanged.emit())
         for check in (self.flip_check, self.track_check, self.smooth_check):
             check.toggled.connect(lambda _: self.optionsChanged.emit())
         for check in (self.skeleton_check, self.boxes_check, self.ids_check, self.scores_check):
@@ -185,6 +211,16 @@ class SettingsPanel(QWidget):
     @property
     def threshold(self) -> float:
         return self.threshold_slider.value() / 100
+
+    def options(self) -> PipelineOptions:
+        """The estimation options as set in the panel (the live view and the export use the same)."""
+        return PipelineOptions(decoder=self.decoder_combo.currentText(), flip_test=self.flip_check.isChecked(),
+                               track=self.track_check.isChecked(), smooth=self.smooth_check.isChecked(),
+                               det_every=self.det_every_combo.currentData())
+
+    @property
+    def detector_size(self) -> int:
+        return self.detector_size_combo.currentData()
 
     def fill_models(self, records: list[ModelRecord], selected: str | None) -> None:
         """Installed pose models first (fine-tuned ones included), then zoo models to download."""

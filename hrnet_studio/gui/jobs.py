@@ -128,3 +128,57 @@ class DownloadJob(QThread):
             self.failed.emit(user_message(exc, "download"))
             return
         self.done.emit(self.name)
+
+
+class QuantizeCancelled(Exception):
+    pass
+
+
+@dataclass
+class QuantizeRequest:
+    model: str  # registered name
+    sources: list[Path]  # footage with people
+    detector: str  # a path, or "none"
+    detector_sha256: str | None = None
+    trust_detector: bool = False
+
+
+class QuantizeJob(QThread):
+    """``models quantize`` off the UI thread, up to the guard's verdict: ``ready`` hands over the checked INT8
+    candidate (not registered yet); cancel keeps nothing."""
+
+    progress = Signal(int, int)  # calibration frames done, total
+    ready = Signal(object)  # models.quantize.Int8Candidate
+    failed = Signal(str)
+
+    def __init__(self, request: QuantizeRequest):
+        super().__init__()
+        self.setObjectName("quantize")
+        self.request = request
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        from ..inference.detector import make_detector
+        from ..models.quantize import prepare_int8
+
+        r = self.request
+
+        def progress(done: int, total: int) -> None:
+            if self._cancel.is_set():
+                raise QuantizeCancelled
+            self.progress.emit(done, total)
+
+        try:
+            registry = ModelRegistry()
+            detector = make_detector(r.detector, sha256=r.detector_sha256, trust=r.trust_detector, warn=lambda _: None)
+            candidate = prepare_int8(registry, registry.resolve(r.model), r.sources, detector, progress=progress)
+        except QuantizeCancelled:
+            self.failed.emit(f"quantizing {r.model} cancelled; nothing was kept")
+            return
+        except Exception as exc:  # the app stays up; the message says what broke
+            self.failed.emit(user_message(exc, "quantization"))
+            return
+        self.ready.emit(candidate)

@@ -36,7 +36,6 @@ from ..inference.live_sources import (
     LiveSource,
     SeekableVideo,
 )
-from ..inference.pipeline import PipelineOptions
 from ..models.download import sha256_of
 from ..models.registry import ModelRegistry
 from . import gc_guard
@@ -47,6 +46,7 @@ from .export_dialog import ExportDialog
 from .finetune_wizard import FineTuneWizard
 from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
 from .plots import JointPlot, PerformancePlot
+from .quantize_flow import QuantizeFlow
 from .recorder import OverlayRecorder
 from .video_view import VideoView
 from .worker import LiveResult, ModelChoice, ModelInfo, PoseWorker
@@ -165,6 +165,8 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         tools_menu = self.menuBar().addMenu("&Tools")
         self._action(tools_menu, "&Fine-tune a model…", self.open_finetune_wizard)
+        self.quantize_flow = QuantizeFlow(self)
+        self._action(tools_menu, "&Quantize to INT8…", lambda: self.quantize_flow.start())
         play_menu = self.menuBar().addMenu("&Playback")
         self.play_action = self._action(play_menu, "Play / pause", lambda: self.set_playing(not self.is_playing()),
                                         Qt.Key.Key_Space)
@@ -216,7 +218,7 @@ class MainWindow(QMainWindow):
         detector = p.detector_combo.currentData() or "none"
         return ModelChoice(p.model_combo.currentData(), detector, p.device_combo.currentText(),
                            p.backend_combo.currentText(), p.detector_combo.currentData(SHA256_ROLE),
-                           self._trusted(detector))
+                           self._trusted(detector), p.detector_size, p.precision_combo.currentData())
 
     # ----- detector files that could run code -------------------------------------------------------
     def _trusted_digests(self) -> list[str]:
@@ -327,11 +329,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{name} is ready" + (" and selected" if use_now else ""), 10000)
 
     def apply_options(self) -> None:
-        p = self.panel
-        self.worker.request_options(PipelineOptions(decoder=p.decoder_combo.currentText(),
-                                                    flip_test=p.flip_check.isChecked(),
-                                                    track=p.track_check.isChecked(),
-                                                    smooth=p.smooth_check.isChecked()))
+        self.worker.request_options(self.panel.options())
 
     def apply_overlay(self) -> None:
         p, o = self.panel, self.view.options
@@ -341,7 +339,8 @@ class MainWindow(QMainWindow):
 
     def on_model_loaded(self, info: ModelInfo) -> None:
         self.model_info = info
-        self.model_label.setText(f"{info.name} ({info.arch}, {info.input_size[0]}x{info.input_size[1]})")
+        precision = "" if info.precision == "fp32" else f", {info.precision}"
+        self.model_label.setText(f"{info.name} ({info.arch}, {info.input_size[0]}x{info.input_size[1]}{precision})")
         self.device_label.setText(info.device)
         self.threads_label.setText(info.threads)
         if self.view.image is None and self.source is None:
@@ -497,10 +496,7 @@ class MainWindow(QMainWindow):
             self.show_error("nothing to export: choose at least one output")
             return None
         p = self.panel
-        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(),
-                                PipelineOptions(decoder=p.decoder_combo.currentText(), flip_test=p.flip_check.isChecked(),
-                                                track=p.track_check.isChecked(), smooth=p.smooth_check.isChecked()),
-                                p.threshold)
+        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), p.options(), p.threshold)
         job = ExportJob(request)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.source.frame_count, 1), self)
         dialog.setObjectName("exportProgress")
@@ -613,6 +609,11 @@ class MainWindow(QMainWindow):
         for combo, key in ((p.device_combo, "device"), (p.backend_combo, "backend"), (p.decoder_combo, "decoder")):
             index = combo.findText(s.value(key, combo.currentText(), str))
             combo.setCurrentIndex(max(index, 0))
+        index = p.precision_combo.findData(s.value("precision", "fp32", str))
+        p.precision_combo.setCurrentIndex(max(index, 0))
+        for combo, key in ((p.det_every_combo, "detEvery"), (p.detector_size_combo, "detectorSize")):
+            index = combo.findData(s.value(key, combo.currentData(), int))
+            combo.setCurrentIndex(index if index >= 0 else combo.currentIndex())
         for check, key in ((p.flip_check, "flip"), (p.track_check, "track"), (p.smooth_check, "smooth"),
                            (p.skeleton_check, "skeleton"), (p.boxes_check, "boxes"), (p.ids_check, "ids"),
                            (p.scores_check, "scores")):
@@ -632,6 +633,9 @@ class MainWindow(QMainWindow):
         s.setValue("detector", p.detector_combo.currentData())
         for combo, key in ((p.device_combo, "device"), (p.backend_combo, "backend"), (p.decoder_combo, "decoder")):
             s.setValue(key, combo.currentText())
+        for combo, key in ((p.det_every_combo, "detEvery"), (p.detector_size_combo, "detectorSize"),
+                           (p.precision_combo, "precision")):
+            s.setValue(key, combo.currentData())
         for check, key in ((p.flip_check, "flip"), (p.track_check, "track"), (p.smooth_check, "smooth"),
                            (p.skeleton_check, "skeleton"), (p.boxes_check, "boxes"), (p.ids_check, "ids"),
                            (p.scores_check, "scores")):

@@ -1,18 +1,20 @@
-"""The inference worker: a QObject in its own QThread that drives the same PosePipeline as the CLI.
+"""The inference worker: a QObject in its own QThread that drives the same pose engine as the CLI.
 
-It takes frames from the capture channel, runs detection and pose estimation, and emits one
-``LiveResult`` per frame. Model and option changes are requested from the UI thread and applied
+It takes frames from the capture channel, runs detection and pose estimation as overlapped stages, and
+emits one ``LiveResult`` per frame. Model and option changes are requested from the UI thread and applied
 between frames, in the worker's thread: loading a model never blocks the window.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..errors import UnsafeFileError, first_line, user_message
-from ..inference.detector import make_detector
+from ..inference.detector import detector_runtime, make_detector
+from ..inference.engine import PoseEngine
 from ..inference.model_loading import open_pose_model
 from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
 from ..inference.sources import Frame
@@ -31,6 +33,8 @@ class ModelChoice:
     backend: str = "auto"
     detector_sha256: str | None = None  # the digest recorded when the detector was installed
     trust_detector: bool = False  # the user confirmed that this detector file may run code
+    detector_size: int = 640  # the detector's input size in pixels
+    precision: str = "fp32"  # "fp32" or "int8" (the model's INT8 version on ONNX Runtime)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ModelInfo:
     detector: str
     backend: str
     threads: str  # the thread budget in effect, in words
+    precision: str = "fp32"  # "fp32", "INT8" or "INT8 (unguarded)"
 
 
 class PoseWorker(QObject):
@@ -87,20 +92,32 @@ class PoseWorker(QObject):
     # ----- the loop (runs in the worker thread) ------------------------------------------
     @Slot()
     def run(self) -> None:
+        """Runs the pose engine on the channel's frames until stopped; between runs of the engine it applies
+        the model and option changes the UI asked for (the engine drains the frames it holds first)."""
         while not self._stop.is_set():
             self._apply_requests()
-            frame = self.channel.get(0.05)
-            if frame is None or self.pipeline is None:
+            if self.pipeline is None:
+                self.channel.get(0.05)  # no model yet: frames are shown by nobody, keep the capture flowing
                 continue
-            capture_ms = self.capture_ms()
+            pipeline = self.pipeline
             try:
-                result = self.pipeline.process(frame.image, frame.index, frame.timestamp_s)
+                for frame, result in PoseEngine(pipeline, depth=1).run(self._frames(), read_ahead=False):
+                    self.resultReady.emit(LiveResult(frame, result, pipeline.spec, self.channel.dropped,
+                                                     self.capture_ms()))
             except Exception as exc:  # a failing model must not take the app down
                 self.failed.emit(f"pose estimation failed: {first_line(exc)}")
                 self.pipeline = None
-                continue
-            self.resultReady.emit(LiveResult(frame, result, self.pipeline.spec, self.channel.dropped, capture_ms))
         self.idle.emit()
+
+    def _frames(self) -> Iterator[Frame]:
+        """The channel's frames until the worker stops or the UI asks for a change."""
+        while not self._stop.is_set():
+            with self._lock:
+                if self._pending_choice is not None or self._pending_options is not None:
+                    return
+            frame = self.channel.get(0.05)
+            if frame is not None:
+                yield frame
 
     def _apply_requests(self) -> None:
         with self._lock:
@@ -109,8 +126,7 @@ class PoseWorker(QObject):
         if options is not None:
             self.options = options
             if self.pipeline is not None:
-                self.pipeline.options = options
-                self.pipeline.reset()
+                self.pipeline.options = options  # starts afresh: tracks and the detection schedule reset
         if choice is not None:
             self._load(choice)
 
@@ -130,13 +146,15 @@ class PoseWorker(QObject):
         spec = loaded.spec
         threads = enforce_thread_budget().describe()
         self.modelLoaded.emit(ModelInfo(loaded.record.name, spec.arch, spec.input_size, loaded.backend.device_name,
-                                        pipeline.detector.name, loaded.backend_kind, threads))
+                                        pipeline.detector.name, loaded.backend_kind, threads,
+                                        loaded.precision_label))
 
 
 def build_pipeline(choice: ModelChoice, options: PipelineOptions, warn=lambda line: None):
     """The pipeline a choice describes, on the device its pose backend runs on: (pipeline, loaded model)."""
-    loaded = open_pose_model(choice.model, choice.backend, choice.device)
+    loaded = open_pose_model(choice.model, choice.backend, choice.device, precision=choice.precision)
     on_gpu = "CPU" not in loaded.backend.device_name
     detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warn,
-                             trust=choice.trust_detector, sha256=choice.detector_sha256)
+                             trust=choice.trust_detector, sha256=choice.detector_sha256, imgsz=choice.detector_size,
+                             runtime=detector_runtime(loaded.backend_kind, on_gpu))
     return PosePipeline(loaded.backend, loaded.spec, detector, options), loaded

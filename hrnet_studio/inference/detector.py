@@ -54,12 +54,24 @@ class YoloPersonDetector:
         imgsz: int = 640,
         max_det: int = 100,
         trust: bool = False,
+        runtime: str = "torch",
+        say=None,
     ):
+        """``runtime`` "onnx": a ``.pt`` file runs as its ONNX export (``models/detector_export.py``) on ONNX Runtime,
+        under the thread budget's session settings; "torch": as it is."""
         path = Path(weights)
         if not path.exists():
             raise DetectorError(f"detector weights not found: {path}")
+        self.runtime = "torch" if path.suffix.lower() == ".pt" else "onnx" if path.suffix.lower() == ".onnx" else "other"
         try:
-            self.model = open_yolo(path, task=_task_for(path), trust=trust)
+            task = _task_for(path)
+            if runtime == "onnx" and path.suffix.lower() == ".pt":
+                from ..models.detector_export import onnx_detector
+
+                task, exported = onnx_detector(path, trust=trust, say=say)
+                self.model, self.runtime = open_yolo(exported, task=task), "onnx"
+            else:
+                self.model = open_yolo(path, task=task, trust=trust)
             names = self.model.names
         except (DetectorError, UnsafeFileError):
             raise
@@ -75,6 +87,8 @@ class YoloPersonDetector:
         # Ultralytics picks its device (and cuts PyTorch's threads) on the first prediction: do it now, then
         # give the thread budget back, so the pose network never runs on what the detector left it.
         self.detect(np.zeros((64, 64, 3), np.uint8))
+        if self.runtime == "onnx" and self.device == "cpu":
+            _use_budget_session(self.model)
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         result = self.model.predict(
@@ -95,6 +109,43 @@ class YoloPersonDetector:
         )
 
 
+def _use_budget_session(model) -> None:
+    """Ultralytics opens its ONNX Runtime session with ORT's defaults (workers spinning between runs, which takes
+    the cores from the pose stage running beside it): open it again under the thread budget."""
+    import onnxruntime as ort
+
+    from ..thread_budget import thread_budget
+
+    backend = getattr(getattr(model.predictor, "model", None), "backend", None)
+    session = getattr(backend, "session", None)
+    if session is None:  # another Ultralytics layout: keep its own session
+        return
+    options = ort.SessionOptions()
+    thread_budget().configure_ort(options)
+    backend.session = ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
+
+
+def detector_label(detector: PersonDetector) -> str:
+    """``yolo11n-pose.pt (ONNX Runtime, 640 px)``, or the name of a detector without a runtime."""
+    runtime = {"onnx": "ONNX Runtime", "torch": "PyTorch"}.get(getattr(detector, "runtime", ""), "")
+    size = getattr(detector, "imgsz", None)
+    return f"{detector.name} ({runtime}, {size} px)" if runtime and size else detector.name
+
+
+def detector_runtime(pose_backend: str, on_gpu: bool) -> str:
+    """The detector runs on the pose model's runtime: ONNX Runtime beside an ONNX pose model on the CPU (faster
+    there than PyTorch), PyTorch otherwise."""
+    return "onnx" if pose_backend == "onnx" and not on_gpu else "torch"
+
+
+def check_detector_size(imgsz: int) -> int:
+    """The detector input size, refused in one line unless a multiple of 32 between 64 and 1280."""
+    if not (64 <= imgsz <= 1280 and imgsz % 32 == 0):
+        raise DetectorError(f"detector input size must be a multiple of 32 from 64 to 1280 (e.g. 320, 480, 640), "
+                            f"got {imgsz}")
+    return imgsz
+
+
 def _task_for(path: Path) -> str | None:
     # Exported models (OpenVINO folders, ONNX) do not always say their task; a detect model is the usual one.
     return None if path.suffix == ".pt" else "detect"
@@ -108,11 +159,16 @@ def make_detector(
     warn=print,
     trust: bool = False,
     sha256: str | None = None,
+    imgsz: int = 640,
+    runtime: str = "torch",
 ) -> PersonDetector:
     """``none`` → full frame; a path → YOLO. A path that cannot be used falls back to the full frame
     with one line through ``warn``, so a single-person video still works offline. A file refused because
     it could run code is an error (``UnsafeFileError``), never a fallback; ``trust`` loads it anyway.
-    ``sha256``: the digest recorded when the file was installed; a file changed since is refused."""
+    ``sha256``: the digest recorded when the file was installed; a file changed since is refused. ``imgsz``: the
+    detector's input size in pixels (a multiple of 32; smaller is faster and misses small persons). ``runtime``
+    "onnx" runs a ``.pt`` detector through its ONNX export (on the CPU); where the export fails, PyTorch runs it."""
+    check_detector_size(imgsz)
     if spec is None or spec.lower() in ("none", "full", "full-frame"):
         return FullFrameDetector()
     if sha256 and Path(spec).is_file() and not trust:
@@ -122,7 +178,13 @@ def make_detector(
             raise UnsafeFileError(f"{Path(spec).name} has changed since it was installed (its sha256 differs from "
                                   f"the one recorded): pull or import it again", Path(spec))
     try:
-        return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust)
+        if runtime == "onnx" and Path(spec).suffix.lower() == ".pt" and Path(spec).is_file():
+            try:
+                return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust, imgsz=imgsz,
+                                          runtime="onnx", say=warn)
+            except DetectorError as exc:
+                warn(f"warning: {exc}; the detector runs on PyTorch instead")
+        return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust, imgsz=imgsz)
     except DetectorError as exc:
         warn(f"warning: {exc}; using the full frame as one person box instead (--detector none to silence)")
         return FullFrameDetector()

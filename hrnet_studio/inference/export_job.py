@@ -1,15 +1,17 @@
-"""Video → keypoint files: runs the pipeline on every frame in order and feeds the writers."""
+"""Video → keypoint files: the pose engine runs every frame in order and this feeds the writers."""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from .draw import draw_poses
+from .engine import PoseEngine
 from .exporters import CocoJsonExporter, CsvExporter, OverlayVideoExporter
 from .pipeline import STAGES, PosePipeline
-from .sources import VideoFileSource, prefetch
+from .sources import VideoFileSource
 
 ProgressCallback = Callable[[int, int], bool | None]  # (frames done, frames total) → False to cancel
 
@@ -55,13 +57,8 @@ def export_video(
         if overlay:
             writers.append(overlay)
         pipeline.reset()
-        frames = prefetch(iter(source))
-        read_start = time.perf_counter()
-        for frame in frames:
-            report.stage_ms["read"] += (time.perf_counter() - read_start) * 1000
-            if max_frames is not None and frame.index >= max_frames:
-                break
-            result = pipeline.process(frame.image, frame.index, frame.timestamp_s)
+        frames = PoseEngine(pipeline).run(islice(source, max_frames))
+        for frame, result in frames:
             for stage, ms in result.timings_ms.items():
                 report.stage_ms[stage] = report.stage_ms.get(stage, 0.0) + ms
             t0 = time.perf_counter()
@@ -76,8 +73,7 @@ def export_video(
             if progress and progress(report.frames, total) is False:
                 report.cancelled = True
                 break
-            read_start = time.perf_counter()
-        frames.close()  # stops the reader thread before the file is judged complete or not
+        frames.close()  # stops every stage before the file is judged complete or not
         report.truncated = max_frames is None and source.truncated
         if report.cancelled:
             for w in writers:

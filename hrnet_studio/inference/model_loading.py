@@ -18,6 +18,7 @@ from ..thread_budget import enforce as enforce_thread_budget
 from .backends import PoseBackend, TorchBackend
 
 BACKENDS = ("auto", "torch", "onnx")
+PRECISIONS = ("fp32", "int8")
 
 
 @dataclass
@@ -26,6 +27,13 @@ class LoadedPoseModel:
     spec: PoseModelSpec  # spec.path is the file that runs (the .onnx export when ONNX Runtime runs a .pth model)
     record: ModelRecord  # the model the user asked for
     backend_kind: str  # "torch" or "onnx"
+    precision: str = "fp32"  # what runs: "fp32" (or fp16 on a GPU), "int8"
+    guarded: bool = True  # False for an INT8 model kept although it failed the accuracy guard
+
+    @property
+    def precision_label(self) -> str:
+        """``INT8``, ``INT8 (unguarded)`` or ``fp32``, for the status bar and the CLI."""
+        return "INT8" + ("" if self.guarded else " (unguarded)") if self.precision == "int8" else "fp32"
 
 
 def first_run_message(registry: ModelRegistry) -> str:
@@ -45,9 +53,14 @@ def open_pose_model(
     input_size: tuple[int, int] | None = None,
     registry: ModelRegistry | None = None,
     say: Callable[[str], None] | None = None,
+    precision: str = "fp32",
 ) -> LoadedPoseModel:
+    """The model ``ref`` (a registered name or a file; None = the default) ready to run. ``precision`` "int8" runs
+    its INT8 version (``hrnet-studio models quantize``) on ONNX Runtime."""
     if backend not in BACKENDS:
         raise StudioError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise StudioError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
     registry = registry or ModelRegistry()
     if ref is None:
         record = registry.default_pose()
@@ -59,6 +72,8 @@ def open_pose_model(
         raise StudioError(f"{record.name} is a person detector, not a pose model (pass it with --detector)")
     if record.problem:
         raise StudioError(record.problem)
+    if precision == "int8" or (record.metadata and record.metadata.precision == "int8"):
+        return _open_int8(record, backend, device, input_size, registry)
     is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
     kind = backend if backend != "auto" else _auto_backend(record, registry, device, is_onnx)
     if kind == "torch":
@@ -70,8 +85,6 @@ def open_pose_model(
         enforce_thread_budget()
         return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
 
-    from .onnx_backend import OnnxBackend
-
     try:
         onnx_record = record if is_onnx else _onnx_for(record, registry, say)
     except StudioError as exc:
@@ -80,6 +93,13 @@ def open_pose_model(
         if say:
             say(f"note: running {record.name} with PyTorch: {exc}")
         return open_pose_model(record.path, "torch", device, fp16, channels_last, input_size, registry, say)
+
+    return _open_onnx(record, onnx_record, device, input_size)
+
+
+def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
+               input_size: tuple[int, int] | None) -> LoadedPoseModel:
+    from .onnx_backend import OnnxBackend
 
     meta = onnx_record.metadata
     if meta is None:
@@ -91,7 +111,20 @@ def open_pose_model(
     spec = PoseModelSpec(meta.arch, meta.num_joints, tuple(meta.input_size), keypoint_set_for(meta.num_joints),
                          onnx_record.path)
     _apply_keypoints(spec, meta)
-    return LoadedPoseModel(runner, spec, record, kind)
+    return LoadedPoseModel(runner, spec, record, "onnx", meta.precision, meta.guarded is not False)
+
+
+def _open_int8(record: ModelRecord, backend: str, device: str, input_size: tuple[int, int] | None,
+               registry: ModelRegistry) -> LoadedPoseModel:
+    """The INT8 version of ``record`` (or ``record`` itself when it is one), on ONNX Runtime."""
+    if backend == "torch":
+        raise StudioError("INT8 models run on ONNX Runtime: choose the onnx (or auto) backend")
+    is_int8 = record.metadata is not None and record.metadata.precision == "int8"
+    int8 = record if is_int8 else registry.onnx_export_of(record, "int8")
+    if int8 is None:
+        raise StudioError(f"{record.name} has no INT8 version made from this file: run `hrnet-studio models quantize "
+                          f"{record.name}` (in the app: Tools ▸ Quantize to INT8…)")
+    return _open_onnx(record, int8, device, input_size)
 
 
 def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_onnx: bool) -> str:

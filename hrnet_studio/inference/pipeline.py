@@ -1,6 +1,7 @@
 """PosePipeline: frame → persons with keypoints. The one path used by the CLI, GUI and benchmarks."""
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ import numpy as np
 from ..models.checkpoints import PoseModelSpec
 from .backends import PoseBackend
 from .decode import Decoder, average_flip, decode
+from .detection_schedule import DetectionSchedule
 from .detector import Detections, PersonDetector
 from .tracking import KeypointSmoother, PoseTracker
 from .transforms import (
@@ -55,6 +57,8 @@ class PipelineOptions:
     smooth_min_cutoff: float = 1.0
     smooth_beta: float = 0.05
     max_batch: int = 32
+    det_every: int = 1  # the detector on every n-th frame, boxes following the keypoints in between; 0 = auto
+    redetect_below: float = 0.3  # keypoint score under which a person counts as no longer seen clearly
 
 
 class StageTimer:
@@ -79,15 +83,27 @@ class PosePipeline:
         self.backend = backend
         self.spec = spec
         self.detector = detector
+        self.tracker = PoseTracker(spec.keypoints.oks_sigmas())
+        self._detector_lock = threading.Lock()  # the detect stage and a fallback in the pose stage share it
         self.options = options or PipelineOptions()
-        kps = spec.keypoints
-        self.tracker = PoseTracker(kps.oks_sigmas())
-        self.smoother = KeypointSmoother(self.options.smooth_min_cutoff, self.options.smooth_beta)
+
+    @property
+    def options(self) -> PipelineOptions:
+        return self._options
+
+    @options.setter
+    def options(self, options: PipelineOptions) -> None:
+        """New options start afresh: tracks, filters and the detection schedule are reset."""
+        self._options = options
+        self.smoother = KeypointSmoother(options.smooth_min_cutoff, options.smooth_beta)
+        self.schedule = DetectionSchedule(options.det_every, options.redetect_below)
+        self.reset()
 
     def reset(self) -> None:
-        """Forget tracks and filter state, e.g. when a new video starts or the user seeks."""
+        """Forget tracks, filter state and followed boxes, e.g. when a new video starts or the user seeks."""
         self.tracker.reset()
         self.smoother.reset()
+        self.schedule.reset()
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """Network output for normalised crops, chunked by ``max_batch``, flip-tested when asked."""
@@ -125,13 +141,38 @@ class PosePipeline:
         ]
 
     def process(self, frame_bgr: np.ndarray, frame_index: int = 0, timestamp_s: float = 0.0) -> FrameResult:
+        """One frame, start to end: ``detect_stage`` then ``pose_stage`` (the engine runs them overlapped)."""
         timer = StageTimer()
-        with timer("detect"):
-            detections = self.detector.detect(frame_bgr)
+        detections = self.detect_stage(frame_bgr, timer)
+        return self.pose_stage(frame_bgr, frame_index, timestamp_s, detections, timer)
+
+    def detect_stage(self, frame_bgr: np.ndarray, timer: StageTimer) -> Detections | None:
+        """Person boxes for a frame, or None when this frame's boxes follow the previous frame's keypoints
+        (``detection_schedule.py``)."""
+        return self._detect(frame_bgr, timer) if self.schedule.wants_detection() else None
+
+    def pose_stage(
+        self, frame_bgr: np.ndarray, frame_index: int, timestamp_s: float, detections: Detections | None,
+        timer: StageTimer,
+    ) -> FrameResult:
+        """Keypoints, track IDs and smoothing for one frame; frames must come in order.
+
+        ``detections`` None: boxes from the previous frame's keypoints, or from the detector when there is
+        nobody to follow."""
+        detected = detections is not None
+        if not detected:
+            detections = self.schedule.followed_boxes()
+            if detections is None:
+                detected, detections = True, self._detect(frame_bgr, timer)
         persons = self.estimate(frame_bgr, detections, timer)
+        self.schedule.remember(persons, detected, timer.ms)
         with timer("track"):
             self._track(persons, timestamp_s)
         return FrameResult(frame_index, timestamp_s, persons, timer.ms)
+
+    def _detect(self, frame_bgr: np.ndarray, timer: StageTimer) -> Detections:
+        with timer("detect"), self._detector_lock:
+            return self.detector.detect(frame_bgr)
 
     def _track(self, persons: list[PersonPose], timestamp_s: float) -> None:
         if not (self.options.track or self.options.smooth):

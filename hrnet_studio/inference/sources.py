@@ -1,9 +1,7 @@
-"""Frame sources. A video file is validated up front and read in its own thread."""
+"""Frame sources for export. A video file is validated up front; `stages.in_thread` reads it ahead."""
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,48 +77,3 @@ class VideoFileSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-_END = object()
-
-
-def prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
-    """Decode ahead in a background thread so reading overlaps with inference.
-
-    The queue is bounded (every frame is kept, in order); an exception in the reader is
-    re-raised in the consumer. Stopping early (``close()`` on the generator) stops the reader.
-    """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def reader() -> None:
-        try:
-            for frame in frames:
-                if not put(frame):
-                    return
-            put(_END)
-        except BaseException as exc:  # handed to the consumer
-            put(exc)
-
-    thread = threading.Thread(target=reader, name="frame-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=2)

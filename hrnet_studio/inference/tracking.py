@@ -45,6 +45,28 @@ def keypoint_oks(
     return np.sum(np.exp(-e) * weight, axis=2) / np.maximum(weight.sum(axis=2), 1)
 
 
+def boxes_from_keypoints(
+    keypoints: np.ndarray, scores: np.ndarray, threshold: float, previous: np.ndarray, expand: float = 1.2,
+    min_joints: int = 3,
+) -> np.ndarray:
+    """Person boxes for the next frame from this frame's keypoints, where the detector does not run.
+
+    keypoints float [N, K, 2] and scores [N, K] in frame pixels; the box of the joints scored ≥ ``threshold``,
+    grown ``expand`` times about its centre (joints stop at the eyes and ankles, a detector's box at the hair and
+    feet). A person with fewer than ``min_joints`` such joints keeps ``previous`` (float [N, 4] xyxy).
+    Returns float32 [N, 4] xyxy.
+    """
+    boxes = np.asarray(previous, dtype=np.float32).reshape(-1, 4).copy()
+    for i, (points, score) in enumerate(zip(keypoints, scores)):
+        seen = points[score >= threshold]
+        if len(seen) < min_joints:
+            continue
+        lo, hi = seen.min(axis=0), seen.max(axis=0)
+        centre, half = (lo + hi) / 2, np.maximum(hi - lo, 1.0) * expand / 2
+        boxes[i] = np.concatenate([centre - half, centre + half])
+    return boxes
+
+
 @dataclass
 class Track:
     track_id: int

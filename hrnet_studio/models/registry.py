@@ -150,13 +150,16 @@ class ModelRecord:
 
     @property
     def source(self) -> str:
-        """``official``, ``zoo``, ``fine-tune``, ``onnx-export`` or ``own`` (any other file the user brought)."""
+        """``official``, ``zoo``, ``fine-tune``, ``onnx-export``, ``int8`` or ``own`` (any other file the user
+        brought)."""
         source = self.metadata.source if self.metadata and self.installed else ("zoo" if self.zoo else "import")
-        return source if source in ("official", "zoo", "fine-tune", "onnx-export") else "own"
+        return source if source in ("official", "zoo", "fine-tune", "onnx-export", "int8") else "own"
 
     @property
     def origin(self) -> str:
         """Where the file comes from, in words."""
+        if self.source == "int8":
+            return "INT8 of " + (self.metadata.derived_from or "?") + ("" if self.metadata.guarded else ", unguarded")
         return {"official": "official checkpoint", "zoo": "model zoo", "fine-tune": "fine-tuned here",
                 "onnx-export": "ONNX export", "own": "your own file"}[self.source]
 
@@ -253,9 +256,9 @@ class ModelRegistry:
         return [other for other in self.records() if other.metadata and other.metadata.format == "onnx"
                 and other.metadata.derived_from == record.name and other.installed]
 
-    def onnx_export_of(self, record: ModelRecord) -> ModelRecord | None:
-        """The ONNX export made from exactly this file (same sha256), if there is one."""
-        exports = [e for e in self.exports_of(record) if e.usable]
+    def onnx_export_of(self, record: ModelRecord, precision: str = "fp32") -> ModelRecord | None:
+        """The ONNX export (``precision`` fp32 or int8) made from exactly this file (same sha256), if there is one."""
+        exports = [e for e in self.exports_of(record) if e.usable and e.metadata.precision == precision]
         if not exports:
             return None
         digest = (record.metadata.sha256 if record.metadata else None) or sha256_of(record.path)

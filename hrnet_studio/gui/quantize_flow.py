@@ -1,0 +1,102 @@
+"""Tools ▸ Quantize to INT8…: the CLI's ``models quantize`` for the model in the picker, in the window.
+
+Calibration uses the user's own footage: the open video or image folder, or one they pick. Progress shows in a
+dialog that can cancel; when the INT8 model fails the accuracy guard, the user is asked whether to keep it anyway
+(it is then registered marked unguarded, without calibrating again); once registered, the picker switches to
+INT8 at once.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+
+from .controls import SHA256_ROLE
+from .jobs import QuantizeJob, QuantizeRequest
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
+
+
+class QuantizeFlow(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.job: QuantizeJob | None = None
+        self.dialog: QProgressDialog | None = None
+
+    def start(self, sources: list[Path] | None = None) -> None:
+        w, panel = self.window, self.window.panel
+        model = panel.model_combo.currentData()
+        if not model or panel.model_needs_download():
+            w.show_error("pick an installed pose model to quantize first")
+            return
+        sources = sources or self._footage()
+        if not sources:
+            return
+        detector = panel.detector_combo.currentData() or "none"
+        request = QuantizeRequest(model, sources, detector, panel.detector_combo.currentData(SHA256_ROLE),
+                                  w._trusted(detector))
+        self.job = job = QuantizeJob(request)
+        job.setParent(w)  # Qt owns the thread: it is deleted once finished, never while it runs
+        job.finished.connect(job.deleteLater)
+        self.dialog = dialog = QProgressDialog(f"Quantizing {model} to INT8: calibrating on people in "
+                                               f"{', '.join(p.name for p in sources)}…", "Cancel", 0, 0, w)
+        dialog.setObjectName("quantizeProgress")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.canceled.connect(job.cancel)
+        job.progress.connect(lambda done, total: (dialog.setMaximum(max(total, 1)), dialog.setValue(done)))
+        job.ready.connect(self._verdict)
+        job.failed.connect(self._failed)
+        job.finished.connect(dialog.reset)
+        job.start()
+
+    def _footage(self) -> list[Path]:
+        path = getattr(self.window.source, "path", None)  # a video file or an image folder; a camera has none
+        if path is not None and Path(path).exists():
+            return [Path(path)]
+        chosen, _ = QFileDialog.getOpenFileName(self.window, "Footage with people to calibrate INT8 on",
+                                                self.window._last_dir(), VIDEO_FILTER)
+        return [Path(chosen)] if chosen else []
+
+    def _verdict(self, candidate) -> None:
+        if candidate.report.passed:
+            self._register(candidate)
+        else:
+            self._ask_to_keep(candidate)
+
+    def _register(self, candidate) -> None:
+        from ..errors import user_message
+        from ..models.quantize import register_int8
+
+        try:
+            record = register_int8(self.window.registry, candidate)
+        except Exception as exc:  # a full disk: the message says so, the app stays up
+            self._failed(user_message(exc, "saving the INT8 model"))
+            return
+        self._use(record.name, candidate.report.describe())
+
+    def _use(self, name: str, report: str) -> None:
+        w = self.window
+        w.refresh_models()
+        panel = w.panel
+        panel.precision_combo.setCurrentIndex(panel.precision_combo.findData("int8"))
+        if panel.backend_combo.currentText() == "torch":  # INT8 runs on ONNX Runtime
+            panel.backend_combo.setCurrentText("auto")
+        w.apply_model_choice()
+        w.statusBar().showMessage(f"{name} is ready and selected: {report}", 20000)
+
+    def _failed(self, message: str) -> None:
+        self.window.show_error(message)
+
+    def _ask_to_keep(self, candidate) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "INT8 failed the accuracy guard",
+                          f"{candidate.report.describe()}.\n\nKeep the INT8 model anyway? It will be marked "
+                          f"unguarded: its keypoints may differ from the full-precision model's.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.window)
+        box.setObjectName("keepUnguardedQuestion")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.finished.connect(lambda result: self._register(candidate) if result == QMessageBox.StandardButton.Yes
+                             else candidate.discard())
+        box.open()

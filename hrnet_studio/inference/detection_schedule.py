@@ -1,0 +1,94 @@
+"""When the person detector runs, and where the boxes of the frames in between come from.
+
+With ``det_every`` N > 1 the detect stage runs the detector on every n-th frame; in between, each person's
+box is the box of their keypoints in the frame before (``tracking.boxes_from_keypoints``), as top-down
+trackers such as rtmlib's and mmpose's pose-tracking demos do. The detector comes back at once — the pose
+stage runs it on the very next frame — when fewer persons are seen clearly than at the last detection (one
+walked out, was hidden, or their box lost them). A new person entering is found at the next detection, at
+most N − 1 frames late. Which frames are detected depends only on the frames, never on timing, so an
+export gives the same keypoints every time.
+
+``det_every`` 0 is *auto* (the live view's default): N follows the measured cost of a detection against the
+cost of the pose step, so that detection takes about a quarter of the frame time (N from 1 to 10).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .detector import Detections
+from .tracking import boxes_from_keypoints
+
+AUTO = 0
+MAX_AUTO_EVERY = 10
+
+
+def check_det_every(value: int) -> int:
+    """``det_every`` as given by a user: 0 (auto) or at least 1; anything else is one line."""
+    from ..errors import StudioError
+
+    if value < 0:
+        raise StudioError(f"detect every N frames: N must be 1 or more (0 = auto), got {value}")
+    return value
+
+
+class DetectionSchedule:
+    def __init__(self, every: int = 1, threshold: float = 0.3):
+        """``every``: run the detector on every n-th frame (0 = auto). ``threshold``: a person is seen clearly when
+        their mean keypoint score, and the score of at least a third of their joints, reach it."""
+        self.every = every
+        self.threshold = threshold
+        self.detect_ms = 0.0  # running means of what a detection and a frame's pose step cost
+        self.pose_ms = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        self._followed: list = []  # the persons the next frame follows (PersonPose)
+        self._follow_ok = False
+        self._frames = 0  # frames the detect stage has taken since the reset
+        self._clear_at_detection = 0
+
+    @property
+    def current_every(self) -> int:
+        """N in effect now (auto: from the measured costs)."""
+        if self.every != AUTO:
+            return max(1, self.every)
+        if self.detect_ms <= 0 or self.pose_ms <= 0:
+            return 1
+        return min(MAX_AUTO_EVERY, max(1, math.ceil(3 * self.detect_ms / self.pose_ms)))
+
+    def wants_detection(self) -> bool:
+        """Called by the detect stage for each frame, in order: True on every n-th frame."""
+        due = self._frames % self.current_every == 0
+        self._frames += 1
+        return due
+
+    def followed_boxes(self) -> Detections | None:
+        """Boxes for a frame the detector skipped, from the last frame's keypoints; None when the detector must run
+        (nobody to follow, or fewer persons seen clearly than at the last detection)."""
+        followed = self._followed
+        if not (followed and self._follow_ok):
+            return None
+        boxes = boxes_from_keypoints(np.stack([p.keypoints for p in followed]), np.stack([p.scores for p in followed]),
+                                     self.threshold, np.stack([p.bbox for p in followed]))
+        return Detections(boxes, np.array([p.box_score for p in followed], dtype=np.float32))
+
+    def remember(self, persons: list, detected: bool, timings_ms: dict[str, float]) -> None:
+        """After a frame's pose step: keep its persons to follow, and the costs for auto."""
+        pose_ms = sum(timings_ms.get(stage, 0.0) for stage in ("crop", "pose", "decode"))
+        self.pose_ms = _mean(self.pose_ms, pose_ms)
+        if detected and "detect" in timings_ms:
+            self.detect_ms = _mean(self.detect_ms, timings_ms["detect"])
+        if self.every == 1:
+            return
+        clear = sum(1 for p in persons if p.scores.mean() >= self.threshold
+                    and (p.scores >= self.threshold).mean() >= 1 / 3)
+        if detected:
+            self._clear_at_detection = clear
+        self._followed = persons
+        self._follow_ok = bool(persons) and clear >= self._clear_at_detection
+
+
+def _mean(previous: float, value: float, weight: float = 0.2) -> float:
+    return value if previous <= 0 else (1 - weight) * previous + weight * value
