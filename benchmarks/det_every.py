@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from hrnet_studio.inference.model_loading import open_pose_model  # noqa: E402
 from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline  # noqa: E402
 from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
 from hrnet_studio.inference.tracking import box_iou  # noqa: E402
+from hrnet_studio.models.registry import ModelRegistry  # noqa: E402
 
 CLIPS = ("single_person_taichi_340x256.mp4", "single_person_weightlifting_340x256.mp4",
          "two_people_basketball_gym_426x240.mp4", "two_people_portrait_1080x1920.mp4",
@@ -114,7 +116,9 @@ def main() -> None:
     args = parser.parse_args()
     everies = sorted(set([1, *args.every]))
 
-    loaded = open_pose_model(args.model, args.backend, "cpu")
+    os.environ["HRNET_STUDIO_MODELS"] = tempfile.mkdtemp()  # imported here, ONNX Runtime runs its export
+    ModelRegistry().import_file(Path(args.model), name="teacher")
+    loaded = open_pose_model("teacher", args.backend, "cpu")
     detector = make_detector(args.detector, imgsz=args.det_size, runtime=detector_runtime(args.backend, False))
     print(f"model {loaded.record.name} ({loaded.spec.arch} {loaded.spec.input_size[0]}x{loaded.spec.input_size[1]}, "
           f"{args.backend}); detector {detector.name} at {args.det_size} px; this CPU: {os.cpu_count()} cores")

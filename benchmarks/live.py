@@ -13,7 +13,9 @@ A variant is words: ``sequential`` (every stage in one thread, as before the eng
 engine's stages in their own threads); ``det-every=N`` (the detector on every n-th frame); ``det-size=N``
 (the detector's input size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default); ``torch-threads=N``,
 ``ort-threads=N`` (threads other than the budget's); ``int8`` (the model's INT8 version, quantized here on
-the clip's crops and kept whatever the guard says: speed does not depend on it).
+the clip's crops and kept whatever the guard says: speed does not depend on it); ``follow-always`` (boxes
+follow the keypoints however unsure they are: a random HRNet's flat heatmaps would otherwise bring the
+detector back on every frame; for speed only, with a model whose keypoints mean nothing).
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def run_once(args: argparse.Namespace) -> dict:
     worker.resultReady.connect(lambda live: results.append((time.perf_counter(), live)), direct)
     worker.modelLoaded.connect(lambda info: loaded.set(), direct)
     worker.failed.connect(lambda line: print(line, file=sys.stderr, flush=True), direct)
-    worker.request_options(PipelineOptions(det_every=variant["det_every"]))
+    worker.request_options(PipelineOptions(det_every=variant["det_every"], redetect_below=variant["redetect_below"]))
     worker.request_model(ModelChoice(args.model_file, args.detector, "cpu", args.backend,
                                      detector_size=variant["det_size"], precision=variant["precision"]))
     inference = threading.Thread(target=worker.run, daemon=True)
@@ -148,7 +150,7 @@ def main() -> None:
 
 def parse_variant(text: str) -> dict:
     variant = {"overlapped": True, "det_every": 1, "det_size": 640, "spinning": False, "torch_threads": 0,
-               "ort_threads": 0, "precision": "fp32"}
+               "ort_threads": 0, "precision": "fp32", "redetect_below": 0.3}
     for word in text.split():
         key, _, value = word.partition("=")
         if word in ("sequential", "overlapped"):
@@ -157,6 +159,8 @@ def parse_variant(text: str) -> dict:
             variant["spinning"] = True
         elif word == "int8":
             variant["precision"] = "int8"
+        elif word == "follow-always":
+            variant["redetect_below"] = 0.0
         elif key in ("det-every", "det-size", "torch-threads", "ort-threads") and value.isdigit():
             variant[key.replace("-", "_")] = int(value)
         else:

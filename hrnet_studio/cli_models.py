@@ -195,6 +195,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
+            if done >= total:
+                bar.close()  # the messages that follow start on a line of their own
 
         int8, report = quantize_registered(registry, record, sources, detector, force=args.force, say=say,
                                            progress=progress)

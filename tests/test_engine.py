@@ -10,7 +10,7 @@ from hrnet_studio.inference.detector import Detections, FullFrameDetector
 from hrnet_studio.inference.engine import PoseEngine
 from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
 from hrnet_studio.inference.sources import Frame
-from hrnet_studio.inference.tracking import boxes_from_keypoints
+from hrnet_studio.inference.tracking import follow_boxes
 from hrnet_studio.models.checkpoints import PoseModelSpec
 from hrnet_studio.skeletons import COCO_17
 
@@ -134,7 +134,8 @@ def test_the_detector_runs_every_nth_frame_and_boxes_follow_the_keypoints_betwee
     assert sorted(detector.frames) == [0, 3, 6, 9]
     followed = results[1][1].persons
     assert [p.track_id for p in followed] == [1, 2] and [p.box_score for p in followed] == pytest.approx([0.9, 0.8])
-    assert not np.allclose(followed[0].bbox, [20, 30, 120, 230])  # the box came from the keypoints
+    # the keypoints did not move in the crop, so the followed box is the detector's: the same crop as when detected
+    np.testing.assert_allclose(followed[0].bbox, [20, 30, 120, 230], atol=1e-3)
     every = [len(r.persons) for _, r in results]
     assert every == [2] * 10 and [p.track_id for _, r in results for p in r.persons] == [1, 2] * 10
 
@@ -164,10 +165,16 @@ def test_auto_follows_the_measured_costs():
         check_det_every(-2)
 
 
-def test_boxes_from_keypoints():
-    kpts = np.array([[[10, 20], [30, 60], [20, 40], [500, 500]]], dtype=np.float32)
-    scores = np.array([[0.9, 0.8, 0.7, 0.1]], dtype=np.float32)  # the far joint is not seen: left out
-    box = boxes_from_keypoints(kpts, scores, 0.3, np.zeros((1, 4)), expand=1.5)
-    np.testing.assert_allclose(box, [[5, 10, 35, 70]])
-    unseen = boxes_from_keypoints(kpts, scores * 0.1, 0.3, np.array([[1, 2, 3, 4]]))
-    np.testing.assert_allclose(unseen, [[1, 2, 3, 4]])  # too few joints: the previous box stays
+def test_followed_boxes_move_and_scale_with_the_sure_joints():
+    box = np.array([100, 50, 200, 350], np.float32)
+    then = np.array([[150, 80], [130, 200], [170, 200], [140, 330], [160, 330]], np.float32)
+    scores = np.array([0.9, 0.8, 0.8, 0.7, 0.1], np.float32)  # the last joint is not sure: left out
+    moved = then + [12, -4]
+    moved[4] = [900, 900]
+    np.testing.assert_allclose(follow_boxes([(box, then, scores)], [(moved, scores)], 0.3), [[112, 46, 212, 346]])
+    centre = then[:4].mean(axis=0)
+    closer = (then - centre) * 1.1 + centre  # the person came closer: the joints spread 1.1 times as far
+    grown = follow_boxes([(box, then, scores)], [(closer, scores)], 0.3)[0]
+    np.testing.assert_allclose(grown[2:] - grown[:2], [110, 330], rtol=1e-4)
+    unsure = follow_boxes([(box, then, scores)], [(moved, scores * 0.2)], 0.3)
+    np.testing.assert_allclose(unsure, [box])  # too few sure joints: the detector's box stays

@@ -1,8 +1,10 @@
 """When the person detector runs, and where the boxes of the frames in between come from.
 
 With ``det_every`` N > 1 the detect stage runs the detector on every n-th frame; in between, each person's
-box is the box of their keypoints in the frame before (``tracking.boxes_from_keypoints``), as top-down
-trackers such as rtmlib's and mmpose's pose-tracking demos do. The detector comes back at once — the pose
+box follows their keypoints (``tracking.follow_boxes``): the box the detector gave at the last detection,
+moved and scaled as the person's sure joints moved since, so the crop stays the one the model sees on
+detected frames (a box drawn around the joints instead would crop differently, and the keypoints with it).
+The detector comes back at once — the pose
 stage runs it on the very next frame — when fewer persons are seen clearly than at the last detection (one
 walked out, was hidden, or their box lost them). A new person entering is found at the next detection, at
 most N − 1 frames late. Which frames are detected depends only on the frames, never on timing, so an
@@ -14,13 +16,26 @@ cost of the pose step, so that detection takes about a quarter of the frame time
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .detector import Detections
-from .tracking import boxes_from_keypoints
+from .tracking import follow_boxes
+
+
+@dataclass
+class PersonState:
+    """A person as the last frame left them (keypoints copied before any smoothing changes them)."""
+
+    bbox: np.ndarray
+    box_score: float
+    keypoints: np.ndarray
+    scores: np.ndarray
+
 
 AUTO = 0
+FADE = 0.85  # a followed person whose mean keypoint score falls under this share of its score at detection
 MAX_AUTO_EVERY = 10
 
 
@@ -44,7 +59,8 @@ class DetectionSchedule:
         self.reset()
 
     def reset(self) -> None:
-        self._followed: list = []  # the persons the next frame follows (PersonPose)
+        self._followed: list[PersonState] = []  # the persons the next frame follows
+        self._anchors: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # box, keypoints, scores at detection
         self._follow_ok = False
         self._frames = 0  # frames the detect stage has taken since the reset
         self._clear_at_detection = 0
@@ -67,11 +83,10 @@ class DetectionSchedule:
     def followed_boxes(self) -> Detections | None:
         """Boxes for a frame the detector skipped, from the last frame's keypoints; None when the detector must run
         (nobody to follow, or fewer persons seen clearly than at the last detection)."""
-        followed = self._followed
-        if not (followed and self._follow_ok):
+        followed, anchors = self._followed, self._anchors
+        if not (followed and self._follow_ok) or len(anchors) != len(followed):
             return None
-        boxes = boxes_from_keypoints(np.stack([p.keypoints for p in followed]), np.stack([p.scores for p in followed]),
-                                     self.threshold, np.stack([p.bbox for p in followed]))
+        boxes = follow_boxes(anchors, [(p.keypoints, p.scores) for p in followed], self.threshold)
         return Detections(boxes, np.array([p.box_score for p in followed], dtype=np.float32))
 
     def remember(self, persons: list, detected: bool, timings_ms: dict[str, float]) -> None:
@@ -86,8 +101,11 @@ class DetectionSchedule:
                     and (p.scores >= self.threshold).mean() >= 1 / 3)
         if detected:
             self._clear_at_detection = clear
-        self._followed = persons
-        self._follow_ok = bool(persons) and clear >= self._clear_at_detection
+            self._anchors = [(p.bbox.copy(), p.keypoints.copy(), p.scores.copy()) for p in persons]
+        self._followed = [PersonState(p.bbox, p.box_score, p.keypoints.copy(), p.scores.copy()) for p in persons]
+        fading = len(self._anchors) == len(persons) and any(
+            p.scores.mean() < FADE * anchor[2].mean() for p, anchor in zip(persons, self._anchors))
+        self._follow_ok = bool(persons) and clear >= self._clear_at_detection and not fading
 
 
 def _mean(previous: float, value: float, weight: float = 0.2) -> float:

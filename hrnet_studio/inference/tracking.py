@@ -45,24 +45,31 @@ def keypoint_oks(
     return np.sum(np.exp(-e) * weight, axis=2) / np.maximum(weight.sum(axis=2), 1)
 
 
-def boxes_from_keypoints(
-    keypoints: np.ndarray, scores: np.ndarray, threshold: float, previous: np.ndarray, expand: float = 1.2,
-    min_joints: int = 3,
+def follow_boxes(
+    anchors: list[tuple[np.ndarray, np.ndarray, np.ndarray]], current: list[tuple[np.ndarray, np.ndarray]],
+    threshold: float, min_joints: int = 3,
 ) -> np.ndarray:
-    """Person boxes for the next frame from this frame's keypoints, where the detector does not run.
+    """Person boxes for the next frame where the detector does not run: each person's box at the last detection,
+    moved by the median shift of the joints sure (score ≥ ``threshold``) then and now, and scaled by how far those
+    joints spread now against then (the person came closer or stepped back; clamped to 0.8-1.25×).
 
-    keypoints float [N, K, 2] and scores [N, K] in frame pixels; the box of the joints scored ≥ ``threshold``,
-    grown ``expand`` times about its centre (joints stop at the eyes and ankles, a detector's box at the hair and
-    feet). A person with fewer than ``min_joints`` such joints keeps ``previous`` (float [N, 4] xyxy).
-    Returns float32 [N, 4] xyxy.
+    ``anchors``: per person (box float [4] xyxy, keypoints [K, 2], scores [K]) at the last detection; ``current``:
+    per person (keypoints [K, 2], scores [K]) in the frame just estimated, in frame pixels. A person with fewer
+    than ``min_joints`` joints sure in both keeps the anchor box. Returns float32 [N, 4] xyxy.
     """
-    boxes = np.asarray(previous, dtype=np.float32).reshape(-1, 4).copy()
-    for i, (points, score) in enumerate(zip(keypoints, scores)):
-        seen = points[score >= threshold]
-        if len(seen) < min_joints:
+    boxes = np.zeros((len(anchors), 4), np.float32)
+    for i, ((box, then, then_scores), (now, now_scores)) in enumerate(zip(anchors, current)):
+        box = np.asarray(box, np.float32)
+        sure = (then_scores >= threshold) & (now_scores >= threshold)
+        if sure.sum() < min_joints:
+            boxes[i] = box
             continue
-        lo, hi = seen.min(axis=0), seen.max(axis=0)
-        centre, half = (lo + hi) / 2, np.maximum(hi - lo, 1.0) * expand / 2
+        a, b = then[sure], now[sure]
+        shift = np.median(b - a, axis=0)
+        spread_then = np.sqrt(((a - a.mean(axis=0)) ** 2).sum(axis=1).mean())
+        spread_now = np.sqrt(((b - b.mean(axis=0)) ** 2).sum(axis=1).mean())
+        scale = float(np.clip(spread_now / spread_then, 0.8, 1.25)) if spread_then > 1 else 1.0
+        centre, half = (box[:2] + box[2:]) / 2 + shift, (box[2:] - box[:2]) / 2 * scale
         boxes[i] = np.concatenate([centre - half, centre + half])
     return boxes
 

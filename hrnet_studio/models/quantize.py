@@ -56,7 +56,7 @@ class GuardError(StudioError):
 
 
 def calibration_crops(
-    sources: Iterable[Path], input_size: tuple[int, int], detector, max_crops: int = 240, frames_per_source: int = 40,
+    sources: Iterable[Path], input_size: tuple[int, int], detector, max_crops: int = 240, frames_per_source: int = 120,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Normalised person crops float32 [N, 3, H, W] from videos or image folders, as the pipeline makes them.
@@ -84,6 +84,8 @@ def calibration_crops(
             progress(done + 1, frames_per_source * len(sources))
         if sum(len(c) for c in crops) >= max_crops:
             break
+    if progress:  # the frames left unread are not needed: the collection is complete
+        progress(frames_per_source * len(sources), frames_per_source * len(sources))
     if not crops:
         raise StudioError("no person was found in the calibration footage: give --calib videos or image folders "
                           "with people in them")
