@@ -178,3 +178,27 @@ def test_followed_boxes_move_and_scale_with_the_sure_joints():
     np.testing.assert_allclose(grown[2:] - grown[:2], [110, 330], rtol=1e-4)
     unsure = follow_boxes([(box, then, scores)], [(moved, scores * 0.2)], 0.3)
     np.testing.assert_allclose(unsure, [box])  # too few sure joints: the detector's box stays
+
+
+def test_detection_shares_the_pose_stage_when_both_run_on_pytorchs_cpu_pool():
+    from hrnet_studio.inference.backends import TorchBackend
+    from hrnet_studio.inference.engine import detection_beside_pose
+    from hrnet_studio.models.hrnet import build_hrnet
+
+    class TorchCpuDetector(CountingDetector):
+        runtime, device = "torch", "cpu"
+
+    torch_cpu = TorchBackend(build_hrnet("hrnet_w8", 17), "cpu")
+    spec = PoseModelSpec("hrnet_w8", 17, (64, 64), COCO_17)
+    assert not detection_beside_pose(PosePipeline(torch_cpu, spec, TorchCpuDetector()))
+    assert detection_beside_pose(PosePipeline(PeakBackend(), SPEC, TorchCpuDetector()))  # e.g. ONNX Runtime pose
+    assert detection_beside_pose(PosePipeline(torch_cpu, SPEC, CountingDetector()))
+    names = []
+
+    class NamingDetector(TorchCpuDetector):
+        def detect(self, frame_bgr):
+            names.append(threading.current_thread().name)
+            return super().detect(frame_bgr)
+
+    list(PoseEngine(PosePipeline(torch_cpu, spec, NamingDetector())).run(frames(2)))
+    assert set(names) == {"pose"}  # one stage: detection runs in the pose thread
