@@ -132,6 +132,8 @@ def test_export_from_the_gui(qtbot, window, videos, tmp_path):
     assert sorted({int(r[0]) for r in rows[1:]}) == list(range(40))
     assert (tmp_path / "gui.json").exists()
     assert "exported 40 frames" in window.statusBar().currentMessage()
+    # The panel's "auto" detection schedule follows the machine's timing; an export detects every frame.
+    assert window.panel.det_every_combo.currentData() == 0 and window.export_job.request.options.det_every == 1
 
 
 def test_cancel_export_leaves_no_file(qtbot, window, videos, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -496,7 +497,10 @@ class MainWindow(QMainWindow):
             self.show_error("nothing to export: choose at least one output")
             return None
         p = self.panel
-        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), p.options(), p.threshold)
+        options = p.options()
+        if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
+            options = replace(options, det_every=1)
+        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), options, p.threshold)
         job = ExportJob(request)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.source.frame_count, 1), self)
         dialog.setObjectName("exportProgress")

@@ -1,14 +1,18 @@
 """The pose engine: a PosePipeline run over a stream of frames as concurrent stages.
 
-    frames ──▶ [read] ──q──▶ [detect] ──q──▶ [pose: crop, network, decode, track] ──q──▶ caller (write / show)
+    frames ──▶ [read] ──q──▶ [detect] ──q──▶ caller's thread: pose (crop, network, decode, track), then write / show
 
-(detect and pose share one stage when both run on PyTorch's CPU thread pool: ``detection_beside_pose``).
+Reading and detection are threads (``stages.in_thread``) joined by bounded queues, so decoding the next frame
+and detecting persons in it run while the network works on the frame before: on a CPU they use what the
+network leaves idle, on a GPU the CPU work hides behind the device's. Frames come out every one, in order; for
+a camera the source hands over only its newest frame (``gui/channel.py``), so nothing queues up behind a slow
+model.
 
-Each stage is a thread (``stages.in_thread``) joined to the next by a bounded queue, so decoding the next
-frame and detecting persons in it run while the network works on the frame before: on a CPU the stages
-use the cores one alone leaves idle (a detector's small layers, Python glue, video decoding), on a GPU
-the CPU work hides behind the device's. Frames come out every one, in order; for a camera, the source
-hands over only its newest frame (``gui/channel.py``), so nothing queues up behind a slow model.
+PyTorch work stays in the caller's thread, the one that loaded the models: PyTorch on the CPU runs on an
+OpenMP team per calling thread, and with a second team alive OpenMP stops spinning between parallel regions
+(more threads than cores), which made HRNet-W32 35% slower in any other thread (2 cores: 4.5 against 6.9
+persons/s, 136% against 199% CPU). So the pose step runs in the caller's thread, and so does detection when
+the detector runs on PyTorch's CPU pool (``detection_in_own_thread``); ONNX Runtime keeps pools of its own.
 
 One engine serves the CLI export, the app's inference worker and the benchmarks.
 """
@@ -17,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
-from .backends import TorchBackend
 from .pipeline import FrameResult, PosePipeline, StageTimer
 from .sources import Frame
 from .stages import in_thread
@@ -25,7 +28,7 @@ from .stages import in_thread
 
 class PoseEngine:
     def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True):
-        """``depth``: frames a stage may run ahead of the next (memory: about depth × 3 frames). ``overlap`` False
+        """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames). ``overlap`` False
         runs every stage in the caller's thread, one after the other (the baseline the benchmarks compare with)."""
         self.pipeline = pipeline
         self.depth = depth
@@ -40,10 +43,10 @@ class PoseEngine:
             return self._pose(self._detect(timed))
         if read_ahead:
             timed = in_thread(timed, depth=2 * self.depth, name="read")
-        if not detection_beside_pose(self.pipeline):
-            return in_thread(self._pose(self._detect(timed)), depth=self.depth, name="pose")
-        detected = in_thread(self._detect(timed), depth=self.depth, name="detect")
-        return in_thread(self._pose(detected), depth=self.depth, name="pose")
+        detected = self._detect(timed)
+        if detection_in_own_thread(self.pipeline):
+            detected = in_thread(detected, depth=self.depth, name="detect")
+        return self._pose(detected)
 
     def _detect(self, frames: Iterator[tuple[Frame, float]]) -> Iterator[tuple[Frame, StageTimer, object]]:
         try:
@@ -62,14 +65,11 @@ class PoseEngine:
             _close(detected)
 
 
-def detection_beside_pose(pipeline: PosePipeline) -> bool:
-    """Detection gets a stage of its own unless both networks run on PyTorch's CPU thread pool: two threads
-    sharing it run slower together than one after the other (yolo11n + W32 on 2 cores: 4.2 against 6.2-6.7
-    persons/s, 143% against 198% CPU), while ONNX Runtime sessions each have a pool of their own."""
-    pose_on_torch_cpu = isinstance(pipeline.backend, TorchBackend) and pipeline.backend.device.type == "cpu"
+def detection_in_own_thread(pipeline: PosePipeline) -> bool:
+    """Detection gets a thread of its own unless the detector runs on PyTorch's CPU pool (see the module docstring:
+    that work stays in the caller's thread)."""
     detector = pipeline.detector
-    detector_on_torch_cpu = getattr(detector, "runtime", "") == "torch" and getattr(detector, "device", "") == "cpu"
-    return not (pose_on_torch_cpu and detector_on_torch_cpu)
+    return not (getattr(detector, "runtime", "") == "torch" and getattr(detector, "device", "") == "cpu")
 
 
 def _timed_reads(frames: Iterable[Frame]) -> Iterator[tuple[Frame, float]]:
