@@ -1,4 +1,4 @@
-"""Long jobs run off the UI thread: exporting a video's keypoints and downloading a model."""
+"""Long jobs run off the UI thread: exporting a video's keypoints, downloading, importing and quantizing a model."""
 from __future__ import annotations
 
 import threading
@@ -25,7 +25,19 @@ class ExportRequest:
     threshold: float = 0.3
 
 
-class ExportJob(QThread):
+class CancellableJob(QThread):
+    """A long job in a thread of its own that the UI can ask to stop (``cancel``); the job checks ``_cancel``."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.setObjectName(name)
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
+class ExportJob(CancellableJob):
     """The CLI's exporter on the open video, with progress and cancel (cancel leaves no file)."""
 
     progress = Signal(int, int)  # frames done, frames total
@@ -33,13 +45,8 @@ class ExportJob(QThread):
     failed = Signal(str)
 
     def __init__(self, request: ExportRequest):
-        super().__init__()
-        self.setObjectName("export")
+        super().__init__("export")
         self.request = request
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
 
     def run(self) -> None:
         r = self.request
@@ -96,7 +103,7 @@ class DownloadCancelled(Exception):
     pass
 
 
-class DownloadJob(QThread):
+class DownloadJob(CancellableJob):
     """``models pull`` with progress; cancel keeps the part file so the next try resumes."""
 
     progress = Signal(object, object)  # bytes done, bytes total (Python ints: files exceed 2**31)
@@ -104,14 +111,9 @@ class DownloadJob(QThread):
     failed = Signal(str)
 
     def __init__(self, name: str, registry: ModelRegistry | None = None):
-        super().__init__()
-        self.setObjectName("download")
+        super().__init__("download")
         self.name = name
         self.registry = registry
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
 
     def run(self) -> None:
         def progress(done: int, total: int | None) -> None:
@@ -143,7 +145,7 @@ class QuantizeRequest:
     trust_detector: bool = False
 
 
-class QuantizeJob(QThread):
+class QuantizeJob(CancellableJob):
     """``models quantize`` off the UI thread, up to the guard's verdict: ``ready`` hands over the checked INT8
     candidate (not registered yet); cancel keeps nothing."""
 
@@ -152,13 +154,8 @@ class QuantizeJob(QThread):
     failed = Signal(str)
 
     def __init__(self, request: QuantizeRequest):
-        super().__init__()
-        self.setObjectName("quantize")
+        super().__init__("quantize")
         self.request = request
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
 
     def run(self) -> None:
         from ..inference.detector import make_detector

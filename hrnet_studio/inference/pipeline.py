@@ -14,14 +14,7 @@ from .decode import Decoder, average_flip, decode
 from .detection_schedule import DetectionSchedule
 from .detector import Detections, PersonDetector
 from .tracking import KeypointSmoother, PoseTracker
-from .transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    box_to_center_scale,
-    normalize_crops,
-    warp_crops,
-    xyxy_to_xywh,
-)
+from .transforms import person_crops
 
 STAGES = ("read", "detect", "crop", "pose", "decode", "track")
 
@@ -126,11 +119,8 @@ class PosePipeline:
         timer = timer or StageTimer()
         if len(detections) == 0:
             return []
-        w, h = self.spec.input_size
         with timer("crop"):
-            centers, scales = box_to_center_scale(xyxy_to_xywh(detections.boxes), w / h)
-            crops = warp_crops(frame_bgr, centers, scales, (w, h))
-            batch = normalize_crops(crops, IMAGENET_MEAN, IMAGENET_STD)
+            batch, centers, scales = person_crops(frame_bgr, detections.boxes, self.spec.input_size)
         with timer("pose"):
             heatmaps = self.heatmaps(batch)
         with timer("decode"):

@@ -141,3 +141,14 @@ def normalize_crops(
     x = crops_rgb.astype(np.float32) / np.float32(255.0)
     x = (x - mean) / std
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def person_crops(
+    frame_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The network input for each person box, as the official test does it: (batch float32 [N, 3, H, W] RGB,
+    normalised; centres [N, 2] and scales [N, 2] for mapping keypoints back). ``input_size`` is (w, h)."""
+    w, h = input_size
+    centers, scales = box_to_center_scale(xyxy_to_xywh(boxes_xyxy), w / h)
+    batch = normalize_crops(warp_crops(frame_bgr, centers, scales, (w, h)), IMAGENET_MEAN, IMAGENET_STD)
+    return batch, centers, scales

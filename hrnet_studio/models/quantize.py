@@ -63,23 +63,14 @@ def calibration_crops(
 
     Frames are taken evenly over each source (``frames_per_source`` at most); every person the detector finds is
     cropped. Raises ``StudioError`` when no person is found."""
-    from ..inference.transforms import (
-        IMAGENET_MEAN,
-        IMAGENET_STD,
-        box_to_center_scale,
-        normalize_crops,
-        warp_crops,
-        xyxy_to_xywh,
-    )
+    from ..inference.transforms import person_crops
 
-    w, h = input_size
     crops: list[np.ndarray] = []
     sources = list(sources)
     for done, frame in enumerate(_sampled_frames(sources, frames_per_source)):
         found = detector.detect(frame)
         if len(found):
-            centers, scales = box_to_center_scale(xyxy_to_xywh(found.boxes), w / h)
-            crops.append(normalize_crops(warp_crops(frame, centers, scales, (w, h)), IMAGENET_MEAN, IMAGENET_STD))
+            crops.append(person_crops(frame, found.boxes, input_size)[0])
         if progress:
             progress(done + 1, frames_per_source * len(sources))
         if sum(len(c) for c in crops) >= max_crops:
