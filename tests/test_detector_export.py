@@ -12,6 +12,7 @@ from hrnet_studio.inference.tracking import box_iou
 from hrnet_studio.models import detector_export
 from hrnet_studio.models.download import sha256_of
 from hrnet_studio.models.registry import ModelRegistry
+from hrnet_studio.thread_budget import thread_budget
 
 
 @pytest.fixture
@@ -38,6 +39,9 @@ def test_exported_once_beside_the_model_and_finds_the_same_persons(installed_det
     assert export.is_file() and record["source_sha256"] == sha256_of(installed_detector) and record["task"] == "pose"
     assert len(said) == 1 and "exporting detector yolo11n-pose.pt to ONNX" in said[0]
     assert [r.name for r in ModelRegistry().records() if r.installed] == ["yolo11n-pose"]  # not a model of its own
+    session = onnx.model.predictor.model.backend.session.get_session_options()  # ours, not Ultralytics' defaults
+    assert session.intra_op_num_threads == thread_budget().ort_intra
+    assert session.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
     torch_boxes = make_detector(str(installed_detector), runtime="torch", imgsz=320).detect(gym_frame)
     onnx_boxes = onnx.detect(gym_frame)

@@ -4,10 +4,11 @@ With ``det_every`` N > 1 the detect stage runs the detector on every n-th frame;
 box follows their keypoints (``tracking.follow_boxes``): the box the detector gave at the last detection,
 moved and scaled as the person's sure joints moved since, so the crop stays the one the model sees on
 detected frames (a box drawn around the joints instead would crop differently, and the keypoints with it).
-The detector comes back at once — the pose
-stage runs it on the very next frame — when fewer persons are seen clearly than at the last detection (one
-walked out, was hidden, or their box lost them). A new person entering is found at the next detection, at
-most N − 1 frames late. Which frames are detected depends only on the frames, never on timing, so an
+The detector comes back at once (the pose stage
+runs it on the very next frame) when fewer persons are seen clearly than at the last detection (one walked
+out, was hidden, or their box lost them), or when a person's mean keypoint score fades under ``FADE`` times
+its score at the last detection. A new person entering is found at the next detection, at most N − 1 frames
+late. Which frames are detected depends only on the frames, never on timing, so an
 export gives the same keypoints every time.
 
 ``det_every`` 0 is *auto* (the live view's default): N follows the measured cost of a detection against the
@@ -82,7 +83,7 @@ class DetectionSchedule:
 
     def followed_boxes(self) -> Detections | None:
         """Boxes for a frame the detector skipped, from the last frame's keypoints; None when the detector must run
-        (nobody to follow, or fewer persons seen clearly than at the last detection)."""
+        (nobody to follow, fewer persons seen clearly than at the last detection, or someone fading)."""
         followed, anchors = self._followed, self._anchors
         if not (followed and self._follow_ok) or len(anchors) != len(followed):
             return None

@@ -69,7 +69,7 @@ class YoloPersonDetector:
                 from ..models.detector_export import onnx_detector
 
                 task, exported = onnx_detector(path, trust=trust, say=say)
-                self.model, self.runtime = open_yolo(exported, task=task), "onnx"
+                self.model, self.runtime, self.onnx_file = open_yolo(exported, task=task), "onnx", exported
             else:
                 self.model = open_yolo(path, task=task, trust=trust)
             names = self.model.names
@@ -88,7 +88,7 @@ class YoloPersonDetector:
         # give the thread budget back, so the pose network never runs on what the detector left it.
         self.detect(np.zeros((64, 64, 3), np.uint8))
         if self.runtime == "onnx" and self.device == "cpu":
-            _use_budget_session(self.model)
+            _use_budget_session(self.model, getattr(self, "onnx_file", path))
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         result = self.model.predict(
@@ -109,7 +109,7 @@ class YoloPersonDetector:
         )
 
 
-def _use_budget_session(model) -> None:
+def _use_budget_session(model, onnx_file: Path) -> None:
     """Ultralytics opens its ONNX Runtime session with ORT's defaults (workers spinning between runs, which takes
     the cores from the pose stage running beside it): open it again under the thread budget."""
     import onnxruntime as ort
@@ -122,7 +122,7 @@ def _use_budget_session(model) -> None:
         return
     options = ort.SessionOptions()
     thread_budget().configure_ort(options)
-    backend.session = ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
+    backend.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
 
 
 def detector_label(detector: PersonDetector) -> str:
