@@ -49,8 +49,8 @@ def blob_crops(n: int, seed: int) -> np.ndarray:
 def blob_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("blob") / "blob.onnx"
     torch.onnx.export(BlobFinder().eval(), (torch.zeros(2, 3, 64, 48),), str(path), dynamo=False, opset_version=18,
-                      input_names=["input"], output_names=["heatmaps"],
-                      dynamic_axes={"input": {0: "batch"}, "heatmaps": {0: "batch"}})
+                      input_names=["crops"], output_names=["heatmaps"],  # not our exporter's name
+                      dynamic_axes={"crops": {0: "batch"}, "heatmaps": {0: "batch"}})
     return path
 
 

@@ -111,6 +111,7 @@ def _sampled_frames(sources: list[Path], per_source: int) -> Iterable[np.ndarray
 def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> None:
     """ONNX Runtime static quantization of ``fp32`` into ``dest`` (written whole or not at all), calibrated with
     min/max ranges on ``crops`` float32 [N, 3, H, W]."""
+    import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -121,9 +122,11 @@ def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> 
 
     from ..atomic_writer import atomic_path
 
+    name = onnx.load(str(fp32), load_external_data=False).graph.input[0].name  # imported files name it their way
+
     class Crops(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = iter([{"input": crops[i:i + batch]} for i in range(0, len(crops), batch)])
+            self.batches = iter([{name: crops[i:i + batch]} for i in range(0, len(crops), batch)])
 
         def get_next(self):
             return next(self.batches, None)
