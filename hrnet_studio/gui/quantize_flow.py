@@ -23,7 +23,6 @@ class QuantizeFlow(QObject):
         super().__init__(window)
         self.window = window
         self.job: QuantizeJob | None = None
-        self.dialog: QProgressDialog | None = None
 
     def start(self, sources: list[Path] | None = None) -> None:
         w, panel = self.window, self.window.panel
@@ -40,8 +39,8 @@ class QuantizeFlow(QObject):
         self.job = job = QuantizeJob(request)
         job.setParent(w)  # Qt owns the thread: it is deleted once finished, never while it runs
         job.finished.connect(job.deleteLater)
-        self.dialog = dialog = QProgressDialog(f"Quantizing {model} to INT8: calibrating on people in "
-                                               f"{', '.join(p.name for p in sources)}…", "Cancel", 0, 0, w)
+        dialog = QProgressDialog(f"Quantizing {model} to INT8: calibrating on people in "
+                                 f"{', '.join(p.name for p in sources)}…", "Cancel", 0, 0, w)
         dialog.setObjectName("quantizeProgress")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)

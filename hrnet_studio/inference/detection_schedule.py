@@ -29,7 +29,6 @@ from .tracking import follow_boxes
 class PersonState:
     """A person as the last frame left them (keypoints copied before any smoothing changes them)."""
 
-    bbox: np.ndarray
     box_score: float
     keypoints: np.ndarray
     scores: np.ndarray
@@ -103,7 +102,7 @@ class DetectionSchedule:
         if detected:
             self._clear_at_detection = clear
             self._anchors = [(p.bbox.copy(), p.keypoints.copy(), p.scores.copy()) for p in persons]
-        self._followed = [PersonState(p.bbox, p.box_score, p.keypoints.copy(), p.scores.copy()) for p in persons]
+        self._followed = [PersonState(p.box_score, p.keypoints.copy(), p.scores.copy()) for p in persons]
         fading = len(self._anchors) == len(persons) and any(
             p.scores.mean() < FADE * anchor[2].mean() for p, anchor in zip(persons, self._anchors))
         self._follow_ok = bool(persons) and clear >= self._clear_at_detection and not fading
