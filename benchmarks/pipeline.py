@@ -41,10 +41,11 @@ from hrnet_studio.inference.export_job import export_video  # noqa: E402
 from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
 from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
 from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
-from hrnet_studio.models.checkpoints import PoseModelSpec, load_pose_model  # noqa: E402
+from hrnet_studio.models.checkpoints import load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
 from hrnet_studio.models.quantize import calibration_crops, quantize_onnx  # noqa: E402
+from hrnet_studio.models.spec import PoseModelSpec  # noqa: E402
 from hrnet_studio.skeletons import COCO_17  # noqa: E402
 
 

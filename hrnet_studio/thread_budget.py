@@ -9,6 +9,7 @@ may have changed it (loading a detector, its first prediction).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -79,12 +80,13 @@ def _planned() -> ThreadBudget:
 
 
 def enforce() -> ThreadBudget:
-    """Put PyTorch's and OpenCV's thread counts back to the budget (cheap: only what changed is set)."""
+    """Put PyTorch's and OpenCV's thread counts back to the budget (cheap: only what changed is set). PyTorch is
+    left alone while nothing has imported it (it reads ``OMP_NUM_THREADS``, set to the budget, when it starts)."""
     import cv2
-    import torch
 
     budget = thread_budget()
-    if torch.get_num_threads() != budget.torch_threads:
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "get_num_threads") and torch.get_num_threads() != budget.torch_threads:
         torch.set_num_threads(budget.torch_threads)
     if cv2.getNumThreads() != budget.opencv_threads:
         cv2.setNumThreads(budget.opencv_threads)

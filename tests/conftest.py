@@ -12,7 +12,6 @@ import torch
 
 from hrnet_studio.models.hrnet import PoseHighResolutionNet, build_hrnet
 
-
 # Resolved once, at start-up: README's `HRNET_STUDIO_ASSETS=../shared` is relative to where pytest starts,
 # and some tests change the working folder.
 _ASSETS = os.environ.get("HRNET_STUDIO_ASSETS")

@@ -11,7 +11,7 @@ from hrnet_studio.inference.engine import PoseEngine
 from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
 from hrnet_studio.inference.sources import Frame
 from hrnet_studio.inference.tracking import follow_boxes
-from hrnet_studio.models.checkpoints import PoseModelSpec
+from hrnet_studio.models.spec import PoseModelSpec
 from hrnet_studio.skeletons import COCO_17
 
 SPEC = PoseModelSpec("hrnet_w32", 17, (48, 64), COCO_17)

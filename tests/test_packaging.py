@@ -1,10 +1,10 @@
 """The package as pip builds it: every subpackage listed, the resources inside."""
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

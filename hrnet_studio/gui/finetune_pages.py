@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -25,12 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import user_message
-from ..models.checkpoints import read_state_dict
 from ..models.registry import ModelRecord, ModelRegistry
 from ..paths import recipes_dir, runs_dir
 from ..training.datasets.inspect import DatasetReport, inspect_dataset
-from ..training.finetune import FinetunePlan, plan_finetune
 from ..training.recipe import Recipe, load_recipe
+
+if TYPE_CHECKING:  # PyTorch: imported when a plan is made, not when the app starts
+    from ..training.finetune import FinetunePlan
 
 SCRATCH_ARCHS = ("hrnet_w18", "hrnet_w32", "hrnet_w48")
 INPUT_SIZES = ("192×256", "288×384", "256×256", "96×128")
@@ -238,6 +240,9 @@ class BaseModelPage(QWizardPage):
         self.plan = None
         keypoints = self.data.report.keypoints
         if isinstance(base, ModelRecord):
+            from ..models.checkpoints import read_state_dict
+            from ..training.finetune import plan_finetune
+
             try:
                 self.plan = plan_finetune(read_state_dict(base.path), keypoints.num_joints)
             except Exception as exc:  # a checkpoint that cannot be read is shown, not raised

@@ -18,7 +18,7 @@ from ..inference.engine import PoseEngine
 from ..inference.model_loading import open_pose_model
 from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
 from ..inference.sources import Frame
-from ..models.checkpoints import PoseModelSpec
+from ..models.spec import PoseModelSpec
 from ..thread_budget import enforce as enforce_thread_budget
 from .channel import FrameChannel
 

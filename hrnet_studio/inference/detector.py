@@ -1,5 +1,7 @@
 """Person detection: any Ultralytics YOLO model (detect or pose: its boxes), or the full frame.
 
+An ONNX export (a ``.onnx`` file, or the export of a ``.pt`` made once for the CPU path) runs on ONNX Runtime
+without Ultralytics or PyTorch (``yolo_onnx.py``); everything else runs through Ultralytics.
 Ultralytics is kept offline: no update checks, no automatic pip installs, and weights
 are only ever read from an explicit local file. A ``.pt`` file is unpickled with an allowlist of YOLO
 layers (``models/ultralytics_files.py``), so a detector file never runs code unless the user trusts it.
@@ -43,7 +45,10 @@ class FullFrameDetector:
 
 
 class YoloPersonDetector:
-    """Ultralytics YOLO restricted to the *person* class."""
+    """Ultralytics YOLO restricted to the *person* class: a ``.pt`` file on PyTorch, or another format Ultralytics
+    runs (an OpenVINO folder)."""
+
+    runtime = "torch"
 
     def __init__(
         self,
@@ -54,41 +59,26 @@ class YoloPersonDetector:
         imgsz: int = 640,
         max_det: int = 100,
         trust: bool = False,
-        runtime: str = "torch",
-        say=None,
     ):
-        """``runtime`` "onnx": a ``.pt`` file runs as its ONNX export (``models/detector_export.py``) on ONNX Runtime,
-        under the thread budget's session settings; "torch": as it is."""
         path = Path(weights)
         if not path.exists():
             raise DetectorError(f"detector weights not found: {path}")
-        self.runtime = "torch" if path.suffix.lower() == ".pt" else "onnx" if path.suffix.lower() == ".onnx" else "other"
+        if path.suffix.lower() != ".pt":
+            self.runtime = "other"
         try:
-            task = _task_for(path)
-            if runtime == "onnx" and path.suffix.lower() == ".pt":
-                from ..models.detector_export import onnx_detector
-
-                task, exported = onnx_detector(path, trust=trust, say=say)
-                self.model, self.runtime, self.onnx_file = open_yolo(exported, task=task), "onnx", exported
-            else:
-                self.model = open_yolo(path, task=task, trust=trust)
+            self.model = open_yolo(path, task=_task_for(path), trust=trust)
             names = self.model.names
         except (DetectorError, UnsafeFileError):
             raise
         except Exception as exc:  # Ultralytics raises many types; all mean "cannot use this file"
             raise DetectorError(f"cannot load detector {path.name}: {first_line(exc)}") from None
-        persons = [i for i, n in names.items() if str(n).lower() == "person"]
-        if not persons:
-            raise DetectorError(f"detector {path.name} has no 'person' class (classes: {list(names.values())[:5]}...)")
-        self.person_class = persons[0]
+        self.person_class = person_class(names, path.name)
         self.conf, self.iou, self.imgsz, self.max_det = conf, iou, imgsz, max_det
         self.device = "cpu" if device == "cpu" else (0 if device in ("cuda", "auto") else device)
         self.name = path.name
         # Ultralytics picks its device (and cuts PyTorch's threads) on the first prediction: do it now, then
         # give the thread budget back, so the pose network never runs on what the detector left it.
         self.detect(np.zeros((64, 64, 3), np.uint8))
-        if self.runtime == "onnx" and self.device == "cpu":
-            _use_budget_session(self.model, getattr(self, "onnx_file", path))
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         result = self.model.predict(
@@ -109,20 +99,37 @@ class YoloPersonDetector:
         )
 
 
-def _use_budget_session(model, onnx_file: Path) -> None:
-    """Ultralytics opens its ONNX Runtime session with ORT's defaults (workers spinning between runs, which takes
-    the cores from the pose stage running beside it): open it again under the thread budget."""
-    import onnxruntime as ort
+class OnnxPersonDetector:
+    """A YOLO ONNX export (Ultralytics' exporter) on ONNX Runtime, without Ultralytics or PyTorch
+    (``yolo_onnx.py``), on one session under the thread budget. ``name``: the file the user chose (the ``.pt`` an
+    export was made from)."""
 
-    from ..thread_budget import thread_budget
+    runtime = "onnx"
 
-    backend = getattr(getattr(model.predictor, "model", None), "backend", None)
-    session = getattr(backend, "session", None)
-    if session is None:  # another Ultralytics layout: keep its own session
-        return
-    options = ort.SessionOptions()
-    thread_budget().configure_ort(options)
-    backend.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+    def __init__(self, onnx_file: str | Path, name: str | None = None, conf: float = 0.4, iou: float = 0.5,
+                 device: str = "cpu", imgsz: int = 640, max_det: int = 100):
+        from .yolo_onnx import YoloOnnx
+
+        self.onnx_file = Path(onnx_file)
+        if not self.onnx_file.is_file():
+            raise DetectorError(f"detector weights not found: {self.onnx_file}")
+        self.model = YoloOnnx(self.onnx_file, imgsz, conf, iou, max_det, device)
+        self.name = name or self.onnx_file.name
+        self.person_class = person_class(self.model.names, self.name)
+        self.imgsz = imgsz if self.model.dynamic else max(self.model.size)
+        self.device = "cpu" if self.model.session.get_providers()[0] == "CPUExecutionProvider" else "cuda"
+
+    def detect(self, frame_bgr: np.ndarray) -> Detections:
+        boxes, scores = self.model.detect(frame_bgr, self.person_class)
+        return Detections(boxes.reshape(-1, 4), scores.reshape(-1))
+
+
+def person_class(names: dict, filename: str) -> int:
+    """The index of the *person* class among a detector's ``names``; a detector without one is refused."""
+    persons = [i for i, n in names.items() if str(n).lower() == "person"]
+    if not persons:
+        raise DetectorError(f"detector {filename} has no 'person' class (classes: {list(names.values())[:5]}...)")
+    return persons[0]
 
 
 def detector_label(detector: PersonDetector) -> str:
@@ -167,7 +174,8 @@ def make_detector(
     it could run code is an error (``UnsafeFileError``), never a fallback; ``trust`` loads it anyway.
     ``sha256``: the digest recorded when the file was installed; a file changed since is refused. ``imgsz``: the
     detector's input size in pixels (a multiple of 32; smaller is faster and misses small persons). ``runtime``
-    "onnx" runs a ``.pt`` detector through its ONNX export (on the CPU); where the export fails, PyTorch runs it."""
+    "onnx" runs a ``.pt`` detector through its ONNX export (on the CPU); where the export fails, PyTorch runs it.
+    A ``.onnx`` detector always runs on ONNX Runtime."""
     check_detector_size(imgsz)
     if spec is None or spec.lower() in ("none", "full", "full-frame"):
         return FullFrameDetector()
@@ -178,10 +186,15 @@ def make_detector(
             raise UnsafeFileError(f"{Path(spec).name} has changed since it was installed (its sha256 differs from "
                                   f"the one recorded): pull or import it again", Path(spec))
     try:
+        if Path(spec).suffix.lower() == ".onnx":
+            return OnnxPersonDetector(spec, conf=conf, iou=iou, device="cpu" if device == "cpu" else "auto",
+                                      imgsz=imgsz)
         if runtime == "onnx" and Path(spec).suffix.lower() == ".pt" and Path(spec).is_file():
             try:
-                return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust, imgsz=imgsz,
-                                          runtime="onnx", say=warn)
+                from ..models.detector_export import onnx_detector
+
+                _, exported = onnx_detector(spec, trust=trust, say=warn)
+                return OnnxPersonDetector(exported, Path(spec).name, conf=conf, iou=iou, imgsz=imgsz)
             except DetectorError as exc:
                 warn(f"warning: {exc}; the detector runs on PyTorch instead")
         return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust, imgsz=imgsz)

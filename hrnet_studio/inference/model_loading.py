@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StudioError
-from ..models.checkpoints import PoseModelSpec, load_pose_model
 from ..models.metadata import POSE, ModelMetadata
 from ..models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
+from ..models.spec import PoseModelSpec
 from ..skeletons import keypoint_set_for
 from ..thread_budget import enforce as enforce_thread_budget
-from .backends import PoseBackend, TorchBackend
+from .backends import PoseBackend, TorchBackend, gpu_present
 
 BACKENDS = ("auto", "torch", "onnx")
 PRECISIONS = ("fp32", "int8")
@@ -79,6 +79,8 @@ def open_pose_model(
     if kind == "torch":
         if is_onnx:
             raise StudioError(f"{record.name} is an ONNX model: run it with --backend onnx (or auto)")
+        from ..models.checkpoints import load_pose_model
+
         size = input_size or (record.input_size if record.metadata else None)
         model, spec = load_pose_model(record.path, input_size=size)
         _apply_keypoints(spec, record.metadata)
@@ -133,14 +135,8 @@ def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_
     if is_onnx:
         return "onnx"
     in_folder = record.path.parent.resolve() == registry.folder.resolve()
-    on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
+    on_cpu = device == "cpu" or (device == "auto" and not gpu_present())
     return "onnx" if in_folder and on_cpu and record.metadata is not None else "torch"
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _apply_keypoints(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:

@@ -13,18 +13,13 @@ import numpy as np
 
 from ..errors import StudioError, first_line
 from ..thread_budget import thread_budget
+from .backends import gpu_present
 
 PROVIDER_LABELS = {
     "TensorrtExecutionProvider": "TensorRT",
     "CUDAExecutionProvider": "CUDA",
     "CPUExecutionProvider": "CPU",
 }
-
-
-def gpu_present() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def tensorrt_present() -> bool:
@@ -35,7 +30,7 @@ def choose_providers(device: str, available: list[str]) -> list[str]:
     """Ordered providers for ``device`` (auto / cpu / cuda) from what this onnxruntime build offers."""
     if device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise StudioError(f"unknown device {device!r}: use auto, cpu or cuda")
-    want_gpu = device != "cpu" and gpu_present() and "CUDAExecutionProvider" in available
+    want_gpu = device != "cpu" and "CUDAExecutionProvider" in available and gpu_present()
     if device.startswith("cuda") and not want_gpu:
         raise StudioError("--device cuda was asked for, but no CUDA GPU is usable by ONNX Runtime here "
                           "(use --device cpu or auto)")

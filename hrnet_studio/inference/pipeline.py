@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.checkpoints import PoseModelSpec
+from ..models.spec import PoseModelSpec
 from .backends import PoseBackend
 from .decode import Decoder, average_flip, decode
 from .detection_schedule import DetectionSchedule

@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -130,6 +129,10 @@ class PoseTracker:
         ids = np.zeros(len(boxes), dtype=np.int64)
         matched_tracks: set[int] = set()
         if self.tracks and len(boxes):
+            from scipy.optimize import (
+                linear_sum_assignment,  # 0.4-0.6 s to import: not before a match is needed
+            )
+
             sim = self.similarity(boxes, keypoints)
             rows, cols = linear_sum_assignment(-sim)
             for r, c in zip(rows, cols):

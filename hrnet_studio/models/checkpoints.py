@@ -9,15 +9,15 @@ import pickle
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..atomic_writer import torch_save
 from ..errors import CheckpointError, UnsafeFileError, first_line
-from ..skeletons import KeypointSet, keypoint_set_for
+from ..skeletons import keypoint_set_for
 from .hrnet import PoseHighResolutionNet, build_hrnet
+from .spec import PoseModelSpec
 
 WRAPPER_KEYS = ("state_dict", "best_state_dict", "model", "model_state_dict")
 # mmpose keeps the same module tree under other prefixes.
@@ -28,23 +28,6 @@ MMPOSE_PREFIXES = {
 }
 WIDTH_KEY = "transition1.0.0.weight"
 FINAL_KEY = "final_layer.weight"
-
-
-@dataclass
-class PoseModelSpec:
-    """What the pipeline needs to know about a pose model besides its weights."""
-
-    arch: str
-    num_joints: int
-    input_size: tuple[int, int]  # (width, height)
-    keypoints: KeypointSet
-    path: Path | None = None
-    final_conv_kernel: int = 1
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def heatmap_size(self) -> tuple[int, int]:
-        return self.input_size[0] // 4, self.input_size[1] // 4
 
 
 class UltralyticsFileError(CheckpointError):

@@ -9,15 +9,6 @@ from pathlib import Path
 
 from ..errors import CheckpointError, StudioError, first_line
 from ..skeletons import keypoint_set_for
-from .checkpoints import (
-    UltralyticsFileError,
-    default_input_size,
-    embedded_metadata,
-    infer_architecture,
-    input_size_from_name,
-    load_checkpoint_object,
-    normalize_state_dict,
-)
 from .metadata import (
     DETECTOR,
     POSE,
@@ -39,6 +30,11 @@ def identify(path: Path, name: str | None = None, input_size: tuple[int, int] | 
     name = name or path.stem
     if path.suffix.lower() == ".onnx":
         return _identify_onnx(path, name)
+    from .checkpoints import (  # PyTorch: only for checkpoints
+        UltralyticsFileError,
+        load_checkpoint_object,
+    )
+
     try:
         obj = load_checkpoint_object(path)
     except UltralyticsFileError:
@@ -55,6 +51,14 @@ def identify(path: Path, name: str | None = None, input_size: tuple[int, int] | 
 
 
 def _identify_checkpoint(path: Path, obj: object, name: str, input_size: tuple[int, int] | None) -> ModelMetadata:
+    from .checkpoints import (
+        default_input_size,
+        embedded_metadata,
+        infer_architecture,
+        input_size_from_name,
+        normalize_state_dict,
+    )
+
     state_dict = normalize_state_dict(obj, path.name)
     arch, num_joints, _ = infer_architecture(state_dict, path.name)
     embedded = embedded_metadata(obj) or {}
