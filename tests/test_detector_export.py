@@ -13,7 +13,12 @@ import pytest
 from hrnet_studio.errors import DetectorError
 from hrnet_studio.inference.detector import detector_label, make_detector
 from hrnet_studio.inference.tracking import box_iou
-from hrnet_studio.inference.yolo_onnx import Letterbox, YoloOnnx, letterbox, select_boxes
+from hrnet_studio.inference.yolo_onnx import (
+    Letterbox,
+    YoloOnnx,
+    letterbox,
+    select_boxes,
+)
 from hrnet_studio.models import detector_export
 from hrnet_studio.models.download import sha256_of
 from hrnet_studio.models.registry import ModelRegistry
