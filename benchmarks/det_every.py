@@ -119,7 +119,7 @@ def main() -> None:
     os.environ["HRNET_STUDIO_MODELS"] = tempfile.mkdtemp()  # imported here, ONNX Runtime runs its export
     ModelRegistry().import_file(Path(args.model), name="teacher")
     loaded = open_pose_model("teacher", args.backend, "cpu")
-    detector = make_detector(args.detector, imgsz=args.det_size, runtime=detector_runtime(args.backend, False))
+    detector = make_detector(args.detector, imgsz=args.det_size, runtime=detector_runtime(on_gpu=False))
     print(f"model {loaded.record.name} ({loaded.spec.arch} {loaded.spec.input_size[0]}x{loaded.spec.input_size[1]}, "
           f"{args.backend}); detector {detector.name} at {args.det_size} px; this CPU: {os.cpu_count()} cores")
     header = f"{'clip':<44}{'N':>3}{'frames/s':>10}{'÷ N=1':>7}{'det/100':>9}{'PCK@0.05':>10}{'pickup (frames)':>17}"

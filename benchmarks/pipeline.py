@@ -1,6 +1,6 @@
 """Pipeline benchmark: per-stage times and three ratios, all measured side by side in one run.
 
-    python benchmarks/pipeline.py [--video CLIP] [--model MODEL.pth] [--frames 60] [--device auto]
+    python benchmarks/pipeline.py [--video CLIP] [--model MODEL.pth] [--frames 60] [--device auto] [--det-every N]
 
 1. end-to-end frames/s ÷ network-only frames/s at the same batch (how much the rest of the
    pipeline costs on top of HRNet itself);
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
 from hrnet_studio.inference.decode import decode  # noqa: E402
-from hrnet_studio.inference.detector import make_detector  # noqa: E402
+from hrnet_studio.inference.detector import detector_runtime, make_detector  # noqa: E402
 from hrnet_studio.inference.export_job import export_video  # noqa: E402
 from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
 from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--detector", default=str(shared_dir() / "models/yolo11n-pose.pt"))
     parser.add_argument("--model", type=Path)
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--det-every", type=int, default=1, help="the export's detection schedule (section 4)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -140,20 +141,22 @@ def main() -> None:
     # 4. The export on each runtime and precision.
     loop_persons_per_s = loop["persons_per_s"]
     crops = calibration_crops([args.video], spec.input_size, detector, max_crops=120)
-    print(f"\nexport (the pose engine, detector on the same runtime), {args.frames} frames:")
+    print(f"\nexport (the pose engine, the detector as the app runs it), {args.frames} frames, "
+          f"--det-every {args.det_every}:")
     print(f"{'runtime':<22}{'persons/s':>10}{'net-only':>10}{'e2e/net':>9}{'÷ loop':>8}{'CPU %':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "model.onnx"
         export_onnx(model, spec.input_size, fp32)
         int8 = Path(tmp) / "model.int8.onnx"
         quantize_onnx(fp32, crops, int8)
-        runs = [("PyTorch fp32", backend, "torch"), ("ONNX Runtime fp32", OnnxBackend(fp32, args.device), "onnx"),
-                ("ONNX Runtime INT8", OnnxBackend(int8, args.device), "onnx")]
+        runs = [("PyTorch fp32", backend), ("ONNX Runtime fp32", OnnxBackend(fp32, args.device)),
+                ("ONNX Runtime INT8", OnnxBackend(int8, args.device))]
         rates = {}
-        for label, runner, runtime in runs:
-            det = make_detector(args.detector, device="cpu" if backend.device.type == "cpu" else "cuda",
-                                runtime=runtime, warn=lambda line: None)
-            pipe = PosePipeline(runner, spec, det, PipelineOptions(decoder="dark"))
+        on_gpu = backend.device.type != "cpu"
+        for label, runner in runs:
+            det = make_detector(args.detector, device="cuda" if on_gpu else "cpu", runtime=detector_runtime(on_gpu),
+                                warn=lambda line: None)
+            pipe = PosePipeline(runner, spec, det, PipelineOptions(decoder="dark", det_every=args.det_every))
             cpu0 = os.times()
             run_report, run_s = end_to_end(args.video, pipe, args.frames)
             cpu1 = os.times()

@@ -224,7 +224,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     detector_path, detector_sha256 = resolve_detector(args.detector, registry)
     detector = make_detector(detector_path, args.det_conf, args.det_iou, "cuda" if on_gpu else "cpu", warn=say,
                              trust=args.trust_detector, sha256=detector_sha256, imgsz=args.det_size,
-                             runtime=detector_runtime(loaded.backend_kind, on_gpu))
+                             runtime=detector_runtime(on_gpu))
     options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
                               smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
                               max_batch=args.batch, det_every=args.det_every)

@@ -46,3 +46,9 @@ def cache_dir() -> Path:
     ``$HRNET_STUDIO_CACHE`` or the platform's user cache dir."""
     env = os.environ.get("HRNET_STUDIO_CACHE")
     return Path(env) if env else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+
+def ort_cache_folder(model_file: Path) -> Path:
+    """``NAME.onnx.ort-cache/`` beside a model in the model folder: ONNX Runtime's optimized copies of it."""
+    return model_file.parent / f"{model_file.name}.ort-cache"

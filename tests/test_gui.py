@@ -26,13 +26,16 @@ def results_collector(win):
     return seen
 
 
-def test_open_play_and_see_persons(qtbot, window, videos):
+def test_open_play_and_see_persons(qtbot, window, videos, gui_models):
     from hrnet_studio.thread_budget import thread_budget
 
     assert window.model_info.name == "w8" and window.device_label.text() == "CPU"
     assert window.threads_label.text() == thread_budget().describe()  # the thread budget, in the status bar
     assert "w8 (hrnet_w8, 192x256)" in window.model_label.text()
     assert window.panel.detector_combo.currentText() == "yolo11n-pose"
+    # the detector's one-time ONNX export is a note in the status bar while it runs, never an error box
+    assert (gui_models / "yolo11n-pose.exports" / "detector.onnx").is_file()
+    assert window.errors == [] and window.findChild(QMessageBox, "errorBox") is None
     seen = results_collector(window)
     assert window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 8, timeout=30_000)

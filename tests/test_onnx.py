@@ -1,6 +1,7 @@
 """ONNX export and the ONNX Runtime backend: same heatmaps and keypoints as PyTorch, chosen providers."""
 import csv
 import json
+import os
 
 import cv2
 import numpy as np
@@ -10,11 +11,12 @@ import torch
 
 from hrnet_studio.cli import main
 from hrnet_studio.errors import StudioError
-from hrnet_studio.inference import onnx_backend
+from hrnet_studio.inference import ort_session
 from hrnet_studio.inference.backends import TorchBackend
 from hrnet_studio.inference.decode import decode
 from hrnet_studio.inference.model_loading import open_pose_model
-from hrnet_studio.inference.onnx_backend import OnnxBackend, choose_providers
+from hrnet_studio.inference.onnx_backend import OnnxBackend
+from hrnet_studio.inference.ort_session import choose_providers
 from hrnet_studio.inference.transforms import (
     box_to_center_scale,
     normalize_crops,
@@ -88,16 +90,16 @@ def test_onnx_matches_torch_on_real_crops(onnx_w8, small_checkpoint, videos):
 
 def test_provider_choice(monkeypatch):
     every = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
-    monkeypatch.setattr(onnx_backend, "gpu_present", lambda: False)
+    monkeypatch.setattr(ort_session, "gpu_present", lambda: False)
     assert choose_providers("auto", every) == ["CPUExecutionProvider"]
     assert choose_providers("cpu", every) == ["CPUExecutionProvider"]
     with pytest.raises(StudioError, match="no CUDA GPU is usable"):
         choose_providers("cuda", every)
-    monkeypatch.setattr(onnx_backend, "gpu_present", lambda: True)
-    monkeypatch.setattr(onnx_backend, "tensorrt_present", lambda: True)
+    monkeypatch.setattr(ort_session, "gpu_present", lambda: True)
+    monkeypatch.setattr(ort_session, "tensorrt_present", lambda: True)
     assert choose_providers("auto", every) == every
     assert choose_providers("cpu", every) == ["CPUExecutionProvider"]
-    monkeypatch.setattr(onnx_backend, "tensorrt_present", lambda: False)
+    monkeypatch.setattr(ort_session, "tensorrt_present", lambda: False)
     assert choose_providers("cuda", every) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
     assert choose_providers("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]  # CPU-only build
     with pytest.raises(StudioError, match="unknown device"):
@@ -224,3 +226,44 @@ def test_bench_command(capsys, small_checkpoint, onnx_w8, backend):
     assert lines[2].split() == ["batch", "persons/s", "ms/batch"]
     rows = [line.split() for line in lines[3:]]
     assert [r[0] for r in rows] == ["1", "3"] and all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows)
+
+
+def test_the_optimized_graph_is_kept_beside_the_model(models_home, onnx_w8):
+    """ONNX Runtime optimizes a graph once; later sessions open the saved copy without optimizing again and give the
+    same heatmaps. A changed model or a damaged copy gets a new copy; removing the model removes its copies."""
+    import onnxruntime as ort
+
+    record = ModelRegistry().import_file(onnx_w8, name="w8")
+    cache = record.path.parent / "w8.onnx.ort-cache"
+    crops = np.random.default_rng(0).random((2, 3, 256, 192), dtype=np.float32)
+    first = OnnxBackend(record.path, "cpu")
+    copies = list(cache.glob("*.onnx"))
+    assert len(copies) == 1 and not list(cache.glob(".*"))  # one finished copy, no part file left
+    levels = ort.GraphOptimizationLevel
+    assert first.session.get_session_options().graph_optimization_level == levels.ORT_ENABLE_ALL
+    second = OnnxBackend(record.path, "cpu")
+    assert second.session.get_session_options().graph_optimization_level == levels.ORT_DISABLE_ALL
+    np.testing.assert_allclose(second.infer(crops), first.infer(crops), rtol=1e-5, atol=1e-6)
+
+    stamp = record.path.stat()
+    os.utime(record.path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))  # the model file was replaced
+    OnnxBackend(record.path, "cpu")
+    renewed = list(cache.glob("*.onnx"))
+    assert len(renewed) == 1 and renewed != copies  # its own copy; the stale one is gone
+
+    renewed[0].write_bytes(b"not a model")  # damaged: opened from the model and saved again
+    damaged = OnnxBackend(record.path, "cpu")
+    np.testing.assert_allclose(damaged.infer(crops), first.infer(crops), rtol=1e-5, atol=1e-6)
+    assert renewed[0].stat().st_size > 1000
+
+    removed = ModelRegistry().remove("w8")
+    assert cache in removed and not cache.exists()
+
+
+def test_no_optimized_copy_beside_files_outside_the_model_folder_or_where_none_can_be_written(models_home, onnx_w8):
+    OnnxBackend(onnx_w8, "cpu")
+    assert not list(onnx_w8.parent.glob("*.ort-cache"))
+    record = ModelRegistry().import_file(onnx_w8, name="w8")
+    (record.path.parent / "w8.onnx.ort-cache").write_text("a file where the folder would go")
+    backend = OnnxBackend(record.path, "cpu")  # runs all the same
+    assert backend.infer(np.zeros((1, 3, 256, 192), np.float32)).shape == (1, 17, 64, 48)

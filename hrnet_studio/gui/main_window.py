@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self.worker.resultReady.connect(self.on_result)
         self.worker.modelLoaded.connect(self.on_model_loaded)
         self.worker.failed.connect(self.on_worker_message)
+        self.worker.noted.connect(lambda line: self.statusBar().showMessage(line, 30000))
         self.worker.untrusted.connect(self.ask_to_trust_detector)
         self.worker_thread.start()
 

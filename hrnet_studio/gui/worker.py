@@ -63,6 +63,7 @@ class PoseWorker(QObject):
     resultReady = Signal(object)  # LiveResult
     modelLoaded = Signal(object)  # ModelInfo
     failed = Signal(str)  # one line for the user
+    noted = Signal(str)  # what the worker is doing that takes a while (a detector exported once): the status bar
     untrusted = Signal(str, str)  # a detector file refused because it could run code: its path, the reason
     idle = Signal()  # the loop has ended
 
@@ -132,8 +133,12 @@ class PoseWorker(QObject):
 
     def _load(self, choice: ModelChoice) -> None:
         warnings: list[str] = []
+
+        def tell(line: str) -> None:  # warnings after the load, as before; notes at once, while the work goes on
+            warnings.append(line) if line.startswith("warning:") else self.noted.emit(line)
+
         try:
-            pipeline, loaded = build_pipeline(choice, self.options, warnings.append)
+            pipeline, loaded = build_pipeline(choice, self.options, tell)
         except UnsafeFileError as exc:
             self.untrusted.emit(str(exc.path or choice.detector), str(exc))
             return
@@ -156,5 +161,5 @@ def build_pipeline(choice: ModelChoice, options: PipelineOptions, warn=lambda li
     on_gpu = "CPU" not in loaded.backend.device_name
     detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warn,
                              trust=choice.trust_detector, sha256=choice.detector_sha256, imgsz=choice.detector_size,
-                             runtime=detector_runtime(loaded.backend_kind, on_gpu))
+                             runtime=detector_runtime(on_gpu))
     return PosePipeline(loaded.backend, loaded.spec, detector, options), loaded

@@ -98,17 +98,11 @@ class YoloOnnx:
     ``detect(frame, class_id)`` → (boxes ``[N, 4]`` float32 x1, y1, x2, y2 in frame pixels, scores ``[N]``)."""
 
     def __init__(self, path: str | Path, imgsz: int, conf: float, iou: float, max_det: int, device: str = "cpu"):
-        import onnxruntime as ort
-
-        from ..thread_budget import thread_budget
-        from .onnx_backend import choose_providers
+        from .ort_session import open_session
 
         path = Path(path)
-        options = ort.SessionOptions()
-        thread_budget().configure_ort(options)
         try:
-            self.session = ort.InferenceSession(str(path), options,
-                                                providers=choose_providers(device, ort.get_available_providers()))
+            self.session = open_session(path, device)
             meta = self.session.get_modelmeta().custom_metadata_map
             self.names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
             self.stride = int(meta.get("stride", 32))

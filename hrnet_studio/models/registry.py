@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..atomic_writer import copy_file
 from ..errors import StudioError
-from ..paths import models_dir, zoo_catalog_path
+from ..paths import models_dir, ort_cache_folder, zoo_catalog_path
 from ..skeletons import BUILTIN_SETS
+from .detector_export import export_folder
 from .download import DownloadError, Progress, checksum_matches, download, sha256_of
 from .identify import identify
 from .metadata import DETECTOR, POSE, ModelMetadata, keypoints_to_dict, metadata_path
@@ -392,4 +394,8 @@ class ModelRegistry:
                 if path.exists():
                     path.unlink()
                     removed.append(path)
+            for folder in (ort_cache_folder(model.path), export_folder(model.path)):  # ONNX Runtime's optimized copies, a detector's ONNX export
+                if folder.is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
         return removed
