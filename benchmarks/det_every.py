@@ -29,9 +29,8 @@ from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrnet_studio.inference.detector import detector_runtime, make_detector  # noqa: E402
 from hrnet_studio.inference.engine import PoseEngine  # noqa: E402
-from hrnet_studio.inference.model_loading import open_pose_model  # noqa: E402
+from hrnet_studio.inference.factory import PipelineChoice, build_pipeline  # noqa: E402
 from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline  # noqa: E402
 from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
 from hrnet_studio.inference.tracking import box_iou  # noqa: E402
@@ -118,8 +117,9 @@ def main() -> None:
 
     os.environ["HRNET_STUDIO_MODELS"] = tempfile.mkdtemp()  # imported here, ONNX Runtime runs its export
     ModelRegistry().import_file(Path(args.model), name="teacher")
-    loaded = open_pose_model("teacher", args.backend, "cpu")
-    detector = make_detector(args.detector, imgsz=args.det_size, runtime=detector_runtime(on_gpu=False))
+    built, loaded = build_pipeline(PipelineChoice("teacher", args.detector, "cpu", args.backend,
+                                                  detector_size=args.det_size))
+    detector = built.detector  # each run below wraps it to count its calls
     print(f"model {loaded.record.name} ({loaded.spec.arch} {loaded.spec.input_size[0]}x{loaded.spec.input_size[1]}, "
           f"{args.backend}); detector {detector.name} at {args.det_size} px; this CPU: {os.cpu_count()} cores")
     header = f"{'clip':<44}{'N':>3}{'frames/s':>10}{'÷ N=1':>7}{'det/100':>9}{'PCK@0.05':>10}{'pickup (frames)':>17}"

@@ -54,8 +54,9 @@ def run_once(args: argparse.Namespace) -> dict:
     from hrnet_studio.gui import worker as worker_module
     from hrnet_studio.gui.capture import CaptureThread
     from hrnet_studio.gui.channel import FrameChannel
-    from hrnet_studio.gui.worker import ModelChoice, PoseWorker
+    from hrnet_studio.gui.worker import PoseWorker
     from hrnet_studio.inference.engine import PoseEngine
+    from hrnet_studio.inference.factory import PipelineChoice
     from hrnet_studio.inference.live_sources import PacedVideoCamera
     from hrnet_studio.inference.pipeline import PipelineOptions
 
@@ -81,8 +82,8 @@ def run_once(args: argparse.Namespace) -> dict:
     worker.modelLoaded.connect(lambda info: loaded.set(), direct)
     worker.failed.connect(lambda line: print(line, file=sys.stderr, flush=True), direct)
     worker.request_options(PipelineOptions(det_every=variant["det_every"], redetect_below=variant["redetect_below"]))
-    worker.request_model(ModelChoice(args.model_file, args.detector, "cpu", args.backend,
-                                     detector_size=variant["det_size"], precision=variant["precision"]))
+    worker.request_model(PipelineChoice(args.model_file, args.detector, "cpu", args.backend,
+                                        detector_size=variant["det_size"], precision=variant["precision"]))
     inference = threading.Thread(target=worker.run, daemon=True)
     inference.start()
     if not loaded.wait(300):

@@ -9,6 +9,7 @@ from pathlib import Path
 from . import __version__
 from .cli_models import add_models_parser
 from .errors import StudioError
+from .inference.choices import BACKENDS, DECODERS, DEVICES, PRECISIONS, parse_input_size
 
 EXIT_ERROR = 2
 EXIT_PARTIAL = 3
@@ -18,12 +19,9 @@ COMMANDS = ("export", "models", "train", "eval", "label", "gui", "bench")
 
 def parse_size(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 192x256, got {text!r}") from None
-    if w % 4 or h % 4 or w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError(f"input size must be positive multiples of 4, got {text!r}")
-    return w, h
+        return parse_input_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def probability(text: str) -> float:
@@ -57,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime_arguments(run)
     run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
     run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
-    run.add_argument("--decoder", default="dark", choices=("dark", "official", "argmax"),
+    run.add_argument("--decoder", default="dark", choices=DECODERS,
                      help="heatmap decoding (default: dark)")
     run.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
                      help="stable person IDs across frames (default: on)")
@@ -103,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(ev)
     add_runtime_arguments(ev)
     ev.add_argument("--no-flip", dest="flip", action="store_false", help="skip the flip test (on by default)")
-    ev.add_argument("--decoder", default="dark", choices=("dark", "official", "argmax"))
+    ev.add_argument("--decoder", default="dark", choices=DECODERS)
     ev.add_argument("--batch", type=int, default=32)
     ev.add_argument("--results", type=Path, help="also write the results json here (COCO results, or the PCKh table)")
     ev.set_defaults(func=cmd_eval)
@@ -122,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--min-score", type=probability, default=0.5, help="drop people whose box score is lower")
     lab.add_argument("--kpt-thr", type=probability, default=0.5, help="joints below this score are left unlabelled")
     lab.add_argument("--min-keypoints", type=int, default=8, help="drop people with fewer confident joints")
-    lab.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    lab.add_argument("--device", default="auto", choices=DEVICES)
     lab.set_defaults(func=cmd_label)
 
     gui = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
@@ -153,11 +151,11 @@ def add_trust_argument(group) -> None:
 
 
 def add_runtime_arguments(group) -> None:
-    group.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+    group.add_argument("--backend", default="auto", choices=BACKENDS,
                        help="inference runtime (default: auto = ONNX Runtime for .onnx models, else PyTorch)")
-    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto (CUDA if present)")
+    group.add_argument("--device", default="auto", choices=DEVICES, help="default: auto (CUDA if present)")
     group.add_argument("--half", action="store_true", help="fp16 on CUDA (PyTorch backend)")
-    group.add_argument("--precision", default="fp32", choices=("fp32", "int8"),
+    group.add_argument("--precision", default="fp32", choices=PRECISIONS,
                        help="int8: the model's INT8 version on ONNX Runtime, made by `models quantize` (default fp32)")
 
 
@@ -165,23 +163,18 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def resolve_detector(arg: str | None, registry) -> tuple[str, str | None]:
-    """The detector to load: (a path or "none", the sha256 its file must still have when it is registered)."""
-    if arg is not None:
-        if arg.lower() in ("none", "full", "full-frame") or Path(arg).exists():
-            return arg, None
-        record = registry.find(arg)
-        if record is not None and record.kind == "detector":
-            if not record.installed:
-                raise StudioError(f"detector {record.name} is not installed: run `hrnet-studio models pull {record.name}`")
-            return str(record.path), record.sha256
-        return arg, None  # make_detector explains what is wrong with it
-    record = registry.default_detector()
-    if record is None:
-        say("warning: no person detector installed; using the full frame as one person box "
-            "(run `hrnet-studio models pull yolo11n-pose`, or pass --detector PATH / --detector none)")
-        return "none", None
-    return str(record.path), record.sha256
+def pipeline_choice(args: argparse.Namespace, registry, model: str | None = None):
+    """The ``PipelineChoice`` of the command line's model, detector and runtime options (``model``: another model
+    than ``--model``, e.g. a teacher)."""
+    from .inference.factory import PipelineChoice, resolve_detector
+
+    detector, sha256 = resolve_detector(args.detector, registry, say)
+    return PipelineChoice(
+        model=model or getattr(args, "model", None), detector=detector, device=args.device,
+        backend=getattr(args, "backend", "auto"), detector_sha256=sha256, trust_detector=args.trust_detector,
+        detector_size=getattr(args, "det_size", 640), precision=getattr(args, "precision", "fp32"),
+        half=getattr(args, "half", False), input_size=getattr(args, "input_size", None),
+        det_conf=getattr(args, "det_conf", 0.4), det_iou=getattr(args, "det_iou", 0.5))
 
 
 def load_model(args: argparse.Namespace, registry):
@@ -198,14 +191,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .inference.detection_schedule import check_det_every
-    from .inference.detector import (
-        check_detector_size,
-        detector_label,
-        detector_runtime,
-        make_detector,
-    )
+    from .inference.detector import check_detector_size, detector_label
+    from .inference.draw import OverlayOptions
     from .inference.export_job import export_video
-    from .inference.pipeline import PipelineOptions, PosePipeline
+    from .inference.factory import build_pipeline
+    from .inference.pipeline import PipelineOptions
     from .inference.sources import VideoFileSource
     from .models.registry import ModelRegistry
 
@@ -218,20 +208,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     VideoFileSource(args.video).close()  # fail on a bad video before loading any model
     output = args.output or Path(f"{args.video.stem}.poses.csv")
     registry = ModelRegistry()
-    loaded = load_model(args, registry)
-    backend, spec = loaded.backend, loaded.spec
-    on_gpu = "CPU" not in backend.device_name
-    detector_path, detector_sha256 = resolve_detector(args.detector, registry)
-    detector = make_detector(detector_path, args.det_conf, args.det_iou, "cuda" if on_gpu else "cpu", warn=say,
-                             trust=args.trust_detector, sha256=detector_sha256, imgsz=args.det_size,
-                             runtime=detector_runtime(on_gpu))
     options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
                               smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
                               max_batch=args.batch, det_every=args.det_every)
-    pipeline = PosePipeline(backend, spec, detector, options)
+    pipeline, loaded = build_pipeline(pipeline_choice(args, registry), options, registry, say)
+    spec = pipeline.spec
     size = f"{spec.input_size[0]}x{spec.input_size[1]}"
     say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
-        f"{backend.device_name}; detector: {detector_label(detector)}; decoder: {args.decoder}")
+        f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
 
     with tqdm(total=None, unit="frame", desc=args.video.name, file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done: int, total: int) -> None:
@@ -239,7 +223,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         report = export_video(args.video, pipeline, output, args.json, args.overlay, args.max_frames,
-                              args.kpt_thr, progress)
+                              OverlayOptions(threshold=args.kpt_thr), progress)
     names = ", ".join(str(p) for p in report.outputs)
     say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
     if report.truncated:
@@ -389,16 +373,12 @@ def cmd_label(args: argparse.Namespace) -> int:
         teacher = UltralyticsPoseTeacher(record.path if record else teacher_path,
                                          device="cpu" if device.type == "cpu" else 0, trust=args.trust_detector)
     else:
-        from .inference.detector import make_detector
-        from .inference.model_loading import open_pose_model
-        from .inference.pipeline import PipelineOptions, PosePipeline
+        from .inference.factory import build_pipeline
+        from .inference.pipeline import PipelineOptions
 
-        loaded = open_pose_model(args.teacher, device=args.device, registry=registry, say=say)
-        detector_path, detector_sha256 = resolve_detector(args.detector, registry)
-        detector = make_detector(detector_path, device=device.type, warn=say, trust=args.trust_detector,
-                                 sha256=detector_sha256)
-        teacher = PipelineTeacher(PosePipeline(loaded.backend, loaded.spec, detector, PipelineOptions(track=False)),
-                                  loaded.record.name)
+        pipeline, loaded = build_pipeline(pipeline_choice(args, registry, model=args.teacher),
+                                          PipelineOptions(track=False), registry, say)
+        teacher = PipelineTeacher(pipeline, loaded.record.name)
     options = LabelOptions(args.every, args.max_frames, args.min_score, args.kpt_thr, args.min_keypoints)
     with tqdm(unit="frame", file=sys.stderr) as bar:
         def progress(video: str, done: int, total: int) -> None:

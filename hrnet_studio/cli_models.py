@@ -177,8 +177,7 @@ def default_calibration() -> list[Path]:
 def cmd_quantize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .cli import resolve_detector
-    from .inference.detector import make_detector
+    from .inference.factory import PipelineChoice, open_detector, resolve_detector
     from .models.quantize import quantize_registered
 
     sources = args.calib or default_calibration()
@@ -189,8 +188,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
             raise StudioError(f"calibration footage not found: {source}")
     registry = ModelRegistry()
     record = registry.resolve(args.name)
-    detector_path, sha256 = resolve_detector(args.detector, registry)
-    detector = make_detector(detector_path, warn=say, sha256=sha256, imgsz=640)
+    detector_path, sha256 = resolve_detector(args.detector, registry, say)
+    detector = open_detector(PipelineChoice(detector=detector_path, detector_sha256=sha256), say=say)
     with tqdm(total=None, unit="frame", desc="calibration frames", file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total

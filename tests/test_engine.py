@@ -22,6 +22,7 @@ class PeakBackend:
     ``strength(call)`` sets the peak height of each call (a person fading out of view)."""
 
     device_name = "CPU (synthetic)"
+    device_type = "cpu"
 
     def __init__(self, strength=lambda call: 1.0):
         self.strength = strength

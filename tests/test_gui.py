@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import make_settings
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
@@ -273,6 +273,32 @@ def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
     assert image.shape == (256, 340, 3) and shot.parent == tmp_path / "shots"
 
 
+def test_screenshot_and_exported_video_draw_the_same_overlay(qtbot, window, videos):
+    """One renderer: the screenshot of a paused frame is exactly what the exporter's renderer draws on that frame with
+    the options the panel shows, and an export started from the app draws with those options."""
+    from hrnet_studio.inference.draw import OverlayOptions, draw_poses
+
+    seen = results_collector(window)
+    window.panel.threshold_slider.setValue(0)  # random weights score low: show every joint
+    for check in (window.panel.scores_check, window.panel.boxes_check):  # scores on, boxes off: a click on the box
+        qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 3, timeout=30_000)
+    window.set_playing(False)
+    qtbot.wait(300)
+    options = OverlayOptions(skeleton=True, boxes=False, ids=True, scores=True, threshold=0.0)
+    assert window.view.options == options
+    expected = window.view.frame.copy()
+    assert draw_poses(expected, window.view.persons, window.latest.spec.keypoints, options) > 0
+    shot = cv2.imread(str(window.save_screenshot()))
+    np.testing.assert_array_equal(shot, expected)
+    assert not np.array_equal(shot, window.view.frame)  # there is an overlay on it
+    job = window.start_export(None, None, window.screenshot_dir() / "overlay.mp4")
+    assert job.request.overlay_options == options and job.request.overlay_options is not window.view.options
+    job.cancel()
+    qtbot.waitUntil(job.isFinished, timeout=60_000)
+
+
 def test_window_screenshot_with_a_skeleton(qtbot, window, videos):
     """Saves the whole window as a PNG artifact (test-artifacts/) to look at, and checks a skeleton is on it."""
     seen = results_collector(window)
@@ -297,7 +323,7 @@ def test_window_screenshot_with_a_skeleton(qtbot, window, videos):
 
 
 def overlay_pixels(view) -> int:
-    from hrnet_studio.gui.overlay import person_colour
+    from hrnet_studio.inference.draw import track_colour
 
     view.repaint()
     image = view.grab().toImage().convertToFormat(view.grab().toImage().Format.Format_RGB888)
@@ -305,8 +331,8 @@ def overlay_pixels(view) -> int:
     rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, : 3 * w].reshape(h, w, 3)
     total = 0
     for track in (1, 2):
-        c = person_colour(track)
-        total += int((np.abs(rgb.astype(int) - [c.red(), c.green(), c.blue()]).sum(-1) < 30).sum())
+        b, g, r = track_colour(track)
+        total += int((np.abs(rgb.astype(int) - [r, g, b]).sum(-1) < 30).sum())
     return total
 
 

@@ -71,6 +71,7 @@ class OracleBackend:
     """Returns the training targets of the crops it is given: a perfect model, for scoring the scorer."""
 
     device_name = "oracle"
+    device_type = "cpu"
 
     def __init__(self, dataset: JointsDataset, shift_px: float = 0.0):
         self.targets = [dataset[i][1].numpy() for i in range(len(dataset))]

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..inference.choices import BACKENDS, DECODERS, DETECTOR_SIZES, DEVICES, PRECISIONS
 from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRecord, metrics_text
 
@@ -110,7 +111,6 @@ class PlayerBar(QWidget):
         self.position_label.setText(f"frame {index} / {max(total - 1, 0)}  ·  {format_time(index / self.fps)}")
 
 
-DETECTOR_SIZES = (320, 480, 640)
 DET_EVERY_CHOICES = ((0, "auto"), (1, "every frame"), (2, "every 2nd frame"), (3, "every 3rd frame"),
                      (5, "every 5th frame"), (10, "every 10th frame"))
 
@@ -130,12 +130,12 @@ class SettingsPanel(QWidget):
         self.model_combo = QComboBox(objectName="modelCombo")
         self.detector_combo = QComboBox(objectName="detectorCombo")
         self.device_combo = QComboBox(objectName="deviceCombo")
-        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        self.device_combo.addItems(list(DEVICES))
         self.backend_combo = QComboBox(objectName="backendCombo")
-        self.backend_combo.addItems(["auto", "torch", "onnx"])
+        self.backend_combo.addItems(list(BACKENDS))
         self.precision_combo = QComboBox(objectName="precisionCombo")
-        self.precision_combo.addItem("fp32", "fp32")
-        self.precision_combo.addItem("INT8", "int8")
+        for precision in PRECISIONS:
+            self.precision_combo.addItem(precision if precision == "fp32" else precision.upper(), precision)
         self.precision_combo.setToolTip("INT8 runs the model's INT8 version on ONNX Runtime (Tools ▸ Quantize to "
                                         "INT8… makes it from your footage)")
         self.detector_size_combo = QComboBox(objectName="detectorSizeCombo")
@@ -157,7 +157,7 @@ class SettingsPanel(QWidget):
         run_box = QGroupBox("Estimation")
         form = QFormLayout(run_box)
         self.decoder_combo = QComboBox(objectName="decoderCombo")
-        self.decoder_combo.addItems(["dark", "official", "argmax"])
+        self.decoder_combo.addItems(list(DECODERS))
         self.det_every_combo = QComboBox(objectName="detEveryCombo")
         for every, text in DET_EVERY_CHOICES:
             self.det_every_combo.addItem(text, every)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import user_message
+from ..inference.choices import parse_input_size
 from ..models.registry import ModelRecord, ModelRegistry
 from ..paths import recipes_dir, runs_dir
 from ..training.datasets.inspect import DatasetReport, inspect_dataset
@@ -40,12 +41,11 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
 def parse_size(text: str) -> tuple[int, int] | None:
-    """``192×256`` / ``192x256`` → (width, height); None unless both are at least 16 and multiples of 4."""
-    match = re.fullmatch(r"\s*(\d+)\s*[x×X*]\s*(\d+)\s*", text)
-    if not match:
+    """``192×256`` / ``192x256`` → (width, height); None for what ``parse_input_size`` refuses."""
+    try:
+        return parse_input_size(text)
+    except ValueError:
         return None
-    w, h = int(match.group(1)), int(match.group(2))
-    return (w, h) if w >= 16 and h >= 16 and w % 4 == 0 and h % 4 == 0 else None
 
 
 def path_row(edit: QLineEdit, button_text: str, on_browse) -> QWidget:

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
 from ..errors import user_message
+from ..inference.draw import OverlayOptions
 from ..inference.export_job import export_video
+from ..inference.factory import PipelineChoice, build_pipeline
 from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRegistry
-from .worker import ModelChoice, build_pipeline
 
 
 @dataclass
@@ -20,9 +21,9 @@ class ExportRequest:
     csv: Path | None
     json: Path | None
     overlay: Path | None
-    choice: ModelChoice
+    choice: PipelineChoice
     options: PipelineOptions
-    threshold: float = 0.3
+    overlay_options: OverlayOptions = field(default_factory=OverlayOptions)  # as the view shows it
 
 
 class CancellableJob(QThread):
@@ -57,7 +58,7 @@ class ExportJob(CancellableJob):
                 self.progress.emit(done, total)
                 return not self._cancel.is_set()
 
-            report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.threshold, progress)
+            report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.overlay_options, progress)
         except Exception as exc:  # the app stays up; the message says what broke
             self.failed.emit(user_message(exc, "export"))
             return

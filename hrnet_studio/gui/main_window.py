@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..atomic_writer import WriteError, atomic_path, make_folder
 from ..errors import StudioError
+from ..inference.factory import PipelineChoice
 from ..inference.live_sources import (
     VIDEO_SUFFIXES,
     CameraSource,
@@ -50,7 +51,7 @@ from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
 from .recorder import OverlayRecorder
 from .video_view import VideoView
-from .worker import LiveResult, ModelChoice, ModelInfo, PoseWorker
+from .worker import LiveResult, ModelInfo, PoseWorker
 
 MAX_RECENT = 8
 
@@ -215,12 +216,12 @@ class MainWindow(QMainWindow):
             self.view.clear("No pose model is installed yet: pick one under Settings ▸ Pose model to download it,\n"
                             "or File ▸ Import model… for a checkpoint you have")
 
-    def current_choice(self) -> ModelChoice:
+    def current_choice(self) -> PipelineChoice:
         p = self.panel
         detector = p.detector_combo.currentData() or "none"
-        return ModelChoice(p.model_combo.currentData(), detector, p.device_combo.currentText(),
-                           p.backend_combo.currentText(), p.detector_combo.currentData(SHA256_ROLE),
-                           self._trusted(detector), p.detector_size, p.precision_combo.currentData())
+        return PipelineChoice(p.model_combo.currentData(), detector, p.device_combo.currentText(),
+                              p.backend_combo.currentText(), p.detector_combo.currentData(SHA256_ROLE),
+                              self._trusted(detector), p.detector_size, p.precision_combo.currentData())
 
     # ----- detector files that could run code -------------------------------------------------------
     def _trusted_digests(self) -> list[str]:
@@ -337,7 +338,7 @@ class MainWindow(QMainWindow):
         p, o = self.panel, self.view.options
         o.skeleton, o.boxes = p.skeleton_check.isChecked(), p.boxes_check.isChecked()
         o.ids, o.scores, o.threshold = p.ids_check.isChecked(), p.scores_check.isChecked(), p.threshold
-        self.view.update()
+        self.view.redraw()
 
     def on_model_loaded(self, info: ModelInfo) -> None:
         self.model_info = info
@@ -501,7 +502,8 @@ class MainWindow(QMainWindow):
         options = p.options()
         if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
             options = replace(options, det_every=1)
-        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), options, p.threshold)
+        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), options,
+                                replace(self.view.options))
         job = ExportJob(request)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.source.frame_count, 1), self)
         dialog.setObjectName("exportProgress")

@@ -1,4 +1,7 @@
-"""The video view: the newest frame, scaled to fit with its aspect ratio kept, and the overlay."""
+"""The video view: the newest frame with the overlay drawn on it, scaled to fit with its aspect ratio kept.
+
+The overlay is drawn onto the frame by the one renderer (``inference/draw.py``), as the exported video's is: the
+view, a screenshot, a recording and an export of the same frame show the same drawing."""
 from __future__ import annotations
 
 import time
@@ -8,7 +11,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .overlay import OverlayOptions, paint_persons
+from ..inference.draw import OverlayOptions, draw_poses
 
 
 def bgr_to_qimage(frame_bgr: np.ndarray) -> QImage:
@@ -25,7 +28,8 @@ class VideoView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.options = OverlayOptions()
-        self.image: QImage | None = None
+        self.image: QImage | None = None  # the frame with its overlay
+        self.frame: np.ndarray | None = None  # the frame as it came (BGR), to draw again when the options change
         self.persons: list = []
         self.keypoints = None
         self.placeholder = "Open a video (File ▸ Open video…) or pick a camera"
@@ -36,12 +40,24 @@ class VideoView(QWidget):
         return QSize(960, 540)
 
     def show_frame(self, frame_bgr: np.ndarray, persons: list, keypoints) -> None:
-        self.image = bgr_to_qimage(frame_bgr)
-        self.persons, self.keypoints = persons, keypoints
+        self.frame, self.persons, self.keypoints = frame_bgr, persons, keypoints
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the overlay onto a copy of the frame as the options say, and show it."""
+        if self.frame is None:
+            self.update()
+            return
+        start = time.perf_counter()
+        canvas = self.frame.copy()
+        self.joints_drawn = (draw_poses(canvas, self.persons, self.keypoints, self.options)
+                             if self.keypoints is not None else 0)
+        self.image = bgr_to_qimage(canvas)
+        self.last_draw_ms = (time.perf_counter() - start) * 1000
         self.update()
 
     def clear(self, placeholder: str | None = None) -> None:
-        self.image, self.persons = None, []
+        self.image, self.frame, self.persons = None, None, []
         if placeholder:
             self.placeholder = placeholder
         self.update()
@@ -55,33 +71,16 @@ class VideoView(QWidget):
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
     def paintEvent(self, event) -> None:
-        start = time.perf_counter()
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(24, 24, 28))
         if self.image is None:
             painter.setPen(QColor(170, 170, 180))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
-            painter.end()
-            return
-        target = self.image_rect()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        painter.drawImage(target, self.image)
-        if self.keypoints is not None and self.persons:
-            scale = target.width() / self.image.width()
-            self.joints_drawn = paint_persons(painter, self.persons, self.keypoints, self.options, scale,
-                                              (target.x(), target.y()))
         else:
-            self.joints_drawn = 0
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(self.image_rect(), self.image)
         painter.end()
-        self.last_draw_ms = (time.perf_counter() - start) * 1000
 
     def render_frame(self) -> QImage:
-        """The current frame at its own resolution with the overlay: what a screenshot saves."""
-        if self.image is None:
-            return QImage()
-        out = self.image.copy()
-        painter = QPainter(out)
-        if self.keypoints is not None:
-            paint_persons(painter, self.persons, self.keypoints, self.options, 1.0, (0.0, 0.0))
-        painter.end()
-        return out
+        """The current frame at its own resolution with the overlay: what a screenshot saves and a recording keeps."""
+        return QImage() if self.image is None else self.image.copy()

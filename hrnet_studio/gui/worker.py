@@ -13,28 +13,13 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..errors import UnsafeFileError, first_line, user_message
-from ..inference.detector import detector_runtime, make_detector
 from ..inference.engine import PoseEngine
-from ..inference.model_loading import open_pose_model
+from ..inference.factory import PipelineChoice, build_pipeline
 from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
 from ..inference.sources import Frame
 from ..models.spec import PoseModelSpec
 from ..thread_budget import enforce as enforce_thread_budget
 from .channel import FrameChannel
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """What the user picked: the pose model, detector and runtime."""
-
-    model: str | None = None  # registry name or path; None = the default model
-    detector: str = "none"  # a path, or "none" for the full frame
-    device: str = "auto"
-    backend: str = "auto"
-    detector_sha256: str | None = None  # the digest recorded when the detector was installed
-    trust_detector: bool = False  # the user confirmed that this detector file may run code
-    detector_size: int = 640  # the detector's input size in pixels
-    precision: str = "fp32"  # "fp32" or "int8" (the model's INT8 version on ONNX Runtime)
 
 
 @dataclass
@@ -73,13 +58,13 @@ class PoseWorker(QObject):
         self.capture_ms = capture_ms
         self.pipeline: PosePipeline | None = None
         self._lock = threading.Lock()
-        self._pending_choice: ModelChoice | None = None
+        self._pending_choice: PipelineChoice | None = None
         self._pending_options: PipelineOptions | None = None
         self._stop = threading.Event()
         self.options = PipelineOptions()
 
     # ----- requests from the UI thread ----------------------------------------------------
-    def request_model(self, choice: ModelChoice) -> None:
+    def request_model(self, choice: PipelineChoice) -> None:
         with self._lock:
             self._pending_choice = choice
 
@@ -131,14 +116,14 @@ class PoseWorker(QObject):
         if choice is not None:
             self._load(choice)
 
-    def _load(self, choice: ModelChoice) -> None:
+    def _load(self, choice: PipelineChoice) -> None:
         warnings: list[str] = []
 
         def tell(line: str) -> None:  # warnings after the load, as before; notes at once, while the work goes on
             warnings.append(line) if line.startswith("warning:") else self.noted.emit(line)
 
         try:
-            pipeline, loaded = build_pipeline(choice, self.options, tell)
+            pipeline, loaded = build_pipeline(choice, self.options, say=tell)
         except UnsafeFileError as exc:
             self.untrusted.emit(str(exc.path or choice.detector), str(exc))
             return
@@ -154,12 +139,3 @@ class PoseWorker(QObject):
                                         pipeline.detector.name, loaded.backend_kind, threads,
                                         loaded.precision_label))
 
-
-def build_pipeline(choice: ModelChoice, options: PipelineOptions, warn=lambda line: None):
-    """The pipeline a choice describes, on the device its pose backend runs on: (pipeline, loaded model)."""
-    loaded = open_pose_model(choice.model, choice.backend, choice.device, precision=choice.precision)
-    on_gpu = "CPU" not in loaded.backend.device_name
-    detector = make_detector(choice.detector, device="cuda" if on_gpu else "cpu", warn=warn,
-                             trust=choice.trust_detector, sha256=choice.detector_sha256, imgsz=choice.detector_size,
-                             runtime=detector_runtime(on_gpu))
-    return PosePipeline(loaded.backend, loaded.spec, detector, options), loaded

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 class PoseBackend(Protocol):
-    device_name: str
+    device_name: str  # what runs, in words, for display: "CPU", "ONNX Runtime CUDA (NVIDIA H100)"
+    device_type: str  # "cpu" or "cuda": where the network runs, for the code that follows it
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """float32 [N, 3, H, W] → float32 heatmaps [N, K, H/4, W/4]."""
@@ -73,6 +74,7 @@ class TorchBackend:
         self.model = model.eval().to(self.device, memory_format=self.memory_format)
         if self.fp16:
             self.model.half()
+        self.device_type = self.device.type
         self.device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "CPU"
 
     def infer(self, batch: np.ndarray) -> np.ndarray:

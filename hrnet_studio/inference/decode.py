@@ -8,10 +8,10 @@ from typing import Literal
 
 import numpy as np
 
+from .choices import DECODERS
 from .transforms import affine_transform_points, get_affine_transform
 
 Decoder = Literal["dark", "official", "argmax"]
-DECODERS: tuple[str, ...] = ("dark", "official", "argmax")
 
 
 def get_max_preds(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,13 @@
-"""Skeleton, box and ID overlay drawn with OpenCV (no fonts to fetch)."""
+"""The overlay: skeletons, boxes, IDs and scores drawn onto a frame with OpenCV (no fonts to fetch).
+
+One renderer for everything that shows poses over a picture: the exported overlay video, the app's live view,
+its screenshots and its recordings, so that all four show the same drawing of the same frame. Sizes follow the
+frame (lines about 1/240 of its shorter side), not the screen.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -14,45 +20,52 @@ PALETTE = [
 ]
 
 
+@dataclass
+class OverlayOptions:
+    """What the overlay shows; joints scoring below ``threshold`` (0-1) are hidden."""
+
+    skeleton: bool = True
+    boxes: bool = True
+    ids: bool = True
+    scores: bool = False
+    threshold: float = 0.3
+
+
 def track_colour(track_id: int) -> tuple[int, int, int]:
-    """A stable BGR colour per person ID (colour-blind-safe palette)."""
+    """A stable BGR colour per person ID (colour-blind-safe palette); grey for a person without an ID."""
     r, g, b = PALETTE[track_id % len(PALETTE)] if track_id >= 0 else (200, 200, 200)
     return (b, g, r)
 
 
-def draw_poses(
-    frame_bgr: np.ndarray,
-    persons: Sequence,
-    keypoints: KeypointSet,
-    threshold: float = 0.3,
-    show_skeleton: bool = True,
-    show_boxes: bool = True,
-    show_ids: bool = True,
-    show_scores: bool = False,
-) -> np.ndarray:
-    """Draw onto ``frame_bgr`` in place and return it. Joints scoring below ``threshold`` are hidden."""
+def draw_poses(frame_bgr: np.ndarray, persons: Sequence, keypoints: KeypointSet,
+               options: OverlayOptions | None = None) -> int:
+    """Draw ``persons`` (each with ``keypoints`` [K, 2] and ``bbox`` x1, y1, x2, y2 in frame pixels, ``scores`` [K],
+    ``track_id``) onto ``frame_bgr`` ([H, W, 3] uint8) in place. Returns the number of joints drawn."""
+    options = options or OverlayOptions()
     h, w = frame_bgr.shape[:2]
     thickness = max(1, round(min(h, w) / 240))
+    drawn = 0
     for person in persons:
         colour = track_colour(person.track_id)
         pts = np.round(person.keypoints).astype(int)
-        visible = person.scores >= threshold
-        if show_boxes:
+        visible = person.scores >= options.threshold
+        if options.boxes:
             x1, y1, x2, y2 = np.round(person.bbox).astype(int)
             cv2.rectangle(frame_bgr, (x1, y1), (x2, y2), colour, thickness)
-        if show_ids and person.track_id >= 0:
+        if options.ids and person.track_id >= 0:
             x1, y1 = np.round(person.bbox[:2]).astype(int)
             cv2.putText(frame_bgr, f"#{person.track_id}", (x1 + 2, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX,
                         0.4 * thickness, colour, thickness, cv2.LINE_AA)
-        if show_skeleton:
+        if options.skeleton:
             for a, b in keypoints.edges:
                 if visible[a] and visible[b]:
                     cv2.line(frame_bgr, tuple(pts[a]), tuple(pts[b]), colour, thickness + 1, cv2.LINE_AA)
             for j in np.flatnonzero(visible):
                 cv2.circle(frame_bgr, tuple(pts[j]), thickness + 2, (255, 255, 255), -1, cv2.LINE_AA)
                 cv2.circle(frame_bgr, tuple(pts[j]), thickness + 1, colour, -1, cv2.LINE_AA)
-        if show_scores:
+            drawn += int(visible.sum())
+        if options.scores:
             for j in np.flatnonzero(visible):
                 cv2.putText(frame_bgr, f"{person.scores[j]:.2f}", tuple(pts[j] + 3), cv2.FONT_HERSHEY_SIMPLEX,
                             0.3 * thickness, colour, 1, cv2.LINE_AA)
-    return frame_bgr
+    return drawn

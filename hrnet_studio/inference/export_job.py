@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from .draw import draw_poses
+from .draw import OverlayOptions, draw_poses
 from .engine import PoseEngine
 from .exporters import CocoJsonExporter, CsvExporter, OverlayVideoExporter
 from .pipeline import STAGES, PosePipeline
@@ -34,10 +34,11 @@ def export_video(
     json_path: str | Path | None = None,
     overlay_path: str | Path | None = None,
     max_frames: int | None = None,
-    draw_threshold: float = 0.3,
+    overlay_options: OverlayOptions | None = None,
     progress: ProgressCallback | None = None,
 ) -> ExportReport:
-    """Export every frame of ``video`` (or the first ``max_frames``).
+    """Export every frame of ``video`` (or the first ``max_frames``): one CSV row per person per frame, COCO results
+    JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same).
 
     A truncated file is exported up to the last frame that decodes (``report.truncated``).
     On cancel or error the outputs are removed; they appear only when complete.
@@ -64,7 +65,8 @@ def export_video(
             t0 = time.perf_counter()
             for w in writers:
                 if w is overlay:
-                    overlay.write_frame(draw_poses(frame.image, result.persons, kps, draw_threshold))
+                    draw_poses(frame.image, result.persons, kps, overlay_options)
+                    overlay.write_frame(frame.image)
                 else:
                     w.write(result)
             report.stage_ms["write"] += (time.perf_counter() - t0) * 1000

@@ -16,9 +16,7 @@ from ..models.spec import PoseModelSpec
 from ..skeletons import keypoint_set_for
 from ..thread_budget import enforce as enforce_thread_budget
 from .backends import PoseBackend, TorchBackend, gpu_present
-
-BACKENDS = ("auto", "torch", "onnx")
-PRECISIONS = ("fp32", "int8")
+from .choices import BACKENDS, PRECISIONS
 
 
 @dataclass

@@ -29,6 +29,7 @@ class OnnxBackend:
         self.input_name = self.session.get_inputs()[0].name
         self.providers = self.session.get_providers()
         self.device_name = self._describe(self.providers[0])
+        self.device_type = "cpu" if self.providers[0] == "CPUExecutionProvider" else "cuda"
 
     @staticmethod
     def _describe(provider: str) -> str:

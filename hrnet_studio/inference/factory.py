@@ -1,0 +1,80 @@
+"""One door from what the user chose to a pipeline ready to run.
+
+The CLI (``export``, ``label``, ``models quantize``), the app's worker and its export job, and the benchmarks
+describe their choice as a ``PipelineChoice`` and call ``build_pipeline``: the pose model is opened on its
+runtime and device, the detector follows the pose model's device (on the CPU it runs on ONNX Runtime), and
+nothing after this knows which runtime does the work.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StudioError
+from .detector import PersonDetector, detector_runtime, make_detector
+from .model_loading import LoadedPoseModel, open_pose_model
+from .pipeline import PipelineOptions, PosePipeline
+
+NO_DETECTOR = ("none", "full", "full-frame")
+
+
+@dataclass(frozen=True)
+class PipelineChoice:
+    """What the user picked: the pose model and its runtime, the person detector and its settings."""
+
+    model: str | None = None  # registry name or path; None = the default model
+    detector: str = "none"  # a path, or "none" for the full frame (``resolve_detector`` turns names into paths)
+    device: str = "auto"  # auto / cpu / cuda
+    backend: str = "auto"  # auto / torch / onnx
+    detector_sha256: str | None = None  # the digest recorded when the detector was installed
+    trust_detector: bool = False  # the user confirmed that this detector file may run code
+    detector_size: int = 640  # the detector's input size in pixels
+    precision: str = "fp32"  # "fp32" or "int8" (the model's INT8 version on ONNX Runtime)
+    half: bool = False  # fp16 on CUDA (PyTorch backend)
+    input_size: tuple[int, int] | None = None  # (width, height) for a checkpoint that does not say it
+    det_conf: float = 0.4  # the detector's score threshold, 0-1
+    det_iou: float = 0.5  # its non-maximum suppression IoU, 0-1
+
+
+def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = None, registry=None,
+                   say: Callable[[str], None] = lambda line: None) -> tuple[PosePipeline, LoadedPoseModel]:
+    """The pipeline ``choice`` describes, and the loaded pose model (its name, precision and device, for display).
+    ``say`` gets notes and warnings in one line each (an export made once, a detector that fell back to the full
+    frame). Raises ``StudioError`` (one line) for a model or detector that cannot be used."""
+    loaded = open_pose_model(choice.model, choice.backend, choice.device, fp16=choice.half,
+                             input_size=choice.input_size, registry=registry, say=say, precision=choice.precision)
+    for note in loaded.spec.notes:
+        say(f"note: {note}")
+    detector = open_detector(choice, on_gpu=loaded.backend.device_type != "cpu", say=say)
+    return PosePipeline(loaded.backend, loaded.spec, detector, options or PipelineOptions()), loaded
+
+
+def open_detector(choice: PipelineChoice, on_gpu: bool = False,
+                  say: Callable[[str], None] = lambda line: None) -> PersonDetector:
+    """The detector of ``choice`` alone (INT8 calibration, labelling with a teacher), as ``build_pipeline`` opens it."""
+    return make_detector(choice.detector, choice.det_conf, choice.det_iou, "cuda" if on_gpu else "cpu", warn=say,
+                         trust=choice.trust_detector, sha256=choice.detector_sha256, imgsz=choice.detector_size,
+                         runtime=detector_runtime(on_gpu))
+
+
+def resolve_detector(name: str | None, registry, say: Callable[[str], None] = lambda line: None,
+                     ) -> tuple[str, str | None]:
+    """The detector to load for a user's ``--detector`` (a path, an installed name, "none"; None = the installed
+    default): (a path or "none", the sha256 its file must still have when it is registered)."""
+    if name is not None:
+        if name.lower() in NO_DETECTOR or Path(name).exists():
+            return name, None
+        record = registry.find(name)
+        if record is not None and record.kind == "detector":
+            if not record.installed:
+                raise StudioError(f"detector {record.name} is not installed: run `hrnet-studio models pull "
+                                  f"{record.name}`")
+            return str(record.path), record.sha256
+        return name, None  # make_detector explains what is wrong with it
+    record = registry.default_detector()
+    if record is None:
+        say("warning: no person detector installed; using the full frame as one person box "
+            "(run `hrnet-studio models pull yolo11n-pose`, or pass --detector PATH / --detector none)")
+        return "none", None
+    return str(record.path), record.sha256
