@@ -548,3 +548,31 @@ def test_quantize_to_int8_from_the_tools_menu(qtbot, window, videos, gui_models)
     assert window.panel.precision_combo.currentText() == "INT8"
     assert "w8 (hrnet_w8, 192x256, INT8 (unguarded))" in window.model_label.text()
     assert window.panel.model_combo.findData("w8.int8.onnx") == -1  # not a model of its own in the picker
+
+
+def test_the_settings_panel_saves_and_restores_every_setting(qtbot, tmp_path):
+    """One table of typed settings: each widget of it, changed by the user, comes back in a new panel."""
+    from hrnet_studio.gui.settings_panel import SETTINGS, SettingsPanel
+
+    first = SettingsPanel()
+    qtbot.addWidget(first)
+    defaults = SettingsPanel()
+    qtbot.addWidget(defaults)
+    for s in SETTINGS:  # every setting away from its default
+        widget = getattr(first, s.widget)
+        if s.kind in ("text", "data"):
+            widget.setCurrentIndex((widget.currentIndex() + 1) % widget.count())
+        elif s.kind == "check":
+            widget.setChecked(not widget.isChecked())
+        else:
+            widget.setValue(widget.value() + 17)
+    settings = QSettings(str(tmp_path / "panel.ini"), QSettings.Format.IniFormat)
+    first.save(settings)
+    settings.sync()
+    second = SettingsPanel()
+    qtbot.addWidget(second)
+    second.restore(QSettings(str(tmp_path / "panel.ini"), QSettings.Format.IniFormat))
+    assert second.options() == first.options() != defaults.options()
+    assert second.overlay_options() == first.overlay_options() != defaults.overlay_options()
+    assert second.choice() == first.choice() != defaults.choice()
+    assert second.threshold == first.threshold == 0.47

@@ -43,13 +43,14 @@ from ..models.registry import ModelRegistry
 from . import gc_guard
 from .capture import CaptureThread
 from .channel import FrameChannel
-from .controls import SHA256_ROLE, PlayerBar, SettingsPanel
+from .controls import PlayerBar
 from .export_dialog import ExportDialog
 from .finetune_wizard import FineTuneWizard
 from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
 from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
 from .recorder import OverlayRecorder
+from .settings_panel import SettingsPanel
 from .video_view import VideoView
 from .worker import LiveResult, ModelInfo, PoseWorker
 
@@ -217,11 +218,7 @@ class MainWindow(QMainWindow):
                             "or File ▸ Import model… for a checkpoint you have")
 
     def current_choice(self) -> PipelineChoice:
-        p = self.panel
-        detector = p.detector_combo.currentData() or "none"
-        return PipelineChoice(p.model_combo.currentData(), detector, p.device_combo.currentText(),
-                              p.backend_combo.currentText(), p.detector_combo.currentData(SHA256_ROLE),
-                              self._trusted(detector), p.detector_size, p.precision_combo.currentData())
+        return self.panel.choice(self._trusted)
 
     # ----- detector files that could run code -------------------------------------------------------
     def _trusted_digests(self) -> list[str]:
@@ -335,9 +332,7 @@ class MainWindow(QMainWindow):
         self.worker.request_options(self.panel.options())
 
     def apply_overlay(self) -> None:
-        p, o = self.panel, self.view.options
-        o.skeleton, o.boxes = p.skeleton_check.isChecked(), p.boxes_check.isChecked()
-        o.ids, o.scores, o.threshold = p.ids_check.isChecked(), p.scores_check.isChecked(), p.threshold
+        self.view.options = self.panel.overlay_options()
         self.view.redraw()
 
     def on_model_loaded(self, info: ModelInfo) -> None:
@@ -503,7 +498,7 @@ class MainWindow(QMainWindow):
         if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
             options = replace(options, det_every=1)
         request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), options,
-                                replace(self.view.options))
+                                p.overlay_options())
         job = ExportJob(request)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.source.frame_count, 1), self)
         dialog.setObjectName("exportProgress")
@@ -607,25 +602,13 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.recent_files()))
 
     def _restore_settings(self) -> None:
-        s, p = self.settings, self.panel
+        s = self.settings
         if s.value("geometry") is not None:
             self.restoreGeometry(s.value("geometry"))
             self.restoreState(s.value("windowState"))
         else:
             self.resize(1280, 800)
-        for combo, key in ((p.device_combo, "device"), (p.backend_combo, "backend"), (p.decoder_combo, "decoder")):
-            index = combo.findText(s.value(key, combo.currentText(), str))
-            combo.setCurrentIndex(max(index, 0))
-        index = p.precision_combo.findData(s.value("precision", "fp32", str))
-        p.precision_combo.setCurrentIndex(max(index, 0))
-        for combo, key in ((p.det_every_combo, "detEvery"), (p.detector_size_combo, "detectorSize")):
-            index = combo.findData(s.value(key, combo.currentData(), int))
-            combo.setCurrentIndex(index if index >= 0 else combo.currentIndex())
-        for check, key in ((p.flip_check, "flip"), (p.track_check, "track"), (p.smooth_check, "smooth"),
-                           (p.skeleton_check, "skeleton"), (p.boxes_check, "boxes"), (p.ids_check, "ids"),
-                           (p.scores_check, "scores")):
-            check.setChecked(s.value(key, check.isChecked(), bool))
-        p.threshold_slider.setValue(s.value("threshold", p.threshold_slider.value(), int))
+        self.panel.restore(s)
         speed = self.player.speed_box.findData(s.value("speed", 1.0, float))
         self.player.speed_box.setCurrentIndex(max(speed, 0))
         self._fill_recent()
@@ -633,21 +616,10 @@ class MainWindow(QMainWindow):
         self.apply_options()
 
     def save_settings(self) -> None:
-        s, p = self.settings, self.panel
+        s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("windowState", self.saveState())
-        s.setValue("model", p.model_combo.currentData())
-        s.setValue("detector", p.detector_combo.currentData())
-        for combo, key in ((p.device_combo, "device"), (p.backend_combo, "backend"), (p.decoder_combo, "decoder")):
-            s.setValue(key, combo.currentText())
-        for combo, key in ((p.det_every_combo, "detEvery"), (p.detector_size_combo, "detectorSize"),
-                           (p.precision_combo, "precision")):
-            s.setValue(key, combo.currentData())
-        for check, key in ((p.flip_check, "flip"), (p.track_check, "track"), (p.smooth_check, "smooth"),
-                           (p.skeleton_check, "skeleton"), (p.boxes_check, "boxes"), (p.ids_check, "ids"),
-                           (p.scores_check, "scores")):
-            s.setValue(key, check.isChecked())
-        s.setValue("threshold", p.threshold_slider.value())
+        self.panel.save(s)
         s.setValue("speed", self.player.speed_box.currentData())
         s.sync()
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
-from .controls import SHA256_ROLE
 from .jobs import QuantizeJob, QuantizeRequest
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
@@ -33,9 +32,8 @@ class QuantizeFlow(QObject):
         sources = sources or self._footage()
         if not sources:
             return
-        detector = panel.detector_combo.currentData() or "none"
-        request = QuantizeRequest(model, sources, detector, panel.detector_combo.currentData(SHA256_ROLE),
-                                  w._trusted(detector))
+        chosen = panel.choice(w._trusted)
+        request = QuantizeRequest(model, sources, chosen.detector, chosen.detector_sha256, chosen.trust_detector)
         self.job = job = QuantizeJob(request)
         job.setParent(w)  # Qt owns the thread: it is deleted once finished, never while it runs
         job.finished.connect(job.deleteLater)
