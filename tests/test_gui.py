@@ -120,14 +120,15 @@ def test_change_model_in_the_picker(qtbot, window, videos, tmp_path):
 def test_export_from_the_gui(qtbot, window, videos, tmp_path):
     assert window.open_path(videos / PORTRAIT)
     window.set_playing(False)
-    dialog = window.export_keypoints()
+    dialog = window.outputs.export_keypoints()
     assert dialog.csv_edit.text().endswith("single_person_basketball_portrait_1080x1920.poses.csv")
     out = tmp_path / "gui.csv"
     dialog.csv_edit.setText(str(out))
     dialog.json_check.setChecked(True)
     dialog.json_edit.setText(str(tmp_path / "gui.json"))
     dialog.accept()  # the Export button
-    qtbot.waitUntil(lambda: window.export_job is not None and window.export_job.isFinished(), timeout=120_000)
+    outputs = window.outputs
+    qtbot.waitUntil(lambda: outputs.export_job is not None and outputs.export_job.isFinished(), timeout=120_000)
     qtbot.waitUntil(lambda: "exported" in window.statusBar().currentMessage(), timeout=5000)
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
@@ -136,16 +137,16 @@ def test_export_from_the_gui(qtbot, window, videos, tmp_path):
     assert (tmp_path / "gui.json").exists()
     assert "exported 40 frames" in window.statusBar().currentMessage()
     # The panel's "auto" detection schedule follows the machine's timing; an export detects every frame.
-    assert window.panel.det_every_combo.currentData() == 0 and window.export_job.request.options.det_every == 1
+    assert window.panel.det_every_combo.currentData() == 0 and outputs.export_job.request.options.det_every == 1
 
 
 def test_cancel_export_leaves_no_file(qtbot, window, videos, tmp_path):
     window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     window.set_playing(False)
     out = tmp_path / "cancelled.csv"
-    job = window.start_export(out, None, tmp_path / "cancelled.mp4")
-    qtbot.waitUntil(lambda: window.export_dialog.value() >= 2, timeout=60_000)
-    cancel = next(b for b in window.export_dialog.findChildren(QPushButton) if b.text() == "Cancel")
+    job = window.outputs.start_export(out, None, tmp_path / "cancelled.mp4")
+    qtbot.waitUntil(lambda: window.outputs.export_dialog.value() >= 2, timeout=60_000)
+    cancel = next(b for b in window.outputs.export_dialog.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(job.isFinished, timeout=60_000)
     qtbot.waitUntil(lambda: "export cancelled" in window.statusBar().currentMessage(), timeout=5000)
@@ -259,16 +260,16 @@ def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
     window.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.record_action.trigger()
-    recorder = window.recorder
+    recorder = window.outputs.recorder
     # Wait on the recorder itself: the collector above runs in the worker thread, ahead of the window's painting.
     qtbot.waitUntil(lambda: recorder.written >= 5, timeout=30_000)
     window.record_action.trigger()
-    recorded = window.record_path
+    recorded = window.outputs.record_path
     cap = cv2.VideoCapture(str(recorded))
     assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 5
     cap.release()
     window.set_playing(False)
-    shot = window.save_screenshot()
+    shot = window.outputs.save_screenshot()
     image = cv2.imread(str(shot))
     assert image.shape == (256, 340, 3) and shot.parent == tmp_path / "shots"
 
@@ -290,10 +291,10 @@ def test_screenshot_and_exported_video_draw_the_same_overlay(qtbot, window, vide
     assert window.view.options == options
     expected = window.view.frame.copy()
     assert draw_poses(expected, window.view.persons, window.latest.spec.keypoints, options) > 0
-    shot = cv2.imread(str(window.save_screenshot()))
+    shot = cv2.imread(str(window.outputs.save_screenshot()))
     np.testing.assert_array_equal(shot, expected)
     assert not np.array_equal(shot, window.view.frame)  # there is an overlay on it
-    job = window.start_export(None, None, window.screenshot_dir() / "overlay.mp4")
+    job = window.outputs.start_export(None, None, window.outputs.screenshot_dir() / "overlay.mp4")
     assert job.request.overlay_options == options and job.request.overlay_options is not window.view.options
     job.cancel()
     qtbot.waitUntil(job.isFinished, timeout=60_000)
@@ -389,7 +390,7 @@ def test_keyboard_shortcuts(qtbot, window, videos):
     qtbot.keyClick(window, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: len(seen) == count + 1 and seen[-1].frame.index == last + 1, timeout=10_000)
     qtbot.keyClick(window, Qt.Key.Key_S)
-    shots = list(window.screenshot_dir().glob("*.png"))
+    shots = list(window.outputs.screenshot_dir().glob("*.png"))
     assert len(shots) == 1
     qtbot.keyClick(window, Qt.Key.Key_Space)
     qtbot.waitUntil(window.is_playing, timeout=5000)

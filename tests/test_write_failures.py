@@ -192,7 +192,7 @@ def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, 
     window.open_path(videos / VIDEO)
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.record_action.trigger()
-    recorder = window.recorder
+    recorder = window.outputs.recorder
     qtbot.waitUntil(lambda: recorder.written >= 3, timeout=30_000)
     disk = {"full": True}
     real_flush = atomic_writer.flush_to_disk
@@ -207,9 +207,9 @@ def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, 
     assert window.errors[-1].startswith("the recording was not saved: cannot write ")
     assert window.errors[-1].endswith(": no space left on device") and not window.record_action.isChecked()
     window.set_playing(False)
-    assert window.save_screenshot() is None
+    assert window.outputs.save_screenshot() is None
     assert window.errors[-1].startswith("cannot write ") and window.errors[-1].endswith("no space left on device")
     shots = tmp_path / "shots"
     assert not shots.exists() or visible_files(shots) == []
     disk["full"] = False  # room again: the app carries on
-    assert window.save_screenshot().is_file()
+    assert window.outputs.save_screenshot().is_file()

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -28,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..atomic_writer import WriteError, atomic_path, make_folder
 from ..errors import StudioError
 from ..inference.factory import PipelineChoice
 from ..inference.live_sources import (
@@ -44,12 +40,11 @@ from . import gc_guard
 from .capture import CaptureThread
 from .channel import FrameChannel
 from .controls import PlayerBar
-from .export_dialog import ExportDialog
 from .finetune_wizard import FineTuneWizard
-from .jobs import CameraProbe, DownloadJob, ExportJob, ExportRequest, ImportJob
+from .jobs import CameraProbe, DownloadJob, ImportJob
+from .outputs import OutputActions
 from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
-from .recorder import OverlayRecorder
 from .settings_panel import SettingsPanel
 from .video_view import VideoView
 from .worker import LiveResult, ModelInfo, PoseWorker
@@ -74,12 +69,11 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []  # every message shown to the user, newest last
         self.arrivals: deque[float] = deque(maxlen=30)
         self.fps = 0.0
-        self.export_job: ExportJob | None = None
         self.download_job: DownloadJob | None = None
         self.import_job: ImportJob | None = None
         self.camera_probe: CameraProbe | None = None
         self.finetune_wizard: FineTuneWizard | None = None
-        self.recorder = None
+        self.outputs = OutputActions(self)
         self._closing = False
         self._released = False
 
@@ -155,9 +149,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open image &folder…", self.choose_folder)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
-        self.export_action = self._action(file_menu, "&Export keypoints…", self.export_keypoints, "Ctrl+E")
-        self.screenshot_action = self._action(file_menu, "Save &screenshot", self.save_screenshot, "S")
-        self.record_action = self._action(file_menu, "&Record overlay video", self.toggle_recording, "R")
+        out = self.outputs
+        self.export_action = self._action(file_menu, "&Export keypoints…", out.export_keypoints, "Ctrl+E")
+        self.screenshot_action = self._action(file_menu, "Save &screenshot", out.save_screenshot, "S")
+        self.record_action = self._action(file_menu, "&Record overlay video", out.toggle_recording, "R")
         self.record_action.setCheckable(True)
         file_menu.addSeparator()
         self._action(file_menu, "&Import model…", self.import_model)
@@ -421,8 +416,8 @@ class MainWindow(QMainWindow):
             self.capture.wait(5000)
             self.capture = None
         self.source = None
-        if self.recorder is not None:
-            self.toggle_recording()
+        if self.outputs.recorder is not None:
+            self.outputs.toggle_recording()
 
     def on_source_failed(self, message: str) -> None:
         self.show_error(message)
@@ -472,102 +467,7 @@ class MainWindow(QMainWindow):
         self.persons_label.setText(f"{len(persons)} person{'s' if len(persons) != 1 else ''}")
         self.dropped_label.setText(f"{live.dropped} dropped" if self.source is not None and self.source.is_live
                                    else "")
-        if self.recorder is not None:
-            self.recorder.add(self.view.render_frame())
-
-    # ----- export, screenshots, recording ------------------------------------------------------------
-    def export_keypoints(self) -> ExportDialog | None:
-        if self.source is None or self.source.is_live or not isinstance(self.source, SeekableVideo):
-            self.show_error("open a video file first: keypoints are exported from a whole video")
-            return None
-        if self.panel.model_needs_download():
-            self.show_error("install a pose model first (Settings ▸ Pose model)")
-            return None
-        dialog = ExportDialog(self.source.path, self)
-        dialog.setObjectName("exportDialog")
-        dialog.accepted.connect(lambda: self.start_export(*dialog.outputs()))
-        dialog.open()
-        return dialog
-
-    def start_export(self, csv: Path | None, json: Path | None, overlay: Path | None) -> ExportJob | None:
-        if not (csv or json or overlay):
-            self.show_error("nothing to export: choose at least one output")
-            return None
-        p = self.panel
-        options = p.options()
-        if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
-            options = replace(options, det_every=1)
-        request = ExportRequest(self.source.path, csv, json, overlay, self.current_choice(), options,
-                                p.overlay_options())
-        job = ExportJob(request)
-        dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.source.frame_count, 1), self)
-        dialog.setObjectName("exportProgress")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(0)
-        job.progress.connect(lambda done, total: (dialog.setMaximum(max(total, 1)), dialog.setValue(done)))
-        dialog.canceled.connect(job.cancel)
-        job.done.connect(lambda report: (dialog.reset(), self._export_finished(report)))
-        job.failed.connect(lambda msg: (dialog.reset(), self.show_error(msg)))
-        self.export_job, self.export_dialog = job, dialog
-        job.start()
-        return job
-
-    def _export_finished(self, report) -> None:
-        if report.cancelled:
-            self.statusBar().showMessage("export cancelled: no file was written", 10000)
-        else:
-            names = ", ".join(p.name for p in report.outputs)
-            self.statusBar().showMessage(f"exported {report.frames} frames to {names}", 15000)
-
-    def screenshot_dir(self) -> Path:
-        default = Path(platformdirs.user_pictures_dir()) / "HRNet Studio"
-        return Path(self.settings.value("screenshotDir", str(default), str))
-
-    def save_screenshot(self) -> Path | None:
-        image = self.view.render_frame()
-        if image.isNull():
-            self.show_error("nothing to save yet: open a video or a camera")
-            return None
-        path = self.screenshot_dir() / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
-        try:
-            make_folder(path.parent)
-            with atomic_path(path) as part:
-                if not image.save(str(part), "PNG"):
-                    raise WriteError(path, "the image could not be written (disk full or not writable?)")
-        except StudioError as exc:
-            self.show_error(str(exc))
-            return None
-        self.statusBar().showMessage(f"screenshot saved: {path}", 10000)
-        return path
-
-    def toggle_recording(self) -> None:
-        if self.recorder is None:
-            if self.view.image is None:
-                self.record_action.setChecked(False)
-                self.show_error("nothing to record yet: open a video or a camera")
-                return
-            self.record_path = self.screenshot_dir() / f"hrnet-studio-{datetime.now():%Y%m%d-%H%M%S}.mp4"
-            fps = self.source.fps if self.source is not None else 30.0
-            try:
-                make_folder(self.record_path.parent)
-                self.recorder = OverlayRecorder(self.record_path, fps, (self.view.image.width(),
-                                                                        self.view.image.height()))
-            except StudioError as exc:
-                self.record_action.setChecked(False)
-                self.show_error(str(exc))
-                return
-            self.record_action.setChecked(True)
-            self.statusBar().showMessage(f"recording to {self.record_path}…")
-        else:
-            recorder, self.recorder = self.recorder, None
-            self.record_action.setChecked(False)
-            try:
-                recorder.finish()
-            except StudioError as exc:
-                self.show_error(f"the recording was not saved: {exc}")
-                return
-            dropped = f" ({recorder.dropped} frames dropped: the disk was too slow)" if recorder.dropped else ""
-            self.statusBar().showMessage(f"recording saved: {self.record_path}{dropped}", 10000)
+        self.outputs.add_frame()
 
     # ----- messages, settings, drag and drop, closing ----------------------------------------------
     def show_error(self, message: str) -> None:
@@ -639,7 +539,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.finetune_wizard is not None:
             self.finetune_wizard.shutdown()  # a running training stops at a resumable point
-        for job in (self.export_job, self.download_job):
+        for job in (self.outputs.export_job, self.download_job):
             if job is not None and job.isRunning():
                 job.cancel()
                 job.wait(10000)
