@@ -102,7 +102,7 @@ def test_overlay_threshold_and_toggles(qtbot, window, videos):
 def test_change_model_in_the_picker(qtbot, window, videos, tmp_path):
     mpii = tmp_path / "mpii_w8_256x256.pth"
     torch.save(build_hrnet("hrnet_w8", 16).state_dict(), mpii)
-    window.import_model_file(mpii)  # File ▸ Import model… then selects it
+    window.models.import_file(mpii)  # File ▸ Import model… then selects it
     qtbot.waitUntil(lambda: window.model_info.name == "mpii_w8_256x256", timeout=LOAD_TIMEOUT)
     assert window.panel.model_combo.currentData() == "mpii_w8_256x256"
     seen = results_collector(window)
@@ -406,7 +406,7 @@ def test_cameras_are_probed_in_the_background_and_bad_imports_explained(qtbot, g
     assert "no camera found" in win.errors[-1]
     bad = tmp_path / "notes.pth"
     bad.write_text("not a checkpoint")
-    job = win.import_model_file(bad)
+    job = win.models.import_file(bad)
     qtbot.waitUntil(job.isFinished, timeout=10_000)
     qtbot.waitUntil(lambda: "notes.pth is not a readable PyTorch checkpoint" in win.errors[-1], timeout=5000)
     win.close()

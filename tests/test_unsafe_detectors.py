@@ -192,3 +192,4 @@ def test_a_payload_picked_in_the_app_is_refused_and_the_user_asked(qtbot, window
     qtbot.waitUntil(lambda: combo.currentData() == "none" and window.model_info is not None
                     and window.model_info.detector == "full frame", timeout=30_000)
     assert not marker.exists()
+    assert not (gui_models / "fast-yolo.exports").exists()  # the refused export leaves nothing beside the model

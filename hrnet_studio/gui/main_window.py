@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressDialog,
     QPushButton,
     QToolBar,
     QVBoxLayout,
@@ -34,14 +33,14 @@ from ..inference.live_sources import (
     LiveSource,
     SeekableVideo,
 )
-from ..models.download import sha256_of
 from ..models.registry import ModelRegistry
 from . import gc_guard
 from .capture import CaptureThread
 from .channel import FrameChannel
 from .controls import PlayerBar
 from .finetune_wizard import FineTuneWizard
-from .jobs import CameraProbe, DownloadJob, ImportJob
+from .jobs import CameraProbe
+from .model_install import ModelInstaller
 from .outputs import OutputActions
 from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
@@ -69,8 +68,7 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []  # every message shown to the user, newest last
         self.arrivals: deque[float] = deque(maxlen=30)
         self.fps = 0.0
-        self.download_job: DownloadJob | None = None
-        self.import_job: ImportJob | None = None
+        self.models = ModelInstaller(self)
         self.camera_probe: CameraProbe | None = None
         self.finetune_wizard: FineTuneWizard | None = None
         self.outputs = OutputActions(self)
@@ -113,7 +111,7 @@ class MainWindow(QMainWindow):
         self.joint_plot = JointPlot()
         self.joint_dock = self._dock("Joint over time", self.joint_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.panel.modelChosen.connect(self.apply_model_choice)
-        self.panel.download_button.clicked.connect(lambda: self.download_model(self.panel.pending_download()))
+        self.panel.download_button.clicked.connect(lambda: self.models.download(self.panel.pending_download()))
         self.panel.optionsChanged.connect(self.apply_options)
         self.panel.overlayChanged.connect(self.apply_overlay)
 
@@ -155,7 +153,7 @@ class MainWindow(QMainWindow):
         self.record_action = self._action(file_menu, "&Record overlay video", out.toggle_recording, "R")
         self.record_action.setCheckable(True)
         file_menu.addSeparator()
-        self._action(file_menu, "&Import model…", self.import_model)
+        self._action(file_menu, "&Import model…", self.models.ask_and_import)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -199,8 +197,8 @@ class MainWindow(QMainWindow):
         self.worker.resultReady.connect(self.on_result)
         self.worker.modelLoaded.connect(self.on_model_loaded)
         self.worker.failed.connect(self.on_worker_message)
-        self.worker.noted.connect(lambda line: self.statusBar().showMessage(line, 30000))
-        self.worker.untrusted.connect(self.ask_to_trust_detector)
+        self.worker.noted.connect(self.on_worker_note)  # a method of this window: delivered in the UI thread
+        self.worker.untrusted.connect(self.models.ask_to_trust)
         self.worker_thread.start()
 
     # ----- models ------------------------------------------------------------------------------
@@ -213,37 +211,7 @@ class MainWindow(QMainWindow):
                             "or File ▸ Import model… for a checkpoint you have")
 
     def current_choice(self) -> PipelineChoice:
-        return self.panel.choice(self._trusted)
-
-    # ----- detector files that could run code -------------------------------------------------------
-    def _trusted_digests(self) -> list[str]:
-        trusted = self.settings.value("trustedDetectors", [])
-        return [trusted] if isinstance(trusted, str) else list(trusted or [])
-
-    def _trusted(self, detector: str) -> bool:
-        """The user said yes to this exact file before (remembered by its sha256)."""
-        trusted = self._trusted_digests()
-        return bool(trusted) and Path(detector).is_file() and sha256_of(Path(detector)) in trusted
-
-    def ask_to_trust_detector(self, path: str, reason: str) -> None:
-        """A detector was refused because it holds code: load it only if the user says so, for this file only."""
-        self.errors.append(reason)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Untrusted detector file",
-                          f"{reason}.\n\nLoad it anyway? Do this only if you trust where the file came from: "
-                          f"it can run any program on this computer with your rights.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setObjectName("trustQuestion")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.finished.connect(lambda result: self._trust_answer(Path(path), result == QMessageBox.StandardButton.Yes))
-        box.open()
-
-    def _trust_answer(self, path: Path, trust: bool) -> None:
-        if trust and path.is_file():
-            self.settings.setValue("trustedDetectors", [*self._trusted_digests(), sha256_of(path)])
-        else:  # keep working without it: the whole frame is the person box
-            self.panel.detector_combo.setCurrentIndex(self.panel.detector_combo.findData("none"))
-            self.statusBar().showMessage(f"{path.name} was not loaded; using the whole frame as the person box", 15000)
-        self.apply_model_choice(ask_download=False)
+        return self.panel.choice(self.models.trusted)
 
     def apply_model_choice(self, ask_download: bool = True) -> None:
         if self.panel.model_combo.count() == 0:
@@ -251,60 +219,10 @@ class MainWindow(QMainWindow):
         pending = self.panel.pending_download()
         if pending is not None:
             if ask_download:
-                self.offer_download(pending)
+                self.models.offer_download(pending)
             return
         self.model_label.setText(f"loading {self.panel.model_combo.currentData()}…")
         self.worker.request_model(self.current_choice())
-
-    def offer_download(self, name: str) -> None:
-        entry = self.registry.zoo.get(name)
-        size = f" (about {entry.size_bytes // 1_000_000} MB)" if entry and entry.size_bytes else ""
-        box = QMessageBox(QMessageBox.Icon.Question, "Download model", f"{name} is not installed. Download it{size}?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setObjectName("downloadQuestion")
-        box.finished.connect(lambda result: self.download_model(name)
-                             if result == QMessageBox.StandardButton.Yes else None)
-        box.open()
-
-    def download_model(self, name: str) -> DownloadJob:
-        job = DownloadJob(name, self.registry)
-        dialog = QProgressDialog(f"Downloading {name}…", "Cancel", 0, 100, self)
-        dialog.setObjectName("downloadProgress")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(0)
-        job.progress.connect(lambda done, total: dialog.setValue(int(100 * done / total)) if total else None)
-        dialog.canceled.connect(job.cancel)
-        job.done.connect(lambda n: (dialog.reset(), self._downloaded(n)))
-        job.failed.connect(lambda msg: (dialog.reset(), self.show_error(msg)))
-        self.download_job = job
-        job.start()
-        return job
-
-    def _downloaded(self, name: str) -> None:
-        record = self.registry.find(name)
-        if record is not None and record.kind == "detector":
-            self.settings.setValue("detector", str(record.path))
-            self.refresh_models()
-        else:
-            self.refresh_models(select=name)
-        self.statusBar().showMessage(f"{name} downloaded and verified", 10000)
-        self.apply_model_choice()
-
-    def import_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import model", self._last_dir(),
-                                              "Models (*.pth *.pt *.onnx);;All files (*)")
-        if path:
-            self.import_model_file(Path(path))
-
-    def import_model_file(self, path: Path) -> ImportJob:
-        job = ImportJob(path, self.registry)
-        self.statusBar().showMessage(f"importing {path.name}…")
-        job.done.connect(lambda name: (self.refresh_models(select=name), self.apply_model_choice(),
-                                       self.statusBar().showMessage(f"imported {name}", 10000)))
-        job.failed.connect(self.show_error)
-        self.import_job = job
-        job.start()
-        return job
 
     def open_finetune_wizard(self) -> FineTuneWizard:
         """Non-modal, one at a time: the app keeps running while a model trains."""
@@ -338,6 +256,9 @@ class MainWindow(QMainWindow):
         self.threads_label.setText(info.threads)
         if self.view.image is None and self.source is None:
             self.view.clear("Open a video (File ▸ Open video…), drop a file here, or pick a camera")
+
+    def on_worker_note(self, line: str) -> None:
+        self.statusBar().showMessage(line, 30000)
 
     def on_worker_message(self, message: str) -> None:
         if message.startswith("warning:"):
@@ -373,12 +294,12 @@ class MainWindow(QMainWindow):
 
     def choose_video(self) -> None:
         pattern = "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ");;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "Open video", self._last_dir(), pattern)
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self.last_dir(), pattern)
         if path:
             self.open_path(Path(path))
 
     def choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open image folder", self._last_dir())
+        path = QFileDialog.getExistingDirectory(self, "Open image folder", self.last_dir())
         if path:
             self.open_path(Path(path))
 
@@ -481,7 +402,7 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.show()
 
-    def _last_dir(self) -> str:
+    def last_dir(self) -> str:
         return self.settings.value("lastDir", str(Path.home()), str)
 
     def _remember(self, path: Path) -> None:
@@ -539,11 +460,11 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.finetune_wizard is not None:
             self.finetune_wizard.shutdown()  # a running training stops at a resumable point
-        for job in (self.outputs.export_job, self.download_job):
+        for job in (self.outputs.export_job, self.models.download_job):
             if job is not None and job.isRunning():
                 job.cancel()
                 job.wait(10000)
-        for job in (self.import_job, self.camera_probe):
+        for job in (self.models.import_job, self.camera_probe):
             if job is not None:
                 job.wait(30000)
         self.stop_source()

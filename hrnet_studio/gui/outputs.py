@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QProgressDialog
 
 from ..atomic_writer import WriteError, atomic_path, make_folder
@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-class OutputActions:
+class OutputActions(QObject):
     """File ▸ Export keypoints…, Save screenshot and Record overlay video, for ``window``."""
 
     def __init__(self, window: MainWindow):
+        super().__init__(window)  # a QObject of the UI thread: signals from other threads are queued to it
         self.window = window
         self.export_job: ExportJob | None = None
         self.export_dialog: QProgressDialog | None = None
@@ -66,7 +67,8 @@ class OutputActions:
         request = ExportRequest(self.window.source.path, csv, json, overlay, self.window.current_choice(), options,
                                 p.overlay_options())
         job = ExportJob(request)
-        dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, max(self.window.source.frame_count, 1), self.window)
+        frames = max(self.window.source.frame_count, 1)
+        dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, frames, self.window)
         dialog.setObjectName("exportProgress")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)

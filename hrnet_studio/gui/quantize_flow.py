@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from .jobs import QuantizeJob, QuantizeRequest
+from .questions import ask_yes_no
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
 
@@ -32,7 +33,7 @@ class QuantizeFlow(QObject):
         sources = sources or self._footage()
         if not sources:
             return
-        chosen = panel.choice(w._trusted)
+        chosen = panel.choice(w.models.trusted)
         request = QuantizeRequest(model, sources, chosen.detector, chosen.detector_sha256, chosen.trust_detector)
         self.job = job = QuantizeJob(request)
         job.setParent(w)  # Qt owns the thread: it is deleted once finished, never while it runs
@@ -54,7 +55,7 @@ class QuantizeFlow(QObject):
         if path is not None and Path(path).exists():
             return [Path(path)]
         chosen, _ = QFileDialog.getOpenFileName(self.window, "Footage with people to calibrate INT8 on",
-                                                self.window._last_dir(), VIDEO_FILTER)
+                                                self.window.last_dir(), VIDEO_FILTER)
         return [Path(chosen)] if chosen else []
 
     def _verdict(self, candidate) -> None:
@@ -88,12 +89,7 @@ class QuantizeFlow(QObject):
         self.window.show_error(message)
 
     def _ask_to_keep(self, candidate) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, "INT8 failed the accuracy guard",
-                          f"{candidate.report.describe()}.\n\nKeep the INT8 model anyway? It will be marked "
-                          f"unguarded: its keypoints may differ from the full-precision model's.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.window)
-        box.setObjectName("keepUnguardedQuestion")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.finished.connect(lambda result: self._register(candidate) if result == QMessageBox.StandardButton.Yes
-                             else candidate.discard())
-        box.open()
+        ask_yes_no(self.window, "INT8 failed the accuracy guard",
+                   f"{candidate.report.describe()}.\n\nKeep the INT8 model anyway? It will be marked unguarded: its "
+                   f"keypoints may differ from the full-precision model's.", "keepUnguardedQuestion",
+                   lambda yes: self._register(candidate) if yes else candidate.discard(), risky=True)

@@ -72,8 +72,8 @@ def letterbox(frame_bgr: np.ndarray, size: tuple[int, int], stride: int, minimum
 
 def select_boxes(rows: np.ndarray, num_classes: int, class_id: int, conf: float, iou: float, max_det: int,
                  end2end: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """From the network's rows ``[A, C]`` (one per anchor) to the boxes of class ``class_id``: (x1, y1, x2, y2 ``[N, 4]``
-    in input pixels, scores ``[N]``), best first."""
+    """From the network's rows ``[A, C]`` (one per anchor) to the boxes of class ``class_id``:
+    (x1, y1, x2, y2 ``[N, 4]`` in input pixels, scores ``[N]``), best first."""
     if end2end:
         keep = (rows[:, 4] > conf) & (rows[:, 5] == class_id)
         kept = rows[keep][:max_det]

@@ -58,7 +58,12 @@ def onnx_detector(weights: str | Path, trust: bool = False,
     if say:
         say(f"exporting detector {weights.name} to ONNX (once; kept in {folder})")
     make_folder(folder)
-    task = _export(weights, trust, onnx_file)
+    try:
+        task = _export(weights, trust, onnx_file)
+    except BaseException:
+        if not any(folder.iterdir()):  # nothing was exported: no empty folder left beside the model
+            folder.rmdir()
+        raise
     import ultralytics
 
     write_json(record, {"source": weights.name, "source_sha256": source_sha256, "task": task,
