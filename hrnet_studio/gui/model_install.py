@@ -5,23 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from ..models.download import sha256_of
 from .jobs import DownloadJob, ImportJob
 from .questions import ask_yes_no
+from .window_part import WindowPart
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-class ModelInstaller(QObject):
+class ModelInstaller(WindowPart):
     """Downloads, imports and detector trust for ``window``; a finished install is selected and loaded."""
 
     def __init__(self, window: MainWindow):
-        super().__init__(window)  # a QObject of the UI thread: signals from other threads are queued to it
-        self.window = window
+        super().__init__(window)
         self.download_job: DownloadJob | None = None
         self.import_job: ImportJob | None = None
 

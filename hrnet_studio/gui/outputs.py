@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import platformdirs
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog
 
 from ..atomic_writer import WriteError, atomic_path, make_folder
@@ -17,17 +17,17 @@ from ..inference.live_sources import SeekableVideo
 from .export_dialog import ExportDialog
 from .jobs import ExportJob, ExportRequest
 from .recorder import OverlayRecorder
+from .window_part import WindowPart
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-class OutputActions(QObject):
+class OutputActions(WindowPart):
     """File ▸ Export keypoints…, Save screenshot and Record overlay video, for ``window``."""
 
     def __init__(self, window: MainWindow):
-        super().__init__(window)  # a QObject of the UI thread: signals from other threads are queued to it
-        self.window = window
+        super().__init__(window)
         self.export_job: ExportJob | None = None
         self.export_dialog: QProgressDialog | None = None
         self.recorder: OverlayRecorder | None = None

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from .jobs import QuantizeJob, QuantizeRequest
 from .questions import ask_yes_no
+from .window_part import WindowPart
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
 
 
-class QuantizeFlow(QObject):
+class QuantizeFlow(WindowPart):
     def __init__(self, window):
         super().__init__(window)
-        self.window = window
         self.job: QuantizeJob | None = None
 
     def start(self, sources: list[Path] | None = None) -> None:
