@@ -18,6 +18,8 @@ from ..errors import DetectorError, UnsafeFileError, first_line
 from ..models.ultralytics_files import open_yolo
 from ..thread_budget import enforce as enforce_thread_budget
 
+NO_DETECTOR = ("none", "full", "full-frame")  # what a user types for "no detector: the full frame is the box"
+
 
 @dataclass
 class Detections:
@@ -179,7 +181,7 @@ def make_detector(
     "onnx" runs a ``.pt`` detector through its ONNX export (on the CPU); where the export fails, PyTorch runs it.
     A ``.onnx`` detector always runs on ONNX Runtime."""
     check_detector_size(imgsz)
-    if spec is None or spec.lower() in ("none", "full", "full-frame"):
+    if spec is None or spec.lower() in NO_DETECTOR:
         return FullFrameDetector()
     if sha256 and Path(spec).is_file() and not trust:
         from ..models.download import sha256_of

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StudioError
-from .detector import PersonDetector, detector_runtime, make_detector
+from .detector import NO_DETECTOR, PersonDetector, detector_runtime, make_detector
 from .model_loading import LoadedPoseModel, open_pose_model
 from .pipeline import PipelineOptions, PosePipeline
-
-NO_DETECTOR = ("none", "full", "full-frame")
 
 
 @dataclass(frozen=True)

@@ -79,11 +79,15 @@ def open_session(path: str | Path, device: str = "cpu", threads: int | None = No
         return made
 
     level = ort.GraphOptimizationLevel
-    if providers != ["CPUExecutionProvider"]:  # a GPU provider's optimized graph is its own: nothing saved
+
+    def plain():  # optimized now, nothing saved
         return ort.InferenceSession(str(path), options(level.ORT_ENABLE_ALL), providers=providers)
+
+    if providers != ["CPUExecutionProvider"]:  # a GPU provider's optimized graph is its own: nothing saved
+        return plain()
     copy = optimized_copy_path(path)
     if copy is None:
-        return ort.InferenceSession(str(path), options(level.ORT_ENABLE_ALL), providers=providers)
+        return plain()
     if copy.is_file():
         try:
             return ort.InferenceSession(str(copy), options(level.ORT_DISABLE_ALL), providers=providers)
@@ -93,12 +97,12 @@ def open_session(path: str | Path, device: str = "cpu", threads: int | None = No
     try:
         make_folder(copy.parent)
     except WriteError:
-        return ort.InferenceSession(str(path), options(level.ORT_ENABLE_ALL), providers=providers)
+        return plain()
     try:
         session = ort.InferenceSession(str(path), options(level.ORT_ENABLE_ALL, part), providers=providers)
     except Exception:  # the save failed inside ONNX Runtime (a full disk), or the model is bad: try without saving
         discard(part)
-        return ort.InferenceSession(str(path), options(level.ORT_ENABLE_ALL), providers=providers)
+        return plain()
     try:
         commit(part, copy)
     except WriteError:
