@@ -52,7 +52,7 @@ window = MainWindow(settings=settings, probe_cameras_now=False)
 window.show()
 window.worker.resultReady.connect(lambda live: os._exit(0 if live.result.persons else 3))
 window.worker.failed.connect(lambda line: (print(line, file=sys.stderr), os._exit(4)))
-window.open_path(Path(sys.argv[1]))
+window.sources.open_path(Path(sys.argv[1]))
 app.exec()
 """
 

@@ -37,7 +37,7 @@ def test_open_play_and_see_persons(qtbot, window, videos, gui_models):
     assert (gui_models / "yolo11n-pose.exports" / "detector.onnx").is_file()
     assert window.errors == [] and window.findChild(QMessageBox, "errorBox") is None
     seen = results_collector(window)
-    assert window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    assert window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 8, timeout=30_000)
     assert max(len(live.result.persons) for live in seen) == 2  # the two players
     shown = len(window.latest.result.persons)  # the label follows the newest result painted
@@ -52,7 +52,7 @@ def test_open_play_and_see_persons(qtbot, window, videos, gui_models):
 def test_file_mode_processes_every_frame_in_order(qtbot, window, videos):
     window.player.speed_box.setCurrentIndex(window.player.speed_box.findData(4.0))
     seen = results_collector(window)
-    assert window.open_path(videos / PORTRAIT)
+    assert window.sources.open_path(videos / PORTRAIT)
     qtbot.waitUntil(lambda: len(seen) == 40, timeout=60_000)
     assert [live.frame.index for live in seen] == list(range(40))
     assert all(live.dropped == 0 for live in seen)
@@ -61,10 +61,10 @@ def test_file_mode_processes_every_frame_in_order(qtbot, window, videos):
 
 def test_pause_step_seek(qtbot, window, videos):
     seen = results_collector(window)
-    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     qtbot.mouseClick(window.player.play_button, Qt.MouseButton.LeftButton)  # pause
-    assert not window.is_playing()
+    assert not window.sources.is_playing()
     qtbot.wait(300)
     last = seen[-1].frame.index
     count = len(seen)
@@ -80,9 +80,9 @@ def test_pause_step_seek(qtbot, window, videos):
 
 def test_overlay_threshold_and_toggles(qtbot, window, videos):
     seen = results_collector(window)
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
-    window.set_playing(False)
+    window.sources.set_playing(False)
     window.panel.threshold_slider.setValue(0)
     assert window.panel.threshold_label.text() == "0.00" and window.view.options.threshold == 0.0
     drawn = {}
@@ -106,7 +106,7 @@ def test_change_model_in_the_picker(qtbot, window, videos, tmp_path):
     qtbot.waitUntil(lambda: window.model_info.name == "mpii_w8_256x256", timeout=LOAD_TIMEOUT)
     assert window.panel.model_combo.currentData() == "mpii_w8_256x256"
     seen = results_collector(window)
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     assert seen[-1].spec.num_joints == 16 and seen[-1].result.persons[0].keypoints.shape == (16, 2)
     # And back through the combo box, as a user picks it.
@@ -118,8 +118,8 @@ def test_change_model_in_the_picker(qtbot, window, videos, tmp_path):
 
 
 def test_export_from_the_gui(qtbot, window, videos, tmp_path):
-    assert window.open_path(videos / PORTRAIT)
-    window.set_playing(False)
+    assert window.sources.open_path(videos / PORTRAIT)
+    window.sources.set_playing(False)
     dialog = window.outputs.export_keypoints()
     assert dialog.csv_edit.text().endswith("single_person_basketball_portrait_1080x1920.poses.csv")
     out = tmp_path / "gui.csv"
@@ -141,8 +141,8 @@ def test_export_from_the_gui(qtbot, window, videos, tmp_path):
 
 
 def test_cancel_export_leaves_no_file(qtbot, window, videos, tmp_path):
-    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
-    window.set_playing(False)
+    window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.sources.set_playing(False)
     out = tmp_path / "cancelled.csv"
     job = window.outputs.start_export(out, None, tmp_path / "cancelled.mp4")
     qtbot.waitUntil(lambda: window.outputs.export_dialog.value() >= 2, timeout=60_000)
@@ -160,7 +160,7 @@ def test_close_while_running_stops_every_thread(qtbot, gui_models, tmp_path, vid
     win.show()
     qtbot.waitUntil(lambda: win.model_info is not None, timeout=LOAD_TIMEOUT)
     seen = results_collector(win)
-    win.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    win.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     capture = win.capture
     win.close()
@@ -170,7 +170,7 @@ def test_close_while_running_stops_every_thread(qtbot, gui_models, tmp_path, vid
 def test_simulated_camera_drops_stale_frames_then_disconnects(qtbot, window, videos):
     seen = results_collector(window)
     camera = PacedVideoCamera(videos / "two_people_basketball_gym_426x240.mp4", fps=60, disconnect_after=180)
-    window.open_source(camera)
+    window.sources.open_source(camera)
     assert not window.player.slider.isEnabled()  # no seeking a camera
     qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
     indices = [live.frame.index for live in seen]
@@ -181,7 +181,7 @@ def test_simulated_camera_drops_stale_frames_then_disconnects(qtbot, window, vid
     assert "simulated camera" in window.errors[-1]
     # The app stays usable: open a file after the camera is gone.
     count = len(seen)
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) > count + 1, timeout=30_000)
 
 
@@ -193,13 +193,13 @@ def test_bad_sources_are_messages(qtbot, window, tmp_path, videos, case):
         path.write_text("not a video")
     elif case == "empty_folder":
         path.mkdir()
-    assert not window.open_path(path)
+    assert not window.sources.open_path(path)
     expected = {"missing": "video not found", "not_a_video": "not a video OpenCV can decode",
                 "empty_folder": "no images"}[case]
     assert expected in window.errors[-1]
     boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
     assert any(expected in b.text() for b in boxes)
-    assert window.open_path(videos / PORTRAIT)  # still usable
+    assert window.sources.open_path(videos / PORTRAIT)  # still usable
 
 
 def test_image_folder_and_drag_and_drop(qtbot, window, tmp_path, videos):
@@ -218,7 +218,7 @@ def test_image_folder_and_drag_and_drop(qtbot, window, tmp_path, videos):
     window.dropEvent(drop)
     qtbot.waitUntil(lambda: len(seen) == 3, timeout=30_000)
     assert [live.frame.index for live in seen] == [0, 1, 2]
-    assert window.recent_files()[0] == str(folder)
+    assert window.sources.recent_files()[0] == str(folder)
     assert [a.text() for a in window.recent_menu.actions()][0] == str(folder)
 
 
@@ -257,7 +257,7 @@ def test_settings_persist(qtbot, gui_models, tmp_path):
 
 def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
     seen = results_collector(window)
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.record_action.trigger()
     recorder = window.outputs.recorder
@@ -268,7 +268,7 @@ def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
     cap = cv2.VideoCapture(str(recorded))
     assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 5
     cap.release()
-    window.set_playing(False)
+    window.sources.set_playing(False)
     shot = window.outputs.save_screenshot()
     image = cv2.imread(str(shot))
     assert image.shape == (256, 340, 3) and shot.parent == tmp_path / "shots"
@@ -283,9 +283,9 @@ def test_screenshot_and_exported_video_draw_the_same_overlay(qtbot, window, vide
     window.panel.threshold_slider.setValue(0)  # random weights score low: show every joint
     for check in (window.panel.scores_check, window.panel.boxes_check):  # scores on, boxes off: a click on the box
         qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
-    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 3, timeout=30_000)
-    window.set_playing(False)
+    window.sources.set_playing(False)
     qtbot.wait(300)
     options = OverlayOptions(skeleton=True, boxes=False, ids=True, scores=True, threshold=0.0)
     assert window.view.options == options
@@ -304,9 +304,9 @@ def test_window_screenshot_with_a_skeleton(qtbot, window, videos):
     """Saves the whole window as a PNG artifact (test-artifacts/) to look at, and checks a skeleton is on it."""
     seen = results_collector(window)
     window.panel.threshold_slider.setValue(0)  # random weights score low: show every joint
-    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 5 and len(seen[-1].result.persons) == 2, timeout=30_000)
-    window.set_playing(False)
+    window.sources.set_playing(False)
     qtbot.wait(200)
     window.view.repaint()
     assert window.view.joints_drawn == sum(int((p.scores >= 0).sum()) for p in window.view.persons) > 10
@@ -378,12 +378,12 @@ def test_first_run_downloads_from_the_window(qtbot, models_home, tmp_path, monke
 
 def test_keyboard_shortcuts(qtbot, window, videos):
     seen = results_collector(window)
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.activateWindow()
     window.view.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: not window.is_playing(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.sources.is_playing(), timeout=5000)
     assert not window.player.play_button.isChecked()
     qtbot.wait(300)
     count, last = len(seen), seen[-1].frame.index
@@ -393,16 +393,16 @@ def test_keyboard_shortcuts(qtbot, window, videos):
     shots = list(window.outputs.screenshot_dir().glob("*.png"))
     assert len(shots) == 1
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    qtbot.waitUntil(window.is_playing, timeout=5000)
+    qtbot.waitUntil(window.sources.is_playing, timeout=5000)
 
 
 def test_cameras_are_probed_in_the_background_and_bad_imports_explained(qtbot, gui_models, tmp_path):
     win = MainWindow(settings=make_settings(tmp_path / "s.ini"), probe_cameras_now=True)
     qtbot.addWidget(win)
-    qtbot.waitUntil(lambda: win.camera_probe is not None and win.camera_probe.isFinished(), timeout=20_000)
+    qtbot.waitUntil(lambda: win.sources.camera_probe is not None and win.sources.camera_probe.isFinished(), timeout=20_000)
     qtbot.wait(50)
-    assert win.camera_combo.count() == 0 and not win.camera_button.isEnabled()  # no camera on this machine
-    win._start_selected_camera()
+    assert win.sources.camera_combo.count() == 0 and not win.sources.camera_button.isEnabled()  # no camera on this machine
+    win.sources.start_selected_camera()
     assert "no camera found" in win.errors[-1]
     bad = tmp_path / "notes.pth"
     bad.write_text("not a checkpoint")
@@ -414,9 +414,9 @@ def test_cameras_are_probed_in_the_background_and_bad_imports_explained(qtbot, g
 
 def test_joint_plot_shows_a_knee_angle(qtbot, window, videos):
     seen = results_collector(window)
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 4, timeout=30_000)
-    window.set_playing(False)
+    window.sources.set_playing(False)
     qtbot.wait(500)  # let the frames in flight arrive
     plot = window.joint_plot
     plot.mode_box.setCurrentIndex(1)
@@ -511,7 +511,7 @@ def test_detect_every_and_detector_size_from_the_panel(qtbot, window, videos, tm
     qtbot.waitUntil(lambda: getattr(window.worker.pipeline.detector, "imgsz", None) == 320, timeout=30_000)
     assert window.worker.pipeline.options.det_every == 5  # a new model keeps the options
     seen = results_collector(window)
-    window.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
     assert all(len(live.result.persons) >= 1 for live in seen[:6])
     # the export uses what the panel shows, and the choice is kept for the next start
@@ -524,8 +524,8 @@ def test_detect_every_and_detector_size_from_the_panel(qtbot, window, videos, tm
 def test_quantize_to_int8_from_the_tools_menu(qtbot, window, videos, gui_models):
     """The random-weight w8 cannot pass the guard: the app asks, No keeps nothing, Yes keeps it marked unguarded
     (without calibrating again)."""
-    window.open_path(videos / "single_person_taichi_340x256.mp4")
-    window.set_playing(False)  # calibration reads the open video itself
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
+    window.sources.set_playing(False)  # calibration reads the open video itself
     action = next(a for a in window.findChildren(QAction) if a.text() == "&Quantize to INT8…")
     action.trigger()
     qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)

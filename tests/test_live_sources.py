@@ -12,17 +12,18 @@ from hrnet_studio.inference.live_sources import (
     CameraSource,
     ImageFolderSource,
     PacedVideoCamera,
-    SeekableVideo,
     SourceError,
     open_source,
     probe_cameras,
 )
+from hrnet_studio.inference.sources import VideoFileSource
 from hrnet_studio.kinematics import angle_deg, available_angles
 from hrnet_studio.skeletons import COCO_17, MPII_16, generic_set
 
 
-def test_seekable_video_reads_in_order_and_seeks(videos):
-    video = SeekableVideo(videos / "single_person_taichi_340x256.mp4")
+def test_video_reads_in_order_and_seeks(videos):
+    video = open_source(videos / "single_person_taichi_340x256.mp4")
+    assert isinstance(video, VideoFileSource)  # the one reader, for the player as for export
     assert (video.frame_count, video.width, video.height) == (300, 340, 256)
     assert [video.read().index for _ in range(3)] == [0, 1, 2]
     video.seek(120)
@@ -34,6 +35,8 @@ def test_seekable_video_reads_in_order_and_seeks(videos):
     assert np.array_equal(frame.image, expected)  # the seek landed on the right picture
     video.seek(10_000)
     assert video.read().index == 299 and video.read() is None
+    assert [f.index for f in video][:3] == [0, 1, 2]  # iterating starts again from the first frame
+    assert video.frames_read == 300 and not video.truncated
     video.close()
 
 

@@ -189,7 +189,7 @@ def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, 
     from test_gui import results_collector
 
     seen = results_collector(window)
-    window.open_path(videos / VIDEO)
+    window.sources.open_path(videos / VIDEO)
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
     window.record_action.trigger()
     recorder = window.outputs.recorder
@@ -206,7 +206,7 @@ def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, 
     window.record_action.trigger()
     assert window.errors[-1].startswith("the recording was not saved: cannot write ")
     assert window.errors[-1].endswith(": no space left on device") and not window.record_action.isChecked()
-    window.set_playing(False)
+    window.sources.set_playing(False)
     assert window.outputs.save_screenshot() is None
     assert window.errors[-1].startswith("cannot write ") and window.errors[-1].endswith("no space left on device")
     shots = tmp_path / "shots"

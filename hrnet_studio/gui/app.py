@@ -20,5 +20,5 @@ def run_app(source: Path | None = None, argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     if source is not None:
-        window.open_path(source)
+        window.sources.open_path(source)
     return app.exec()

@@ -12,43 +12,30 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from ..errors import StudioError
 from ..inference.factory import PipelineChoice
-from ..inference.live_sources import (
-    VIDEO_SUFFIXES,
-    CameraSource,
-    ImageFolderSource,
-    LiveSource,
-    SeekableVideo,
-)
+from ..inference.live_sources import LiveSource
 from ..models.registry import ModelRegistry
 from . import gc_guard
 from .capture import CaptureThread
 from .channel import FrameChannel
 from .controls import PlayerBar
 from .finetune_wizard import FineTuneWizard
-from .jobs import CameraProbe
 from .model_install import ModelInstaller
 from .outputs import OutputActions
 from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
 from .settings_panel import SettingsPanel
+from .source_control import SourceControl
 from .video_view import VideoView
 from .worker import LiveResult, ModelInfo, PoseWorker
-
-MAX_RECENT = 8
 
 
 class MainWindow(QMainWindow):
@@ -69,7 +56,6 @@ class MainWindow(QMainWindow):
         self.arrivals: deque[float] = deque(maxlen=30)
         self.fps = 0.0
         self.models = ModelInstaller(self)
-        self.camera_probe: CameraProbe | None = None
         self.finetune_wizard: FineTuneWizard | None = None
         self.outputs = OutputActions(self)
         self._closing = False
@@ -84,7 +70,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.refresh_models()
         if probe_cameras_now:
-            QTimer.singleShot(0, self.refresh_cameras)
+            QTimer.singleShot(0, self.sources.refresh_cameras)
         self.apply_model_choice(ask_download=False)
 
     # ----- construction --------------------------------------------------------------------
@@ -98,10 +84,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.player)
         self.setCentralWidget(central)
-        self.player.playToggled.connect(self.set_playing)
-        self.player.stepRequested.connect(self.step)
-        self.player.seekRequested.connect(self.seek)
-        self.player.speedChanged.connect(self._on_speed)
+        self.sources = SourceControl(self)
 
     def _build_docks(self) -> None:
         self.panel = SettingsPanel()
@@ -123,28 +106,12 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Source", objectName="sourceBar")
-        self.addToolBar(bar)
-        open_button = QPushButton("Open video…", objectName="openVideoButton")
-        open_button.clicked.connect(self.choose_video)
-        bar.addWidget(open_button)
-        bar.addSeparator()
-        self.camera_combo = QComboBox(objectName="cameraCombo")
-        self.camera_combo.setMinimumWidth(200)
-        self.camera_combo.setPlaceholderText("no camera found")
-        bar.addWidget(self.camera_combo)
-        self.camera_button = QPushButton("Start camera", objectName="cameraButton", enabled=False)
-        self.camera_button.clicked.connect(self._start_selected_camera)
-        bar.addWidget(self.camera_button)
-        refresh = QPushButton("↻", objectName="refreshCameras")
-        refresh.setToolTip("Look for cameras again")
-        refresh.clicked.connect(self.refresh_cameras)
-        bar.addWidget(refresh)
+        self.addToolBar(self.sources.build_toolbar())
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "Open &video…", self.choose_video, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "Open image &folder…", self.choose_folder)
+        self._action(file_menu, "Open &video…", self.sources.choose_video, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open image &folder…", self.sources.choose_folder)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
         out = self.outputs
@@ -164,9 +131,8 @@ class MainWindow(QMainWindow):
         self.quantize_flow = QuantizeFlow(self)
         self._action(tools_menu, "&Quantize to INT8…", lambda: self.quantize_flow.start())
         play_menu = self.menuBar().addMenu("&Playback")
-        self.play_action = self._action(play_menu, "Play / pause", lambda: self.set_playing(not self.is_playing()),
-                                        Qt.Key.Key_Space)
-        self._action(play_menu, "Next frame", self.step, Qt.Key.Key_Right)
+        self.play_action = self._action(play_menu, "Play / pause", self.sources.toggle_playing, Qt.Key.Key_Space)
+        self._action(play_menu, "Next frame", self.sources.step, Qt.Key.Key_Right)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -269,103 +235,6 @@ class MainWindow(QMainWindow):
             if self.model_info is None:
                 self.model_label.setText("no model")
 
-    # ----- sources ------------------------------------------------------------------------------
-    def refresh_cameras(self) -> None:
-        probe = CameraProbe(self)
-        probe.found.connect(self._show_cameras)
-        self.camera_probe = probe
-        probe.start()
-
-    def _show_cameras(self, cameras: list) -> None:
-        self.camera_combo.clear()
-        for camera in cameras:
-            self.camera_combo.addItem(camera.label, camera.index)
-        self.camera_button.setEnabled(self.camera_combo.count() > 0)
-
-    def _start_selected_camera(self) -> None:
-        index = self.camera_combo.currentData()
-        if index is None:
-            self.show_error("no camera found: connect one and press ↻")
-            return
-        try:
-            self.open_source(CameraSource(int(index)))
-        except StudioError as exc:
-            self.show_error(str(exc))
-
-    def choose_video(self) -> None:
-        pattern = "Videos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES) + ");;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "Open video", self.last_dir(), pattern)
-        if path:
-            self.open_path(Path(path))
-
-    def choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open image folder", self.last_dir())
-        if path:
-            self.open_path(Path(path))
-
-    def open_path(self, path: Path) -> bool:
-        """Open a video file or an image folder; a bad file is a message, not a crash."""
-        try:
-            source = ImageFolderSource(path) if path.is_dir() else SeekableVideo(path)
-        except StudioError as exc:
-            self.show_error(str(exc))
-            return False
-        self._remember(path)
-        self.open_source(source)
-        return True
-
-    def open_source(self, source: LiveSource, playing: bool = True) -> None:
-        self.stop_source()
-        self.channel.reopen()
-        self.worker.request_options(self.worker.options)  # new source: fresh tracks
-        self.source = source
-        self.capture = CaptureThread(source, self.channel, playing=playing)
-        self.capture.speed = self.player.speed_box.currentData()
-        self.capture.failed.connect(self.on_source_failed)
-        self.capture.reachedEnd.connect(lambda: self.player.set_playing(False))
-        self.capture.position.connect(self.player.set_position)
-        self.player.set_source(source.frame_count, source.fps, enabled=not source.is_live)
-        self.player.set_playing(playing or source.is_live)
-        self.performance_plot.clear()
-        self.arrivals.clear()
-        self.setWindowTitle(f"HRNet Studio — {source.name}")
-        self.capture.start()
-
-    def stop_source(self) -> None:
-        if self.capture is not None:
-            self.capture.stop()
-            self.capture.wait(5000)
-            self.capture = None
-        self.source = None
-        if self.outputs.recorder is not None:
-            self.outputs.toggle_recording()
-
-    def on_source_failed(self, message: str) -> None:
-        self.show_error(message)
-        self.player.set_playing(False)
-
-    def is_playing(self) -> bool:
-        return self.capture is not None and self.capture.playing
-
-    def set_playing(self, playing: bool) -> None:
-        if self.capture is not None and not self.capture.source.is_live:
-            self.capture.set_playing(playing)
-        self.player.set_playing(self.is_playing())
-
-    def step(self) -> None:
-        if self.capture is not None and not self.capture.source.is_live:
-            self.capture.set_playing(False)
-            self.player.set_playing(False)
-            self.capture.step()
-
-    def seek(self, index: int) -> None:
-        if self.capture is not None and not self.capture.source.is_live:
-            self.capture.seek(index)
-
-    def _on_speed(self, speed: float) -> None:
-        if self.capture is not None:
-            self.capture.speed = speed
-
     # ----- results -------------------------------------------------------------------------------
     def on_result(self, live: LiveResult) -> None:
         if self._closing:
@@ -402,26 +271,6 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.show()
 
-    def last_dir(self) -> str:
-        return self.settings.value("lastDir", str(Path.home()), str)
-
-    def _remember(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
-        self.settings.setValue("lastDir", str(path.parent))
-        self._fill_recent()
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recentFiles", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for entry in self.recent_files():
-            action = self.recent_menu.addAction(entry)
-            action.triggered.connect(lambda *_, p=entry: self.open_path(Path(p)))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
     def _restore_settings(self) -> None:
         s = self.settings
         if s.value("geometry") is not None:
@@ -432,7 +281,7 @@ class MainWindow(QMainWindow):
         self.panel.restore(s)
         speed = self.player.speed_box.findData(s.value("speed", 1.0, float))
         self.player.speed_box.setCurrentIndex(max(speed, 0))
-        self._fill_recent()
+        self.sources.fill_recent()
         self.apply_overlay()
         self.apply_options()
 
@@ -451,7 +300,7 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.open_path(Path(urls[0].toLocalFile()))
+            self.sources.open_path(Path(urls[0].toLocalFile()))
             event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:
@@ -464,10 +313,10 @@ class MainWindow(QMainWindow):
             if job is not None and job.isRunning():
                 job.cancel()
                 job.wait(10000)
-        for job in (self.models.import_job, self.camera_probe):
+        for job in (self.models.import_job, self.sources.camera_probe):
             if job is not None:
                 job.wait(30000)
-        self.stop_source()
+        self.sources.stop_source()
         self.worker.stop()
         self.worker_thread.quit()
         self.worker_thread.wait(10000)

@@ -83,7 +83,7 @@ class ModelInstaller(WindowPart):
         self.window.apply_model_choice()
 
     def ask_and_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import model", self.window.last_dir(),
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import model", self.window.sources.last_dir(),
                                               "Models (*.pth *.pt *.onnx);;All files (*)")
         if path:
             self.import_file(Path(path))

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from ..atomic_writer import WriteError, atomic_path, make_folder
 from ..errors import StudioError
-from ..inference.live_sources import SeekableVideo
+from ..inference.sources import VideoFileSource
 from .export_dialog import ExportDialog
 from .jobs import ExportJob, ExportRequest
 from .recorder import OverlayRecorder
@@ -42,7 +42,7 @@ class OutputActions(WindowPart):
         """File ▸ Export keypoints…: the dialog of outputs for the open video file; None when there is nothing to
         export from (a camera, an image folder, no model)."""
         source = self.window.source
-        if source is None or source.is_live or not isinstance(source, SeekableVideo):
+        if source is None or source.is_live or not isinstance(source, VideoFileSource):
             self.window.show_error("open a video file first: keypoints are exported from a whole video")
             return None
         if self.window.panel.model_needs_download():

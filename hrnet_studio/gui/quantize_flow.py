@@ -55,7 +55,7 @@ class QuantizeFlow(WindowPart):
         if path is not None and Path(path).exists():
             return [Path(path)]
         chosen, _ = QFileDialog.getOpenFileName(self.window, "Footage with people to calibrate INT8 on",
-                                                self.window.last_dir(), VIDEO_FILTER)
+                                                self.window.sources.last_dir(), VIDEO_FILTER)
         return [Path(chosen)] if chosen else []
 
     def _verdict(self, candidate) -> None:

@@ -1,5 +1,6 @@
-"""Frame sources for interactive viewing: a seekable video file, a camera, an image folder, and a
-simulated camera (a file paced in real time that can "disconnect") for tests and demos.
+"""Frame sources for interactive viewing: a video file (the one reader, ``sources.VideoFileSource``), a camera,
+an image folder, and a simulated camera (a file paced in real time that can "disconnect") for tests and
+benchmarks. ``open_source`` turns what the user picked into one of them.
 
 All share one small interface: ``read()`` gives the next ``Frame`` or ``None`` at the end, and a
 camera that stops delivering raises ``SourceError``. Files can also ``seek``.
@@ -36,42 +37,6 @@ class LiveSource(Protocol):
     def seek(self, index: int) -> None: ...
 
     def close(self) -> None: ...
-
-
-class SeekableVideo:
-    """A video file for the player: validated on open (``VideoError``), read in order, seekable."""
-
-    is_live = False
-
-    def __init__(self, path: str | Path):
-        checked = VideoFileSource(path)  # the same checks and messages as the exporter
-        self.path = checked.path
-        self.fps, self.frame_count = checked.fps, checked.frame_count
-        self.width, self.height = checked.width, checked.height
-        checked.close()
-        self.name = self.path.name
-        self._cap = cv2.VideoCapture(str(self.path))
-        self._next = 0
-
-    def read(self) -> Frame | None:
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            return None
-        frame = Frame(self._next, self._next / self.fps, image)
-        self._next += 1
-        return frame
-
-    def seek(self, index: int) -> None:
-        index = max(0, min(int(index), max(self.frame_count - 1, 0)))
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-        self._next = index
-
-    @property
-    def position(self) -> int:
-        return self._next
-
-    def close(self) -> None:
-        self._cap.release()
 
 
 class ImageFolderSource:
@@ -153,7 +118,7 @@ class PacedVideoCamera:
 
     def __init__(self, path: str | Path, fps: float | None = None, disconnect_after: int | None = None,
                  loop: bool = True):
-        self._video = SeekableVideo(path)
+        self._video = VideoFileSource(path)
         self.fps = fps or self._video.fps
         self.name = f"simulated camera ({self._video.name})"
         self.disconnect_after = disconnect_after
@@ -219,11 +184,12 @@ def probe_cameras(max_index: int = 4) -> list[CameraInfo]:
 
 
 def open_source(spec: str | Path) -> LiveSource:
-    """A path to a video or an image folder, or ``camera:N``."""
+    """A path to a video or an image folder, or ``camera:N``; ``VideoError``/``SourceError`` when it cannot
+    be opened (one line)."""
     text = str(spec)
     if text.startswith("camera:"):
         return CameraSource(int(text.split(":", 1)[1]))
     path = Path(text)
     if path.is_dir():
         return ImageFolderSource(path)
-    return SeekableVideo(path)
+    return VideoFileSource(path)

@@ -84,28 +84,20 @@ def calibration_crops(
 
 
 def _sampled_frames(sources: list[Path], per_source: int) -> Iterable[np.ndarray]:
-    import cv2
+    """Up to ``per_source`` frames spread evenly over each video or image folder (BGR uint8)."""
+    from ..inference.live_sources import open_source
 
-    from ..inference.live_sources import IMAGE_SUFFIXES, open_source
-
-    for source in sources:
-        if source.is_dir():
-            images = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            for path in images[:: max(1, len(images) // per_source)][:per_source]:
-                image = cv2.imread(str(path))
-                if image is not None:
-                    yield image
-            continue
-        video = open_source(source)
+    for spec in sources:
+        source = open_source(spec)
         try:
-            count = max(video.frame_count, 1)
+            count = max(source.frame_count, 1)
             for index in np.linspace(0, count - 1, min(per_source, count)).astype(int):
-                video.seek(int(index))
-                frame = video.read()
+                source.seek(int(index))
+                frame = source.read()
                 if frame is not None:
                     yield frame.image
         finally:
-            video.close()
+            source.close()
 
 
 def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> None:
