@@ -27,12 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hrnet_studio.inference.codec import HeatmapCodec
 from hrnet_studio.inference.decode import DECODERS, decode
 from hrnet_studio.inference.transforms import (
     affine_transform_points,
     get_affine_transform,
 )
-from hrnet_studio.training.codec import HeatmapCodec
 from hrnet_studio.training.datasets.coco import CocoKeypoints
 from hrnet_studio.training.datasets.mpii import load_mpii
 

@@ -49,7 +49,7 @@ def eval_coco(args: argparse.Namespace, registry) -> int:
     from tqdm import tqdm
 
     from .cli import load_model, say
-    from .training.codec import HeatmapCodec
+    from .inference.codec import HeatmapCodec
     from .training.datasets.coco import CocoKeypoints
     from .training.datasets.joints_dataset import JointsDataset
     from .training.predict import evaluate_coco
@@ -82,8 +82,8 @@ def eval_mpii(args: argparse.Namespace, registry) -> int:
 
     from .atomic_writer import write_json
     from .cli import load_model, say
+    from .inference.codec import HeatmapCodec
     from .skeletons import MPII_16
-    from .training.codec import HeatmapCodec
     from .training.datasets.joints_dataset import JointsDataset
     from .training.datasets.mpii import load_mpii
     from .training.datasets.mpii_truth import (

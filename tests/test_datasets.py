@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
+from hrnet_studio.inference.codec import HeatmapCodec
 from hrnet_studio.skeletons import COCO_17, MPII_16
-from hrnet_studio.training.codec import HeatmapCodec
 from hrnet_studio.training.datasets.coco import CocoKeypoints, infer_flip_pairs
 from hrnet_studio.training.datasets.joints_dataset import JointsDataset
 from hrnet_studio.training.datasets.mpii import load_mpii

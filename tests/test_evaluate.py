@@ -4,13 +4,14 @@ import json
 import numpy as np
 import pytest
 
+from hrnet_studio.inference.pipeline import PersonPose
+from hrnet_studio.inference.scoring import pose_score
 from hrnet_studio.skeletons import COCO_17
 from hrnet_studio.training.evaluate import (
     coco_keypoint_ap,
     mpii_pckh,
     oks_iou,
     oks_nms,
-    rescore,
 )
 
 
@@ -50,8 +51,10 @@ def test_displaced_and_missing_predictions_lower_ap(coco_gt):
 
 
 def test_rescoring_and_oks_nms():
-    assert rescore(0.8, np.array([0.1, 0.5, 0.9])) == pytest.approx(0.8 * 0.7)
-    assert rescore(0.8, np.array([0.1, 0.15])) == 0.0
+    assert pose_score(0.8, np.array([0.1, 0.5, 0.9])) == pytest.approx(0.8 * 0.7)
+    assert pose_score(0.8, np.array([0.1, 0.15])) == 0.0
+    person = PersonPose(np.zeros(4, np.float32), 0.8, np.zeros((3, 2), np.float32), np.array([0.1, 0.5, 0.9]))
+    assert person.pose_score() == pytest.approx(0.8 * 0.7)  # the exported score is the evaluated one
     sigmas = COCO_17.oks_sigmas()
     base = np.zeros((17, 3))
     base[:, 0], base[:, 1], base[:, 2] = np.linspace(0, 100, 17), np.linspace(0, 200, 17), 1

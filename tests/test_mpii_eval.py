@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from hrnet_studio.inference.codec import HeatmapCodec
 from hrnet_studio.skeletons import MPII_16
-from hrnet_studio.training.codec import HeatmapCodec
 from hrnet_studio.training.datasets.joints_dataset import JointsDataset
 from hrnet_studio.training.datasets.mpii import load_mpii
 from hrnet_studio.training.datasets.mpii_truth import (

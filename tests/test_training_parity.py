@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from hrnet_studio.inference.codec import HeatmapCodec
 from hrnet_studio.inference.transforms import get_affine_transform
 from hrnet_studio.skeletons import COCO_17, MPII_16, generic_set
 from hrnet_studio.training.augment import (
@@ -13,7 +14,6 @@ from hrnet_studio.training.augment import (
     half_body_transform,
     upper_body_ids,
 )
-from hrnet_studio.training.codec import HeatmapCodec
 from hrnet_studio.training.loss import JointsMSELoss, JointsOHKMMSELoss
 
 CODEC = HeatmapCodec.for_input((192, 256))

@@ -81,7 +81,7 @@ def open_pose_model(
 
         size = input_size or (record.input_size if record.metadata else None)
         model, spec = load_pose_model(record.path, input_size=size)
-        _apply_keypoints(spec, record.metadata)
+        _apply_metadata(spec, record.metadata)
         enforce_thread_budget()
         return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
 
@@ -110,7 +110,7 @@ def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
     runner = OnnxBackend(onnx_record.path, device)
     spec = PoseModelSpec(meta.arch, meta.num_joints, tuple(meta.input_size), keypoint_set_for(meta.num_joints),
                          onnx_record.path)
-    _apply_keypoints(spec, meta)
+    _apply_metadata(spec, meta)
     return LoadedPoseModel(runner, spec, record, "onnx", meta.precision, meta.guarded is not False)
 
 
@@ -137,11 +137,15 @@ def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_
     return "onnx" if in_folder and on_cpu and record.metadata is not None else "torch"
 
 
-def _apply_keypoints(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
-    """Fine-tuned models carry their own keypoint names, flip pairs and skeleton."""
-    kps = meta.keypoint_set() if meta else None
+def _apply_metadata(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
+    """What the model's metadata says travels with it: its keypoint names, flip pairs and skeleton (fine-tuned
+    models carry their own) and the normalisation it was trained with."""
+    if meta is None:
+        return
+    kps = meta.keypoint_set()
     if kps is not None and kps.num_joints == spec.num_joints:
         spec.keypoints = kps
+    spec.normalization = meta.normalization_spec()
 
 
 def _onnx_for(record: ModelRecord, registry: ModelRegistry, say: Callable[[str], None] | None) -> ModelRecord:

@@ -10,9 +10,12 @@ import numpy as np
 
 from ..models.spec import PoseModelSpec
 from .backends import PoseBackend
-from .decode import Decoder, average_flip, decode
+from .codec import HeatmapCodec
+from .decode import Decoder
 from .detection_schedule import DetectionSchedule
 from .detector import Detections, PersonDetector
+from .heatmaps import predict_heatmaps
+from .scoring import pose_score
 from .tracking import KeypointSmoother, PoseTracker
 from .transforms import person_crops
 
@@ -29,8 +32,7 @@ class PersonPose:
 
     def pose_score(self, threshold: float = 0.2) -> float:
         """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
-        confident = self.scores[self.scores > threshold]
-        return float(self.box_score * (confident.mean() if confident.size else 0.0))
+        return pose_score(self.box_score, self.scores, threshold)
 
 
 @dataclass
@@ -88,6 +90,7 @@ class PosePipeline:
     def options(self, options: PipelineOptions) -> None:
         """New options start afresh: tracks, filters and the detection schedule are reset."""
         self._options = options
+        self.codec = HeatmapCodec.for_spec(self.spec, options.decoder)
         self.smoother = KeypointSmoother(options.smooth_min_cutoff, options.smooth_beta)
         self.schedule = DetectionSchedule(options.det_every, options.redetect_below)
         self.reset()
@@ -99,18 +102,9 @@ class PosePipeline:
         self.schedule.reset()
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
-        """Network output for normalised crops, chunked by ``max_batch``, flip-tested when asked."""
-        if self.options.flip_test:
-            n = len(batch)
-            both = np.concatenate([batch, batch[..., ::-1]], axis=0)
-            out = self._forward(both)
-            return average_flip(out[:n], out[n:], self.spec.keypoints.flip_pairs, shift=True)
-        return self._forward(batch)
-
-    def _forward(self, batch: np.ndarray) -> np.ndarray:
-        step = max(1, self.options.max_batch)
-        parts = [self.backend.infer(np.ascontiguousarray(batch[i:i + step])) for i in range(0, len(batch), step)]
-        return np.concatenate(parts, axis=0)
+        """Network output float32 [N, K, h, w] for normalised crops [N, 3, H, W] (``heatmaps.predict_heatmaps``)."""
+        return predict_heatmaps(self.backend, batch, self.spec.keypoints.flip_pairs, self.options.flip_test,
+                                self.options.max_batch)
 
     def estimate(
         self, frame_bgr: np.ndarray, detections: Detections, timer: StageTimer | None = None
@@ -120,11 +114,12 @@ class PosePipeline:
         if len(detections) == 0:
             return []
         with timer("crop"):
-            batch, centers, scales = person_crops(frame_bgr, detections.boxes, self.spec.input_size)
+            batch, centers, scales = person_crops(frame_bgr, detections.boxes, self.spec.input_size,
+                                                  self.spec.normalization)
         with timer("pose"):
             heatmaps = self.heatmaps(batch)
         with timer("decode"):
-            coords, maxvals = decode(heatmaps, centers, scales, self.options.decoder)
+            coords, maxvals = self.codec.decode(heatmaps, centers, scales)
         return [
             PersonPose(detections.boxes[i].astype(np.float32), float(detections.scores[i]), coords[i], maxvals[i, :, 0])
             for i in range(len(coords))

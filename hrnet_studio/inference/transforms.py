@@ -10,10 +10,11 @@ import math
 import cv2
 import numpy as np
 
+from ..models.spec import Normalization
+
+IMAGENET = Normalization()  # the official HRNet's, and the default of every model that does not say otherwise
 PIXEL_STD = 200.0
 BOX_PADDING = 1.25
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
@@ -134,21 +135,24 @@ def warp_crops(
     return crops[..., ::-1]
 
 
-def normalize_crops(
-    crops_rgb: np.ndarray, mean: np.ndarray = IMAGENET_MEAN, std: np.ndarray = IMAGENET_STD
-) -> np.ndarray:
-    """uint8 [N, H, W, 3] RGB → float32 [N, 3, H, W], ``(x/255 − mean)/std`` as ToTensor+Normalize."""
+def normalize_crops(crops_rgb: np.ndarray, normalization: Normalization = IMAGENET) -> np.ndarray:
+    """uint8 [N, H, W, 3] RGB → float32 [N, 3, H, W]: the model's channel order, then ``(x/255 − mean)/std``
+    as ToTensor+Normalize."""
+    if normalization.colour == "bgr":
+        crops_rgb = crops_rgb[..., ::-1]
     x = crops_rgb.astype(np.float32) / np.float32(255.0)
-    x = (x - mean) / std
+    x = (x - normalization.mean_array) / normalization.std_array
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
 def person_crops(
-    frame_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_size: tuple[int, int]
+    frame_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_size: tuple[int, int],
+    normalization: Normalization = IMAGENET,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The network input for each person box, as the official test does it: (batch float32 [N, 3, H, W] RGB,
-    normalised; centres [N, 2] and scales [N, 2] for mapping keypoints back). ``input_size`` is (w, h)."""
+    """The network input for each person box, as the official test does it: (batch float32 [N, 3, H, W],
+    normalised as the model expects; centres [N, 2] and scales [N, 2] for mapping keypoints back).
+    ``input_size`` is (w, h) pixels; ``boxes_xyxy`` [N, 4] frame pixels."""
     w, h = input_size
     centers, scales = box_to_center_scale(xyxy_to_xywh(boxes_xyxy), w / h)
-    batch = normalize_crops(warp_crops(frame_bgr, centers, scales, (w, h)), IMAGENET_MEAN, IMAGENET_STD)
+    batch = normalize_crops(warp_crops(frame_bgr, centers, scales, (w, h)), normalization)
     return batch, centers, scales

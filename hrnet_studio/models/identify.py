@@ -16,6 +16,7 @@ from .metadata import (
     keypoints_from_dict,
     keypoints_to_dict,
 )
+from .spec import Normalization
 
 ONNX_MAGIC_HINT = b"\x08"  # an ONNX ModelProto starts with field 1 (ir_version), varint
 
@@ -76,9 +77,13 @@ def _identify_checkpoint(path: Path, obj: object, name: str, input_size: tuple[i
             raise StudioError(f"{path.name}: its keypoint set does not match its {num_joints}-joint last layer") from None
     else:
         keypoints = keypoints_to_dict(keypoint_set_for(num_joints))
+    try:
+        normalization = Normalization.from_dict(embedded.get("normalization"))
+    except (AttributeError, TypeError, ValueError):
+        raise StudioError(f"{path.name}: the normalisation it carries is malformed") from None
     return ModelMetadata(
         name=name, file=path.name, kind=POSE, format="pth", arch=arch, input_size=list(size), num_joints=num_joints,
-        keypoints=keypoints, source=str(embedded.get("source", "import")),
+        keypoints=keypoints, normalization=normalization.to_dict(), source=str(embedded.get("source", "import")),
         training_data=embedded.get("training_data"), metrics=dict(embedded.get("metrics") or {}),
         size_bytes=path.stat().st_size, notes=notes,
     )

@@ -16,11 +16,11 @@ from typing import Any
 from ..atomic_writer import write_text
 from ..errors import StudioError
 from ..skeletons import BUILTIN_SETS, KeypointSet
+from .spec import Normalization, heatmap_size_for
 
 METADATA_VERSION = 1
 POSE = "pose"
 DETECTOR = "detector"
-DEFAULT_NORMALIZATION = {"colour": "rgb", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
 def metadata_path(model_file: Path) -> Path:
@@ -68,7 +68,7 @@ class ModelMetadata:
     input_size: list[int] = field(default_factory=list)  # [width, height]
     num_joints: int = 0
     keypoints: dict[str, Any] | None = None
-    normalization: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NORMALIZATION))
+    normalization: dict[str, Any] = field(default_factory=lambda: Normalization().to_dict())
     source: str = "import"  # "zoo", "import", "onnx-export", "int8", "fine-tune"
     builtin: str | None = None  # the zoo entry this file installs
     derived_from: str | None = None  # e.g. the .pth an ONNX file was exported from
@@ -85,7 +85,11 @@ class ModelMetadata:
 
     @property
     def heatmap_size(self) -> list[int]:
-        return [v // 4 for v in self.input_size]
+        return list(heatmap_size_for(self.input_size)) if self.input_size else []
+
+    def normalization_spec(self) -> Normalization:
+        """The normalisation the network expects (checked when the file is read)."""
+        return Normalization.from_dict(self.normalization)
 
     def keypoint_set(self) -> KeypointSet | None:
         return keypoints_from_dict(self.keypoints) if self.keypoints else None
@@ -113,5 +117,9 @@ class ModelMetadata:
                 keypoints_from_dict(meta.keypoints)
             except (KeyError, TypeError, ValueError):
                 raise StudioError(f"model metadata {path} has a malformed keypoint set: fix or delete it") from None
+        try:
+            Normalization.from_dict(meta.normalization)
+        except (AttributeError, TypeError, ValueError):
+            raise StudioError(f"model metadata {path} has a malformed normalisation: fix or delete it") from None
         return meta
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError
+from .spec import Normalization
 
 GUARD_PCK = 0.95
 GUARD_CORRELATION = 0.9
@@ -57,9 +58,10 @@ class GuardError(StudioError):
 
 def calibration_crops(
     sources: Iterable[Path], input_size: tuple[int, int], detector, max_crops: int = 240, frames_per_source: int = 120,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, normalization: Normalization | None = None,
 ) -> np.ndarray:
-    """Normalised person crops float32 [N, 3, H, W] from videos or image folders, as the pipeline makes them.
+    """Normalised person crops float32 [N, 3, H, W] from videos or image folders, as the pipeline makes them
+    (``normalization``: the model's; ImageNet's when not given).
 
     Frames are taken evenly over each source (``frames_per_source`` at most); every person the detector finds is
     cropped. Raises ``StudioError`` when no person is found."""
@@ -70,7 +72,7 @@ def calibration_crops(
     for done, frame in enumerate(_sampled_frames(sources, frames_per_source)):
         found = detector.detect(frame)
         if len(found):
-            crops.append(person_crops(frame, found.boxes, input_size)[0])
+            crops.append(person_crops(frame, found.boxes, input_size, normalization or Normalization())[0])
         if progress:
             progress(done + 1, frames_per_source * len(sources))
         if sum(len(c) for c in crops) >= max_crops:
@@ -191,7 +193,8 @@ def prepare_int8(
         say(f"exporting {record.name} to ONNX first...")
         fp32, _ = export_registered(registry, record)
     say(f"collecting person crops for calibration from {', '.join(p.name for p in sources)}...")
-    crops = calibration_crops(sources, tuple(fp32.metadata.input_size), detector, progress=progress)
+    crops = calibration_crops(sources, tuple(fp32.metadata.input_size), detector, progress=progress,
+                              normalization=fp32.metadata.normalization_spec())
     if len(crops) < 10:
         raise StudioError(f"only {len(crops)} persons found in the calibration footage: give more (at least 10)")
     order = np.random.default_rng(0).permutation(len(crops))

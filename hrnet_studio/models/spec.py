@@ -1,10 +1,60 @@
-"""What the pipeline needs to know about a pose model besides its weights (no PyTorch needed to read it)."""
+"""The description that travels with a pose model (as timm's ``pretrained_cfg`` does): what the network is, the
+input it expects and the heatmaps it gives. No PyTorch is needed to read it.
+
+Every size derived from the input size is computed here (``heatmap_size_for``), and the normalisation the
+network was trained with is read from the model's metadata rather than assumed.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..skeletons import KeypointSet
+
+HEATMAP_STRIDE = 4  # HRNet's heatmaps are a quarter of the input, in both directions
+COLOURS = ("rgb", "bgr")
+
+
+def heatmap_size_for(input_size: tuple[int, int] | list[int]) -> tuple[int, int]:
+    """(width, height) of the heatmaps for an input of (width, height) pixels: the one place this is computed."""
+    return int(input_size[0]) // HEATMAP_STRIDE, int(input_size[1]) // HEATMAP_STRIDE
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How crops become network input: channel order, then ``(x / 255 − mean) / std`` per channel (mean and std
+    in [0, 1] units, in the network's channel order). The default is ImageNet's, on RGB, as the official HRNet."""
+
+    colour: str = "rgb"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Normalization:
+        """From a model's metadata (``{"colour", "mean", "std"}``); missing keys take the defaults."""
+        if not data:
+            return cls()
+        default = cls()
+        colour = str(data.get("colour", default.colour)).lower()
+        mean = tuple(float(v) for v in data.get("mean", default.mean))
+        std = tuple(float(v) for v in data.get("std", default.std))
+        if colour not in COLOURS or len(mean) != 3 or len(std) != 3 or not all(s > 0 for s in std):
+            raise ValueError(f"normalisation needs colour rgb|bgr and three means and positive stds, got {data}")
+        return cls(colour, mean, std)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"colour": self.colour, "mean": list(self.mean), "std": list(self.std)}
+
+    @property
+    def mean_array(self) -> np.ndarray:
+        return np.asarray(self.mean, dtype=np.float32)
+
+    @property
+    def std_array(self) -> np.ndarray:
+        return np.asarray(self.std, dtype=np.float32)
 
 
 @dataclass
@@ -13,12 +63,14 @@ class PoseModelSpec:
 
     arch: str
     num_joints: int
-    input_size: tuple[int, int]  # (width, height)
+    input_size: tuple[int, int]  # (width, height) pixels
     keypoints: KeypointSet
     path: Path | None = None
     final_conv_kernel: int = 1
     notes: list[str] = field(default_factory=list)
+    normalization: Normalization = field(default_factory=Normalization)
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
-        return self.input_size[0] // 4, self.input_size[1] // 4
+        """(width, height) of the network's output."""
+        return heatmap_size_for(self.input_size)

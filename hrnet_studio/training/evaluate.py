@@ -18,12 +18,6 @@ SC_BIAS = 0.6  # head size = 0.6 × the head box diagonal
 
 
 # ----- COCO ----------------------------------------------------------------------------------------
-def rescore(box_score: float, keypoint_scores: np.ndarray, threshold: float = 0.2) -> float:
-    """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
-    confident = keypoint_scores[keypoint_scores > threshold]
-    return float(box_score * (confident.mean() if confident.size else 0.0))
-
-
 def oks_iou(kpts: np.ndarray, others: np.ndarray, area: float, other_areas: np.ndarray, sigmas: np.ndarray,
             vis_threshold: float | None = None) -> np.ndarray:
     """OKS of one pose [K, 3] against others [M, K, 3] (official ``oks_iou``)."""

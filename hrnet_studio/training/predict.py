@@ -11,12 +11,13 @@ import numpy as np
 
 from ..atomic_writer import write_json
 from ..inference.backends import PoseBackend
-from ..inference.decode import average_flip
+from ..inference.heatmaps import predict_heatmaps
+from ..inference.scoring import pose_score
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii_truth import PckhTruth
 from .datasets.records import PersonRecord
-from .evaluate import coco_keypoint_ap, oks_nms, pckh, rescore
+from .evaluate import coco_keypoint_ap, oks_nms, pckh
 
 
 def predict_records(backend: PoseBackend, dataset: JointsDataset, flip_test: bool = True, batch: int = 32,
@@ -28,10 +29,7 @@ def predict_records(backend: PoseBackend, dataset: JointsDataset, flip_test: boo
     for start in range(0, n, batch):
         items = [dataset[i] for i in range(start, min(start + batch, n))]
         x = np.stack([item[0].numpy() for item in items])
-        heatmaps = backend.infer(x)
-        if flip_test:
-            flipped = backend.infer(np.ascontiguousarray(x[..., ::-1]))
-            heatmaps = average_flip(heatmaps, flipped, dataset.keypoints.flip_pairs, shift=True)
+        heatmaps = predict_heatmaps(backend, x, dataset.keypoints.flip_pairs, flip_test, batch)
         centers = np.stack([item[3]["center"] for item in items])
         scales = np.stack([item[3]["scale"] for item in items])
         c, s = dataset.codec.decode(heatmaps, centers, scales)
@@ -52,7 +50,7 @@ def coco_results(records: list[PersonRecord], coords: np.ndarray, scores: np.nda
         kps = np.concatenate([c, s[:, None]], axis=1)
         by_image.setdefault(rec.image_id, []).append(
             {"image_id": rec.image_id, "category_id": 1, "keypoints": kps, "area": float(np.prod(rec.scale * 200)),
-             "score": rescore(rec.box_score, s)})
+             "score": pose_score(rec.box_score, s)})
     results = []
     for poses in by_image.values():
         for i in oks_nms(poses, sigmas, 0.9):

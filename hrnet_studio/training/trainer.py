@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from ..atomic_writer import copy_file, make_folder, torch_save
 from ..errors import StudioError
 from ..inference.backends import TorchBackend, resolve_device
+from ..inference.codec import HeatmapCodec
 from ..models.checkpoints import (
     embedded_metadata,
     load_checkpoint_object,
@@ -29,7 +30,6 @@ from ..models.metadata import ModelMetadata, keypoints_to_dict, now_iso
 from ..models.registry import ModelRegistry
 from ..skeletons import MPII_16, KeypointSet
 from .augment import AugmentConfig
-from .codec import HeatmapCodec
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii

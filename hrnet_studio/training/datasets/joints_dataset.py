@@ -8,12 +8,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ...inference.codec import HeatmapCodec
 from ...inference.transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
+    IMAGENET,
     affine_transform_points,
     get_affine_transform,
+    normalize_crops,
 )
+from ...models.spec import Normalization
 from ...skeletons import KeypointSet
 from ..augment import (
     AugmentConfig,
@@ -22,7 +24,6 @@ from ..augment import (
     random_scale_rotation,
     upper_body_ids,
 )
-from ..codec import HeatmapCodec
 from .records import DatasetError, PersonRecord
 
 
@@ -50,8 +51,10 @@ class JointsDataset(Dataset):
     so every epoch differs, any worker count gives the same samples, and a resumed run replays them."""
 
     def __init__(self, records: list[PersonRecord], keypoints: KeypointSet, codec: HeatmapCodec, train: bool,
-                 augment: AugmentConfig | None = None, seed: int = 0, joints_weight: np.ndarray | None = None):
+                 augment: AugmentConfig | None = None, seed: int = 0, joints_weight: np.ndarray | None = None,
+                 normalization: Normalization = IMAGENET):
         self.records = records
+        self.normalization = normalization
         self.keypoints = keypoints
         self.codec = codec
         self.train = train
@@ -106,9 +109,9 @@ class JointsDataset(Dataset):
 
     def __getitem__(self, index: int):
         crop, target, weight, sample = self.item(index)
-        x = (crop.astype(np.float32) / np.float32(255.0) - IMAGENET_MEAN) / IMAGENET_STD
+        x = normalize_crops(crop[None], self.normalization)[0]
         meta = {"index": index, "image_id": self.records[index].image_id, "center": np.asarray(sample.center, np.float32),
                 "scale": np.asarray(sample.scale, np.float32), "rotation": sample.rotation,
                 "score": self.records[index].box_score}
-        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))), torch.from_numpy(target), \
+        return torch.from_numpy(x), torch.from_numpy(target), \
             torch.from_numpy(weight), meta

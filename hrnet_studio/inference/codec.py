@@ -1,7 +1,8 @@
 """One codec for both directions: joints → heatmap targets for training, heatmaps → joints for inference.
 
-Training and inference share this object, so the Gaussian the network learns and the decoder that
-reads it cannot drift apart (same stride, same heatmap size, same sigma).
+The pipeline, training and evaluation all get it from the model's description (``HeatmapCodec.for_spec``) or
+its input size, so the Gaussian the network learns and the decoder that reads it cannot drift apart (same
+stride, same heatmap size, same sigma).
 """
 from __future__ import annotations
 
@@ -9,19 +10,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..inference.decode import Decoder, decode
+from ..models.spec import PoseModelSpec, heatmap_size_for
+from .decode import Decoder, decode
 
 
 @dataclass(frozen=True)
 class HeatmapCodec:
-    input_size: tuple[int, int]  # (width, height) of the network input
-    heatmap_size: tuple[int, int]  # (width, height) of its output
-    sigma: float = 2.0
+    """Encodes joints as Gaussian heatmaps (training targets) and decodes heatmaps to image keypoints."""
+
+    input_size: tuple[int, int]  # (width, height) of the network input, pixels
+    heatmap_size: tuple[int, int]  # (width, height) of its output, heatmap pixels
+    sigma: float = 2.0  # of the target Gaussian, heatmap pixels
     decoder: Decoder = "dark"
 
     @classmethod
     def for_input(cls, input_size: tuple[int, int], sigma: float = 2.0, decoder: Decoder = "dark") -> HeatmapCodec:
-        return cls(tuple(input_size), (input_size[0] // 4, input_size[1] // 4), sigma, decoder)
+        return cls(tuple(input_size), heatmap_size_for(input_size), sigma, decoder)
+
+    @classmethod
+    def for_spec(cls, spec: PoseModelSpec, decoder: Decoder = "dark", sigma: float = 2.0) -> HeatmapCodec:
+        """The codec of a described model (its input size gives the heatmap size)."""
+        return cls.for_input(spec.input_size, sigma, decoder)
 
     @property
     def stride(self) -> np.ndarray:
@@ -67,7 +76,8 @@ class HeatmapCodec:
         return target, weight
 
     def decode(self, heatmaps: np.ndarray, centers: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Heatmaps [N, K, H, W] → image keypoints [N, K, 2] and scores [N, K, 1]."""
+        """Heatmaps float32 [N, K, H, W] of crops with ``centers`` [N, 2] (image pixels) and ``scales`` [N, 2]
+        (units of 200 px) → image keypoints float32 [N, K, 2] (pixels) and scores float32 [N, K, 1]."""
         expected = (self.heatmap_size[1], self.heatmap_size[0])
         if heatmaps.shape[2:] != expected:
             raise ValueError(f"heatmaps are {heatmaps.shape[2:]} but this codec makes {expected}")
