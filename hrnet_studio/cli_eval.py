@@ -34,87 +34,38 @@ def add_eval_parser(sub) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .models.registry import ModelRegistry
-    from .training.datasets.inspect import detect_format
-
-    fmt = detect_format(args.annotations) if args.format == "auto" else args.format
-    if fmt == "mpii":
-        if args.detections:
-            raise StudioError("--detections is for COCO datasets; MPII is scored on its annotated persons")
-        return eval_mpii(args, ModelRegistry())
-    return eval_coco(args, ModelRegistry())
-
-
-def eval_coco(args: argparse.Namespace, registry) -> int:
-    from tqdm import tqdm
-
-    from .cli import load_model, say
-    from .inference.codec import HeatmapCodec
-    from .training.datasets.coco import CocoKeypoints
-    from .training.datasets.joints_dataset import JointsDataset
-    from .training.predict import evaluate_coco
-
-    coco = CocoKeypoints(args.annotations, args.images)
-    missing = coco.missing_images()
-    if missing:
-        raise StudioError(f"{len(missing)} image(s) of {args.annotations.name} are not in {args.images} "
-                          f"(first: {missing[0]})")
-    loaded = load_model(args, registry)
-    spec = loaded.spec
-    if spec.num_joints != coco.keypoints.num_joints:
-        raise StudioError(f"the model has {spec.num_joints} joints but {args.annotations.name} has "
-                          f"{coco.keypoints.num_joints}")
-    w, h = spec.input_size
-    records = (coco.detection_records(args.detections, w / h) if args.detections else coco.gt_records(w / h))
-    dataset = JointsDataset(records, coco.keypoints, HeatmapCodec.for_input((w, h), decoder=args.decoder), False)
-    say(f"evaluating {loaded.record.name} on {len(records)} persons ({'detections' if args.detections else 'GT boxes'}"
-        f", flip test {'on' if args.flip else 'off'}) with {loaded.backend.device_name}")
-    with tqdm(total=len(records), unit="person", file=sys.stderr) as bar:
-        stats = evaluate_coco(loaded.backend, coco, dataset, args.flip, args.batch,
-                              lambda done, total: bar.update(done - bar.n), args.results)
-    for name, value in stats.items():
-        print(f"{name:>5} {value:.3f}")
-    return 0
-
-
-def eval_mpii(args: argparse.Namespace, registry) -> int:
     from tqdm import tqdm
 
     from .atomic_writer import write_json
     from .cli import load_model, say
     from .inference.codec import HeatmapCodec
-    from .skeletons import MPII_16
-    from .training.datasets.joints_dataset import JointsDataset
-    from .training.datasets.mpii import load_mpii
-    from .training.datasets.mpii_truth import (
-        find_truth_file,
-        load_pckh_truth,
-        match_truth,
-    )
-    from .training.datasets.records import check_images
-    from .training.predict import evaluate_mpii
+    from .models.registry import ModelRegistry
+    from .training.datasets.inspect import detect_format
+    from .training.eval_set import build_eval_set
 
-    records = load_mpii(args.annotations, args.images)
-    check_images(records, args.annotations, args.images)
-    truth_file = args.pckh_gt or find_truth_file(args.annotations)
-    if truth_file is None:
-        raise StudioError(f"PCKh needs head sizes: pass --pckh-gt gt_valid.mat (or valid.h5); none is beside "
-                          f"{args.annotations.name}")
-    truth = match_truth(load_pckh_truth(truth_file), records, args.annotations.name)
+    fmt = detect_format(args.annotations) if args.format == "auto" else args.format
+    registry = ModelRegistry()
+    # The data is checked before any model loads: a missing image or head-size file fails in a second.
+    eval_set = build_eval_set(fmt, args.annotations, args.images, args.detections, args.pckh_gt)
     loaded = load_model(args, registry)
     spec = loaded.spec
-    if spec.num_joints != MPII_16.num_joints:
-        raise StudioError(f"the model has {spec.num_joints} joints; MPII has {MPII_16.num_joints}")
-    dataset = JointsDataset(records, MPII_16, HeatmapCodec.for_input(tuple(spec.input_size), decoder=args.decoder),
-                            False)
-    say(f"evaluating {loaded.record.name} on {len(records)} MPII persons (head sizes from {Path(truth_file).name}, "
-        f"flip test {'on' if args.flip else 'off'}) with {loaded.backend.device_name}")
-    with tqdm(total=len(records), unit="person", file=sys.stderr) as bar:
-        stats = evaluate_mpii(loaded.backend, dataset, truth, args.flip, args.batch,
-                              lambda done, total: bar.update(done - bar.n))
-    if args.results:
+    if spec.num_joints != eval_set.keypoints.num_joints:
+        raise StudioError(f"the model has {spec.num_joints} joints but {args.annotations.name} has "
+                          f"{eval_set.keypoints.num_joints}")
+    dataset = eval_set.dataset(HeatmapCodec.for_spec(spec, args.decoder), spec.normalization)
+    flip = f"flip test {'on' if args.flip else 'off'}"
+    if fmt == "coco":
+        say(f"evaluating {loaded.record.name} on {len(dataset)} persons "
+            f"({'detections' if args.detections else 'GT boxes'}, {flip}) with {loaded.backend.device_name}")
+    else:
+        say(f"evaluating {loaded.record.name} on {len(dataset)} MPII persons (head sizes from "
+            f"{eval_set.truth_file.name}, {flip}) with {loaded.backend.device_name}")
+    with tqdm(total=len(dataset), unit="person", file=sys.stderr) as bar:
+        stats = eval_set.score(loaded.backend, dataset, args.flip, args.batch, lambda done, total: bar.update(done - bar.n),
+                               args.results if fmt == "coco" else None)
+    if args.results and fmt == "mpii":
         write_json(args.results, stats, indent=1)
     for name, value in stats.items():
         if name != "per_joint":
-            print(f"{name:>8} {value:.2f}")
+            print(f"{name:>8} {value:.3f}" if fmt == "coco" else f"{name:>8} {value:.2f}")
     return 0

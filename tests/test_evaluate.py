@@ -106,4 +106,4 @@ def test_eval_command_on_the_coco_sample(capsys, assets, small_checkpoint, tmp_p
     assert len(json.loads(results.read_text())) == 12
     code = main(["eval", str(root / "annotations" / "test_coco.json"), str(tmp_path), "--model",
                  str(small_checkpoint)])
-    assert code == 2 and "4 image(s) of test_coco.json are not in" in capsys.readouterr().err
+    assert code == 2 and "4 of 4 images of test_coco.json are not in" in capsys.readouterr().err

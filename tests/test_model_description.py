@@ -122,3 +122,20 @@ def test_the_codec_refuses_heatmaps_of_another_size():
     codec = HeatmapCodec.for_input((192, 256))
     with pytest.raises(ValueError, match="this codec makes"):
         codec.decode(np.zeros((1, 17, 32, 24), np.float32), np.zeros((1, 2)), np.ones((1, 2)))
+
+
+def test_registry_add_copies_made_models_in_and_never_leaves_one_undescribed(models_home, tmp_path):
+    registry = ModelRegistry()
+    made = save_pose_checkpoint(build_hrnet("hrnet_w8", 17), tmp_path / "best.pth", {"input_size": [64, 96]})
+    meta = ModelMetadata(name="tuned", file="tuned.pth", arch="hrnet_w8", input_size=[64, 96], num_joints=17,
+                         source="fine-tune")
+    record = registry.add(made, meta)
+    assert record.path == models_home / "tuned.pth" and made.is_file()  # copied, the run's own file stays
+    assert record.metadata.size_bytes == made.stat().st_size and record.source == "fine-tune"
+    in_folder = models_home / "exported.pth"
+    in_folder.write_bytes(made.read_bytes())
+    assert registry.add(in_folder, ModelMetadata(name="exported", file="", arch="hrnet_w8")).path == in_folder
+    metadata_path(models_home / "broken.pth").mkdir()  # its description cannot be written
+    with pytest.raises(StudioError):
+        registry.add(made, ModelMetadata(name="broken", file="broken.pth", arch="hrnet_w8"))
+    assert not (models_home / "broken.pth").exists()

@@ -9,7 +9,8 @@ import torch
 from hrnet_studio.cli import main
 from hrnet_studio.models.checkpoints import save_pose_checkpoint
 from hrnet_studio.models.hrnet import build_hrnet
-from hrnet_studio.models.registry import ModelRegistry, load_zoo
+from hrnet_studio.models.registry import ModelRegistry
+from hrnet_studio.models.zoo import load_zoo
 from hrnet_studio.paths import resources_dir
 
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from hrnet_studio.inference.codec import HeatmapCodec
-from hrnet_studio.skeletons import MPII_16
 from hrnet_studio.training.datasets.joints_dataset import JointsDataset
 from hrnet_studio.training.datasets.mpii import load_mpii
 from hrnet_studio.training.datasets.mpii_truth import (
@@ -15,8 +14,8 @@ from hrnet_studio.training.datasets.mpii_truth import (
     match_truth,
 )
 from hrnet_studio.training.datasets.records import DatasetError
+from hrnet_studio.training.eval_set import build_eval_set
 from hrnet_studio.training.evaluate import mpii_pckh, pckh
-from hrnet_studio.training.predict import evaluate_mpii
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +85,13 @@ class OracleBackend:
 
 def test_perfect_heatmaps_score_100_and_shifted_ones_less(mpii):
     root, records = mpii
-    truth = match_truth(load_pckh_truth(root / "annotations" / "valid.h5"), records, "test_mpii.json")
-    dataset = JointsDataset(records, MPII_16, HeatmapCodec.for_input((256, 256)), False)
-    perfect = evaluate_mpii(OracleBackend(dataset), dataset, truth, flip_test=False, batch=2)
+    eval_set = build_eval_set("mpii", root / "annotations" / "test_mpii.json", root / "images")
+    assert eval_set.metric == "mpii_pckh" and eval_set.truth_file.name == "valid.h5"
+    dataset = eval_set.dataset(HeatmapCodec.for_input((256, 256)))
+    assert len(dataset) == len(records) == len(eval_set.truth)
+    perfect = eval_set.score(OracleBackend(dataset), dataset, flip_test=False, batch=2)
     assert perfect["Mean"] == 100.0 and perfect["Head"] == 100.0
-    shifted = evaluate_mpii(OracleBackend(dataset, shift_px=20), dataset, truth, flip_test=False, batch=2)
+    shifted = eval_set.score(OracleBackend(dataset, shift_px=20), dataset, flip_test=False, batch=2)
     assert shifted["Mean"] < 50.0  # 20 heatmap pixels is far beyond half a head for every sample person
 
 

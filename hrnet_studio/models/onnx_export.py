@@ -147,6 +147,6 @@ def export_registered(registry, record, dest: Path | None = None):
 
         meta.keypoints = keypoints_to_dict(spec.keypoints)
     if in_folder:
-        return registry.register(dest, meta), max_diff
+        return registry.add(dest, meta), max_diff
     meta.write(dest.parent)
     return dest, max_diff

@@ -221,29 +221,29 @@ def int8_name(record) -> str:
 def register_int8(registry, candidate: Int8Candidate):
     """Move a prepared INT8 model into the model folder beside its source, with the source's sha256 and the guard's
     figures; unguarded when it failed the guard. Returns its ModelRecord."""
+    try:
+        return registry.add(candidate.path, _int8_metadata(candidate))
+    finally:
+        candidate.discard()
+
+
+def _int8_metadata(candidate: Int8Candidate):
     from dataclasses import replace
 
-    from ..atomic_writer import copy_file
     from .download import sha256_of
     from .metadata import now_iso
 
     record, report = candidate.record, candidate.report
     name = candidate.path.name
-    dest = registry.folder / name
-    try:
-        copy_file(candidate.path, dest)
-    finally:
-        candidate.discard()
     source_sha256 = record.metadata.sha256 or sha256_of(record.path)
     verdict = "passed the guard" if report.passed else "FAILED the guard and was kept anyway (unguarded)"
     footage = ", ".join(p.name for p in candidate.sources)
-    meta = replace(candidate.fp32.metadata, name=name, file=name, format="onnx", precision="int8",
+    return replace(candidate.fp32.metadata, name=name, file=name, format="onnx", precision="int8",
                    guarded=report.passed, source="int8", builtin=None, derived_from=record.name,
-                   derived_sha256=source_sha256, size_bytes=dest.stat().st_size, sha256=None, created=now_iso(),
+                   derived_sha256=source_sha256, sha256=None, created=now_iso(),
                    metrics={"int8_pck@0.05": round(report.pck, 4), "int8_score_r": round(report.correlation, 4)},
                    notes=[f"ONNX Runtime static quantization (QDQ, per-channel), calibrated on "
                           f"{candidate.calibration_crops} person crops from {footage}; {verdict}: {report.describe()}"])
-    return registry.register(dest, meta)
 
 
 def quantize_registered(

@@ -10,23 +10,23 @@ Two kinds of entries:
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..atomic_writer import copy_file
 from ..errors import StudioError
-from ..paths import models_dir, ort_cache_folder, zoo_catalog_path
+from ..paths import models_dir, ort_cache_folder
 from ..skeletons import BUILTIN_SETS
 from .detector_export import export_folder
-from .download import DownloadError, Progress, checksum_matches, download, sha256_of
+from .download import DownloadError, Progress, download, sha256_of
 from .identify import identify
-from .metadata import DETECTOR, POSE, ModelMetadata, keypoints_to_dict, metadata_path
+from .metadata import DETECTOR, POSE, ModelMetadata, metadata_path
 from .ultralytics_files import load_restricted
+from .zoo import ZooEntry, load_zoo
 
 MODEL_SUFFIXES = (".pth", ".pt", ".onnx")
 DEFAULT_POSE_MODEL = "hrnet_w32_coco_256x192"
@@ -40,63 +40,6 @@ def metrics_text(metrics: dict[str, float]) -> str:
     """``AP 0.744, AR 0.798``; ``-`` when there are none."""
     return ", ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" if v <= 1 else f"{METRIC_LABELS.get(k, k)} {v:.1f}"
                      for k, v in metrics.items()) or "-"
-
-
-@dataclass(frozen=True)
-class ZooSource:
-    url: str
-    sha256: str | None
-    format: str
-
-
-@dataclass
-class ZooEntry:
-    name: str
-    kind: str
-    title: str
-    sources: list[ZooSource]
-    arch: str = ""
-    input_size: tuple[int, int] | None = None
-    keypoints: str = ""
-    training_data: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    metrics_note: str = ""
-    size_bytes: int | None = None
-    license: str = ""
-    file: str | None = None
-    official_file: dict | None = None
-
-    @property
-    def filename(self) -> str:
-        return self.file or f"{self.name}.pth"
-
-    def recognises(self, digest: str) -> str | None:
-        """``"official"`` or ``"zoo"`` when a file with this sha256 is this entry's official or download file."""
-        official = (self.official_file or {}).get("sha256")
-        if official and checksum_matches(digest, official):
-            return "official"
-        if any(s.sha256 and checksum_matches(digest, s.sha256) for s in self.sources):
-            return "zoo"
-        return None
-
-    def metrics_for(self, origin: str) -> dict[str, float]:
-        """The published figures of that file: the official checkpoint's own, or the download's."""
-        if origin == "official":
-            return dict((self.official_file or {}).get("metrics") or {})
-        return dict(self.metrics)
-
-    def metadata(self, size_bytes: int, sha256: str | None, origin: str = "zoo") -> ModelMetadata:
-        meta = ModelMetadata(
-            name=self.name, file=self.filename, kind=self.kind, source=origin, builtin=self.name,
-            format="ultralytics" if self.kind == DETECTOR else "pth", arch=self.arch or ("yolo" if self.kind == DETECTOR else ""),
-            training_data=self.training_data, metrics=self.metrics_for(origin), sha256=sha256, size_bytes=size_bytes,
-        )
-        if self.kind == POSE and self.input_size:
-            kps = BUILTIN_SETS[self.keypoints]
-            meta.input_size = list(self.input_size)
-            meta.num_joints = kps.num_joints
-            meta.keypoints = keypoints_to_dict(kps)
-        return meta
 
 
 @dataclass
@@ -178,22 +121,6 @@ class ModelRecord:
 @lru_cache(maxsize=64)
 def _digest_of(path: str, size: int, mtime_ns: int) -> str:
     return sha256_of(Path(path))
-
-
-def load_zoo(path: Path | None = None) -> dict[str, ZooEntry]:
-    path = path or zoo_catalog_path()
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        entries = {}
-        for item in data["models"]:
-            item = dict(item)
-            item["sources"] = [ZooSource(s["url"], s.get("sha256"), s.get("format", "pth")) for s in item["sources"]]
-            if item.get("input_size"):
-                item["input_size"] = tuple(item["input_size"])
-            entries[item["name"]] = ZooEntry(**item)
-        return entries
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StudioError(f"the model catalogue {path} is unreadable ({type(exc).__name__}: {exc})") from None
 
 
 class ModelRegistry:
@@ -375,11 +302,26 @@ class ModelRegistry:
             raise
         return self.find(meta.name)
 
-    def register(self, path: Path, meta: ModelMetadata) -> ModelRecord:
-        """Register a file already written in the model folder (an ONNX export, a fine-tuned model)."""
-        meta.file = path.name
-        meta.size_bytes = path.stat().st_size
-        meta.write(self.folder)
+    def add(self, file: Path, meta: ModelMetadata) -> ModelRecord:
+        """Put a model made here (a fine-tuned checkpoint, an ONNX export, an INT8 model) in the folder as
+        ``meta.file`` (default: the file's own name), replacing a file of that name, and describe it.
+
+        A file outside the folder is copied in atomically; when its description cannot be written, the copy is
+        removed again (a model without its description would be listed as something else)."""
+        file = Path(file)
+        meta.file = meta.file or file.name
+        dest = self.folder / meta.file
+        copied = file.resolve() != dest.resolve()
+        if copied:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            copy_file(file, dest)
+        meta.size_bytes = dest.stat().st_size
+        try:
+            meta.write(self.folder)
+        except StudioError:
+            if copied:
+                dest.unlink(missing_ok=True)
+            raise
         return self.find(meta.name)
 
     def remove(self, name: str) -> list[Path]:

@@ -5,19 +5,15 @@ Used by validation during training and by ``hrnet-studio eval``, so both score m
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from ..atomic_writer import write_json
 from ..inference.backends import PoseBackend
 from ..inference.heatmaps import predict_heatmaps
 from ..inference.scoring import pose_score
-from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
-from .datasets.mpii_truth import PckhTruth
 from .datasets.records import PersonRecord
-from .evaluate import coco_keypoint_ap, oks_nms, pckh
+from .evaluate import oks_nms
 
 
 def predict_records(backend: PoseBackend, dataset: JointsDataset, flip_test: bool = True, batch: int = 32,
@@ -58,20 +54,3 @@ def coco_results(records: list[PersonRecord], coords: np.ndarray, scores: np.nda
             results.append({"image_id": p["image_id"], "category_id": 1, "score": p["score"],
                             "keypoints": p["keypoints"].ravel().tolist()})
     return results
-
-
-def evaluate_coco(backend: PoseBackend, coco: CocoKeypoints, dataset: JointsDataset, flip_test: bool = True,
-                  batch: int = 32, progress: Callable[[int, int], None] | None = None,
-                  results_file: Path | None = None) -> dict[str, float]:
-    coords, scores = predict_records(backend, dataset, flip_test, batch, progress)
-    results = coco_results(dataset.records, coords, scores, dataset.keypoints.oks_sigmas())
-    if results_file is not None:
-        write_json(results_file, results)
-    return coco_keypoint_ap(coco.annotation_file, results, dataset.keypoints.oks_sigmas())
-
-
-def evaluate_mpii(backend: PoseBackend, dataset: JointsDataset, truth: PckhTruth, flip_test: bool = True,
-                  batch: int = 32, progress: Callable[[int, int], None] | None = None) -> dict:
-    """PCKh@0.5 per part and per joint; ``truth`` holds the rows of ``dataset``'s persons, in order."""
-    coords, _ = predict_records(backend, dataset, flip_test, batch, progress)
-    return pckh(coords, truth.joints, truth.missing, truth.headsizes)

@@ -11,41 +11,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ..atomic_writer import copy_file, make_folder, torch_save
+from ..atomic_writer import torch_save
 from ..errors import StudioError
 from ..inference.backends import TorchBackend, resolve_device
 from ..inference.codec import HeatmapCodec
+from ..inference.transforms import IMAGENET
 from ..models.checkpoints import (
     embedded_metadata,
     load_checkpoint_object,
-    read_state_dict,
+    normalize_state_dict,
     save_pose_checkpoint,
 )
 from ..models.hrnet import build_hrnet
 from ..models.metadata import ModelMetadata, keypoints_to_dict, now_iso
 from ..models.registry import ModelRegistry
+from ..models.spec import Normalization
 from ..skeletons import MPII_16, KeypointSet
 from .augment import AugmentConfig
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii
-from .datasets.mpii_truth import (
-    PckhTruth,
-    find_truth_file,
-    load_pckh_truth,
-    match_truth,
-)
 from .datasets.records import check_images
 from .distributed import DistContext
-from .evaluate import coco_keypoint_ap, pck
+from .eval_set import EvalSet, build_eval_set
 from .events import EventLog
 from .finetune import arch_of_state, load_weights_for_finetune
 from .loss import JointsMSELoss
-from .predict import coco_results, evaluate_mpii, predict_records
 from .recipe import Recipe
 from .stopping import StopSignal, TrainingStopped
 
@@ -65,16 +59,6 @@ class TrainResult:
 def run_folder(recipe: Recipe) -> Path:
     """Where a recipe's run keeps its checkpoints, log and stop requests."""
     return Path(recipe.output) / recipe.name
-
-
-def pck_of_records(records, coords: np.ndarray, threshold: float = 0.2) -> float:
-    """PCK against the records' labels; a person's size is the long side of its box (scale × 200 / 1.25)."""
-    if not records or not any(r.visible[:, 0].any() for r in records):
-        return float("nan")
-    gt = np.stack([r.joints[:, :2] for r in records])
-    vis = np.stack([r.visible[:, 0] for r in records])
-    size = np.array([float(np.max(r.scale)) * 200 / 1.25 for r in records])
-    return pck(coords, gt, vis, size, threshold)
 
 
 class Trainer:
@@ -102,6 +86,7 @@ class Trainer:
         torch.manual_seed(recipe.seed)  # the same recipe starts from the same weights
         self._load_data()
         self._build_model()
+        self._make_datasets()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=recipe.optim.lr,
                                           weight_decay=recipe.optim.weight_decay)
         if recipe.optim.schedule == "cosine":
@@ -119,45 +104,34 @@ class Trainer:
 
     # ----- setup -------------------------------------------------------------------------------
     def _load_data(self) -> None:
+        """The training persons and the validation set (``eval_set.build_eval_set``, as ``eval`` builds it)."""
         d, w, h = self.recipe.data, *self.recipe.model.input_size
-        aspect = w / h
-        self.val_truth: PckhTruth | None = None
         if d.format == "coco":
             train = CocoKeypoints(d.train_annotations, d.train_images)
             self.keypoints: KeypointSet = train.keypoints
-            self.train_records = train.gt_records(aspect)
-            self.val_coco = CocoKeypoints(d.val_annotations or d.train_annotations, d.val_images or d.train_images)
-            self.val_records = (self.val_coco.detection_records(d.val_detections, aspect) if d.val_detections
-                                else self.val_coco.gt_records(aspect))
+            self.train_records = train.gt_records(w / h)
         elif d.format == "mpii":
             self.keypoints = MPII_16
             self.train_records = load_mpii(d.train_annotations, d.train_images)
-            self.val_coco = None
-            self.val_records = load_mpii(d.val_annotations, d.val_images) if d.val_annotations else []
-            self.val_truth = self._pckh_truth()
         else:
             raise StudioError(f"unknown data format {d.format!r}: use coco or mpii")
         if not self.train_records:
             raise StudioError("the training set has no person with a labelled keypoint")
         check_images(self.train_records, d.train_annotations, d.train_images)
-        check_images(self.val_records, d.val_annotations or d.train_annotations, d.val_images or d.train_images)
+        if d.format == "mpii" and not d.val_annotations:
+            self.val = EvalSet(MPII_16)
+        else:  # a COCO run without a validation file is validated on its training file
+            self.val = build_eval_set(d.format, d.val_annotations or d.train_annotations, d.val_images or d.train_images,
+                                      d.val_detections, d.val_pckh_gt, need_truth=False, say=self.say)
+
+    def _make_datasets(self) -> None:
         a = self.recipe.augment
         augment = AugmentConfig(a.scale_factor, a.rotation_factor, 0.6, a.flip, a.half_body_prob,
                                 a.half_body_min_joints)
         self.train_set = JointsDataset(self.train_records, self.keypoints, self.codec, True, augment,
-                                       self.recipe.seed)
-        self.val_set = JointsDataset(self.val_records, self.keypoints, self.codec, False)
-
-    def _pckh_truth(self) -> PckhTruth | None:
-        """Head sizes for PCKh of the MPII validation persons, when a ground-truth file is given or found."""
-        d = self.recipe.data
-        if not self.val_records:
-            return None
-        path = d.val_pckh_gt or find_truth_file(d.val_annotations)
-        if not path:
-            self.say("no gt_valid.mat or valid.h5 beside the validation file: the best model is picked by loss")
-            return None
-        return match_truth(load_pckh_truth(path), self.val_records, Path(d.val_annotations).name)
+                                       self.recipe.seed, normalization=self.normalization)
+        self.val_set = self.val.dataset(self.codec, self.normalization)
+        self.val_records = self.val_set.records
 
     def _build_model(self) -> None:
         m = self.recipe.model
@@ -165,9 +139,12 @@ class Trainer:
         base = m.base
         arch = m.arch
         state = None
+        self.normalization = IMAGENET  # a new model learns on ImageNet-normalised input, as the official HRNet
         if base:
-            path = self._resolve_base(base)
-            state = read_state_dict(path)
+            path, described = self._resolve_base(base)
+            obj = load_checkpoint_object(path)
+            state = normalize_state_dict(obj, path.name)
+            self.normalization = described or Normalization.from_dict((embedded_metadata(obj) or {}).get("normalization"))
             arch = arch_of_state(state, arch)
         self.model = build_hrnet(arch, k)
         self.model.init_weights()
@@ -187,14 +164,15 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
 
-    def _resolve_base(self, base: str) -> Path:
+    def _resolve_base(self, base: str) -> tuple[Path, Normalization | None]:
+        """The base checkpoint's file, and its normalisation when the model folder describes it."""
         path = Path(base)
         if path.is_file():
-            return path
+            return path, None
         record = (self.registry or ModelRegistry()).resolve(base)
         if record.format != "pth":
             raise StudioError(f"{record.name} is not a PyTorch checkpoint; fine-tune from its .pth model")
-        return record.path
+        return record.path, record.metadata.normalization_spec() if record.metadata else None
 
     # ----- loop ------------------------------------------------------------------------------------
     def run(self, resume: bool = False, stop_after: int | None = None) -> TrainResult:
@@ -204,8 +182,7 @@ class Trainer:
         else:
             self.log.write("start", recipe=self.recipe.to_dict(), train_persons=len(self.train_records),
                            val_persons=len(self.val_records), device=str(self.device))
-        metric_name = "coco_ap" if self.val_coco is not None else "mpii_pckh" if self.val_truth is not None \
-            else "val_loss"
+        metric_name = self.val.metric or "val_loss"
         last = self.recipe.epochs if stop_after is None else min(self.recipe.epochs, self.epoch + stop_after)
         try:
             while self.epoch < last:
@@ -319,17 +296,12 @@ class Trainer:
             out = self.model(x.to(self.device)).float()
             total += self.loss_fn(out, target.to(self.device), weight.to(self.device)).item() * len(x)
         metrics = {"val_loss": total / len(self.val_set)}
-        if self.val_coco is not None:
-            backend = TorchBackend(self.model, str(self.device))
-            coords, scores = predict_records(backend, self.val_set, self.recipe.flip_test, self.recipe.batch_size)
-            results = coco_results(self.val_records, coords, scores, self.keypoints.oks_sigmas())
-            metrics["coco_ap"] = coco_keypoint_ap(self.val_coco.annotation_file, results,
-                                                  self.keypoints.oks_sigmas())["AP"]
-            metrics["pck@0.2"] = pck_of_records(self.val_records, coords)
-        elif self.val_truth is not None:
-            backend = TorchBackend(self.model, str(self.device))
-            metrics["mpii_pckh"] = evaluate_mpii(backend, self.val_set, self.val_truth, self.recipe.flip_test,
-                                                 self.recipe.batch_size)["Mean"]
+        if self.val.metric is not None:
+            scores = self.val.score(TorchBackend(self.model, str(self.device)), self.val_set, self.recipe.flip_test,
+                                    self.recipe.batch_size)
+            metrics[self.val.metric] = scores["AP"] if self.val.metric == "coco_ap" else scores["Mean"]
+            if "pck@0.2" in scores:
+                metrics["pck@0.2"] = scores["pck@0.2"]
         return metrics
 
     def close(self) -> None:
@@ -385,6 +357,7 @@ class Trainer:
     def _metadata(self, metrics: dict[str, float]) -> dict:
         w, h = self.recipe.model.input_size
         return {"keypoints": keypoints_to_dict(self.keypoints), "input_size": [w, h], "source": "fine-tune",
+                "normalization": self.normalization.to_dict(),
                 "training_data": Path(self.recipe.data.train_annotations).name,
                 "metrics": {k: float(v) for k, v in metrics.items() if k in SCORES},
                 "arch": self.model.config.arch, "created": now_iso()}
@@ -393,16 +366,15 @@ class Trainer:
         save_pose_checkpoint(self.model, self.out_dir / "best.pth", self._metadata(metrics))
 
     def _register(self, best: Path, metric_name: str) -> str | None:
+        """Add the best epoch's checkpoint to the model folder (``registry.add``) so the app can pick it."""
         if self.registry is None or not best.is_file():
             return None
         name = self.recipe.register_as or self.recipe.name
-        dest = self.registry.folder / f"{name}.pth"
-        make_folder(self.registry.folder)
-        copy_file(best, dest)
         meta = embedded_metadata(load_checkpoint_object(best))  # the best epoch may precede a resume
-        record = self.registry.register(dest, ModelMetadata(
-            name=name, file=dest.name, arch=meta["arch"], input_size=meta["input_size"],
-            num_joints=self.keypoints.num_joints, keypoints=meta["keypoints"], source="fine-tune",
+        record = self.registry.add(best, ModelMetadata(
+            name=name, file=f"{name}.pth", arch=meta["arch"], input_size=meta["input_size"],
+            num_joints=self.keypoints.num_joints, keypoints=meta["keypoints"],
+            normalization=meta.get("normalization") or IMAGENET.to_dict(), source="fine-tune",
             training_data=meta["training_data"], metrics=meta["metrics"], sha256=None,
             notes=[f"trained with recipe {self.recipe.name} for {self.epoch} epochs; best {metric_name}"]))
         self.say(f"registered {record.name} in {self.registry.folder}")
