@@ -27,6 +27,9 @@ from .stages import in_thread
 
 
 class PoseEngine:
+    """Runs a pipeline's stages (read, detect, pose) overlapped in threads joined by bounded queues; results come
+    out in frame order. The one way export, the app's worker and the benchmarks run a pipeline over frames."""
+
     def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True):
         """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames). ``overlap`` False
         runs every stage in the caller's thread, one after the other (the baseline the benchmarks compare with)."""

@@ -37,10 +37,13 @@ def csv_header(keypoints: KeypointSet) -> list[str]:
 
 
 class CsvExporter:
-    """Rows ``frame, time_s, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``.
+    """Rows ``frame, time_s, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``: ``time_s`` in seconds,
+    box corners (x1, y1, x2, y2) and joints in frame pixels (2 decimals), scores 0-1 (4 decimals); ``person_id``
+    is the track ID (or the person's place in the frame when tracking is off).
 
     A frame with nobody in it gets one row with only ``frame`` and ``time_s`` filled, so
-    every frame of the video appears in the file.
+    every frame of the video appears in the file. ``write`` each ``FrameResult``, then ``finish`` (everything
+    written and checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
     """
 
     def __init__(self, path: str | Path, keypoints: KeypointSet):
@@ -74,7 +77,9 @@ class CsvExporter:
 
 
 class CocoJsonExporter:
-    """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K."""
+    """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K (frame
+    pixels, score 0-1), ``score`` the official rescoring (``scoring.pose_score``), ``bbox`` [x, y, w, h] pixels,
+    ``track_id`` when tracking. Same ``write``/``finish``/``publish``/``abort`` cycle as ``CsvExporter``."""
 
     def __init__(self, path: str | Path, keypoints: KeypointSet):
         self.path = check_destination(path)
@@ -109,7 +114,8 @@ class CocoJsonExporter:
 
 
 class OverlayVideoExporter(PartFileWriter):
-    """An mp4 of the input with skeletons drawn (frames come already drawn).
+    """An mp4 of the input with skeletons drawn (frames come already drawn: BGR uint8 [H, W, 3] of ``size``
+    (width, height) pixels, at ``fps`` frames per second).
 
     OpenCV's writer reports no errors (a full disk only prints warnings), so ``finish`` reads the
     finished file's header back: a file without its index, or with fewer frames than were written,

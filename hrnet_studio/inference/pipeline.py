@@ -68,6 +68,10 @@ class StageTimer:
 
 
 class PosePipeline:
+    """Frame → persons: detect (or follow) boxes, crop each person to the model's input, run the network, decode
+    the heatmaps with the model's codec, then track and smooth. Frames are BGR uint8 [H, W, 3]; every coordinate
+    that comes out is in frame pixels. Built by ``factory.build_pipeline``; run by ``engine.PoseEngine``."""
+
     def __init__(
         self,
         backend: PoseBackend,
@@ -109,7 +113,8 @@ class PosePipeline:
     def estimate(
         self, frame_bgr: np.ndarray, detections: Detections, timer: StageTimer | None = None
     ) -> list[PersonPose]:
-        """Poses for given person boxes (no tracking)."""
+        """Poses for given person boxes (``detections.boxes`` [N, 4] x1, y1, x2, y2 frame pixels), no tracking:
+        one ``PersonPose`` per box, keypoints [K, 2] in frame pixels and scores [K] (heatmap peaks, about 0-1)."""
         timer = timer or StageTimer()
         if len(detections) == 0:
             return []

@@ -62,6 +62,13 @@ def run_folder(recipe: Recipe) -> Path:
 
 
 class Trainer:
+    """One recipe (``recipe.py``: data, model, optimisation, epochs) → a trained HRNet.
+
+    ``run()`` trains to the last epoch, validating each (COCO OKS AP, MPII PCKh, else the loss), keeps
+    ``best.pth`` and the resumable ``last.pth`` in ``run_folder(recipe)``, logs every step to ``events.jsonl``
+    and adds the best model to the model folder; ``run(resume=True)`` continues an interrupted run. Input crops
+    are the recipe's input size (width, height) in pixels, targets its codec's heatmaps (a quarter of that)."""
+
     def __init__(self, recipe: Recipe, registry: ModelRegistry | None = None,
                  say: Callable[[str], None] = print, show_progress: bool = True, stop: StopSignal | None = None):
         self.recipe = recipe
@@ -72,16 +79,7 @@ class Trainer:
         self.out_dir = run_folder(recipe)
         self.stop = stop or StopSignal(self.out_dir)  # a stop request file is honoured however the run was started
         self.log = EventLog(self.out_dir / "events.jsonl", enabled=self.dist.main)
-        self.device = resolve_device(recipe.device)
-        if self.dist.enabled:
-            import torch.distributed as dist
-
-            cuda = self.device.type == "cuda"
-            if not dist.is_initialized():
-                dist.init_process_group("nccl" if cuda else "gloo")
-            if cuda:
-                self.device = torch.device("cuda", self.dist.local_rank)
-                torch.cuda.set_device(self.device)
+        self.device = self.dist.join(resolve_device(recipe.device))
         self.codec = HeatmapCodec.for_input(tuple(recipe.model.input_size), recipe.model.sigma)
         torch.manual_seed(recipe.seed)  # the same recipe starts from the same weights
         self._load_data()
@@ -157,12 +155,7 @@ class Trainer:
             note = f"; re-initialised {', '.join(reinit)} (new keypoint set)" if reinit else ""
             self.say(f"fine-tuning from {base}: loaded {len(loaded)} tensors{note}")
         self.model.to(self.device)
-        self.net = self.model
-        if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        self.net = self.dist.wrap(self.model, self.device)
 
     def _resolve_base(self, base: str) -> tuple[Path, Normalization | None]:
         """The base checkpoint's file, and its normalisation when the model folder describes it."""
@@ -188,7 +181,7 @@ class Trainer:
             while self.epoch < last:
                 self._run_epoch(metric_name)
         except TrainingStopped:
-            self._barrier()
+            self.dist.barrier()
             self.log.write("stopped", epoch=self.epoch, reason=self.stop.reason)
             if self.dist.main:
                 self.stop.clear()
@@ -221,7 +214,7 @@ class Trainer:
         self.scheduler.step()
         if self.dist.main:
             self._save_state()
-        self._barrier()
+        self.dist.barrier()
         self.log.write("epoch", epoch=self.epoch, train_loss=train_loss, lr=self.optimizer.param_groups[0]["lr"],
                        time_s=time.perf_counter() - started, best=improved, **metrics)
         self.say(f"epoch {self.epoch}/{self.recipe.epochs}: loss {train_loss:.6f}, "
@@ -229,26 +222,16 @@ class Trainer:
 
     def _stop_requested(self) -> bool:
         """Asked by every process at the same points; with several, one process's request stops them all."""
-        wanted = self.stop.requested()
-        if self.dist.enabled:
-            import torch.distributed as dist
-
-            flag = torch.tensor([1.0 if wanted else 0.0], device=self.device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            wanted = bool(flag.item())
-            if wanted and self.stop.reason is None:
-                self.stop.reason = "stopped at another process's request"
+        wanted = self.dist.any(self.stop.requested(), self.device)
+        if wanted and self.stop.reason is None:
+            self.stop.reason = "stopped at another process's request"
         return wanted
 
     def _loader(self, dataset: JointsDataset, train: bool) -> DataLoader:
         common = {"batch_size": self.recipe.batch_size, "num_workers": self.recipe.workers, "drop_last": False,
                   "pin_memory": self.device.type == "cuda"}
-        if train and self.dist.enabled:
-            from torch.utils.data.distributed import DistributedSampler
-
-            sampler = DistributedSampler(dataset, self.dist.world_size, self.dist.rank, shuffle=True,
-                                         seed=self.recipe.seed)
-            sampler.set_epoch(self.epoch)
+        sampler = self.dist.sampler(dataset, self.recipe.seed, self.epoch) if train else None
+        if sampler is not None:
             return DataLoader(dataset, sampler=sampler, **common)
         generator = torch.Generator().manual_seed(self.recipe.seed * 1000 + self.epoch)
         return DataLoader(dataset, shuffle=train, generator=generator, **common)
@@ -278,12 +261,7 @@ class Trainer:
             count += len(x)
             bar.set_postfix(loss=f"{loss.item():.6f}")
             self.log.write("step", epoch=self.epoch, step=step, loss=loss.item())
-        if self.dist.enabled:  # the mean over every process's samples
-            import torch.distributed as dist
-
-            sums = torch.tensor([total, count], dtype=torch.float64, device=self.device)
-            dist.all_reduce(sums)
-            total, count = sums.tolist()
+        total, count = self.dist.sum([total, count], self.device)  # the mean over every process's samples
         return total / max(count, 1)
 
     @torch.inference_mode()
@@ -306,30 +284,13 @@ class Trainer:
 
     def close(self) -> None:
         """Leave the process group (torchrun runs)."""
-        if self.dist.enabled:
-            import torch.distributed as dist
-
-            if dist.is_initialized():
-                dist.destroy_process_group()
-
-    # ----- several processes ---------------------------------------------------------------------
-    def _barrier(self) -> None:
-        if self.dist.enabled:
-            import torch.distributed as dist
-
-            dist.barrier()
+        self.dist.leave()
 
     def _check_sync(self) -> None:
         """After training, every process must hold the same weights; rank 0 logs the largest difference."""
-        if not self.dist.enabled:
-            return
-        import torch.distributed as dist
-
-        flat = torch.cat([p.detach().flatten() for p in self.model.parameters()]).to(self.device)
-        gathered = [torch.empty_like(flat) for _ in range(self.dist.world_size)]
-        dist.all_gather(gathered, flat)
-        worst = max(float((g - gathered[0]).abs().max()) for g in gathered)
-        self.log.write("ddp", world_size=self.dist.world_size, max_param_difference=worst, in_sync=worst == 0.0)
+        if self.dist.enabled:
+            worst = self.dist.max_difference(self.model, self.device)
+            self.log.write("ddp", world_size=self.dist.world_size, max_param_difference=worst, in_sync=worst == 0.0)
 
     # ----- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
