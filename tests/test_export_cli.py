@@ -45,16 +45,17 @@ def test_export_csv_json_overlay_on_real_clip(capsys, tmp_path, videos, small_ch
     )
     assert code == 0, err
     header, rows = read_csv(out)
-    assert header[:8] == ["frame", "time_s", "person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
-    assert header[8:11] == ["nose_x", "nose_y", "nose_score"] and header[-1] == "right_ankle_score"
-    assert len(header) == 8 + 17 * 3
+    assert header[:9] == ["frame", "time_s", "time_flag", "person_id", "box_x1", "box_y1", "box_x2", "box_y2",
+                          "box_score"]
+    assert header[9:12] == ["nose_x", "nose_y", "nose_score"] and header[-1] == "right_ankle_score"
+    assert len(header) == 9 + 17 * 3
     frames = [int(r[0]) for r in rows]
     assert sorted(set(frames)) == list(range(12)) and frames == sorted(frames)
     assert len(rows) == 24  # two people in each of the first 12 frames
     for r in rows:
         assert float(r[1]) == pytest.approx(int(r[0]) / 29.97, abs=1e-3)
-        assert r[2] in ("1", "2")
-        values = np.array(r[3:], dtype=float)
+        assert r[2] == "" and r[3] in ("1", "2")  # no timing problem in this clip; tracked IDs
+        values = np.array(r[4:], dtype=float)
         assert np.isfinite(values).all()
         kx, ky = values[5::3], values[6::3]
         x1, y1, x2, y2 = values[:4]
@@ -227,3 +228,20 @@ def test_detector_every_nth_frame_and_its_size_from_the_cli(capsys, tmp_path, vi
                                "--detector", "none", *bad)
         assert code != 0 and says in err and err.count("\n") == 1 and "Traceback" not in err
         assert not (tmp_path / "bad.csv").exists()
+
+
+def test_phone_video_times_and_gaps_reach_the_csv(capsys, tmp_path, small_checkpoint):
+    from test_sources import VFR_TIMES_MS, write_vfr_video
+
+    video = write_vfr_video(tmp_path / "phone.mp4", VFR_TIMES_MS, size=(192, 256))
+    out, results = tmp_path / "phone.csv", tmp_path / "phone.json"
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--json", results, "--model", small_checkpoint,
+                           "--detector", "none", "--device", "cpu", "--backend", "torch")
+    assert code == 0, err
+    header, rows = read_csv(out)
+    assert [round(float(r[1]) * 1000) for r in rows] == VFR_TIMES_MS
+    assert [int(r[0]) for r in rows if r[2]] == [6, 10] and {r[2] for r in rows if r[2]} == {"gap"}
+    assert "note: timestamps: 2 gap(s) (dropped frames?) and 0 repeated time(s)" in err
+    streamed = results.read_text()
+    parsed = json.loads(streamed)  # written piece by piece, read back as one list
+    assert len(parsed) == len(VFR_TIMES_MS) and streamed == json.dumps(parsed)

@@ -132,7 +132,7 @@ def test_export_from_the_gui(qtbot, window, videos, tmp_path):
     qtbot.waitUntil(lambda: "exported" in window.statusBar().currentMessage(), timeout=5000)
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0][:3] == ["frame", "time_s", "person_id"]
+    assert rows[0][:4] == ["frame", "time_s", "time_flag", "person_id"]
     assert sorted({int(r[0]) for r in rows[1:]}) == list(range(40))
     assert (tmp_path / "gui.json").exists()
     assert "exported 40 frames" in window.statusBar().currentMessage()

@@ -188,7 +188,7 @@ def test_import_fine_tuned_checkpoint_keeps_its_keypoint_set(capsys, models_home
                                "hands", "--backend", backend, "--detector", "none", "--max-frames", 2, "--device", "cpu")
         assert code == 0, err
         header = out.read_text().splitlines()[0].split(",")
-        assert header[8:11] == ["wrist_x", "wrist_y", "wrist_score"] and header[-1] == "right_base_score"
+        assert header[9:12] == ["wrist_x", "wrist_y", "wrist_score"] and header[-1] == "right_base_score"
 
 
 def test_import_of_the_official_file_is_recognised_by_checksum(capsys, models_home, tmp_path, monkeypatch, w8_state):

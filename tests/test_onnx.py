@@ -156,7 +156,7 @@ def test_export_csv_is_the_same_with_either_backend(capsys, models_home, small_c
     def values(path):
         with open(path, newline="") as f:
             rows = list(csv.reader(f))
-        return rows[0], np.array([[float(v) for v in r[3:]] for r in rows[1:]])
+        return rows[0], np.array([[float(v) for v in r[4:]] for r in rows[1:]])
 
     (h_t, v_t), (h_o, v_o) = values(outputs["torch"]), values(outputs["onnx"])
     assert h_t == h_o and v_t.shape == v_o.shape == (4, 5 + 17 * 3)

@@ -62,3 +62,53 @@ def test_truncated_file_reports_truncation(tmp_path, videos):
     with VideoFileSource(cut) as src:
         n = sum(1 for _ in src)
         assert 0 < n < 205 and src.truncated
+
+
+def write_vfr_video(path, times_ms, size=(160, 120)):
+    """An H.264 mp4 whose frames are shown at ``times_ms`` (a variable frame rate, as phones record), made with
+    PyAV; frame i is grey level 7·i."""
+    import fractions
+
+    import av
+    import numpy as np
+
+    time_base = fractions.Fraction(1, 1000)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = time_base
+        for i, t in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), 7 * i, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = t, time_base
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+VFR_TIMES_MS = [0, 33, 67, 100, 133, 167, 300, 333, 367, 400, 500, 533]  # frames missing before 300 and 500 ms
+
+
+def test_variable_frame_rate_gets_true_times_and_gaps_are_flagged(tmp_path):
+    path = write_vfr_video(tmp_path / "phone.mp4", VFR_TIMES_MS)
+    with VideoFileSource(path) as src:
+        frames = list(src)
+        assert [round(f.timestamp_s * 1000) for f in frames] == VFR_TIMES_MS  # not index / fps
+        assert [f.index for f in frames if f.time_flag] == [6, 10]
+        assert all(f.time_flag == "gap" for f in frames if f.time_flag)
+        src.seek(7)  # the player seeks: the time is still the container's
+        assert round(src.read().timestamp_s * 1000) == 333
+
+
+def test_a_time_that_does_not_advance_is_flagged(tmp_path, monkeypatch):
+    path = write_vfr_video(tmp_path / "clip.mp4", [0, 33, 67, 100, 133])
+    with VideoFileSource(path) as src:
+        told = iter([33.0, 67.0, 67.0, 100.0])  # what the container says after each read (the third repeats)
+        monkeypatch.setattr(src, "_pts_ms", lambda: next(told))
+        flags = [f.time_flag for f in src]
+        assert flags == ["", "", "", "repeat", ""]
+
+
+def test_a_constant_rate_file_keeps_index_over_fps(videos):
+    with VideoFileSource(videos / "street_crowd_1280x720.avi") as src:
+        times = [f.timestamp_s for f in src]
+        assert times == pytest.approx([i / src.fps for i in range(len(times))], abs=1e-6)

@@ -85,7 +85,8 @@ class OutputActions(WindowPart):
             self.window.statusBar().showMessage("export cancelled: no file was written", 10000)
         else:
             names = ", ".join(p.name for p in report.outputs)
-            self.window.statusBar().showMessage(f"exported {report.frames} frames to {names}", 15000)
+            note = f"; {report.timing_note}" if report.timing_note else ""
+            self.window.statusBar().showMessage(f"exported {report.frames} frames to {names}{note}", 15000)
 
     def screenshot_dir(self) -> Path:
         default = Path(platformdirs.user_pictures_dir()) / "HRNet Studio"

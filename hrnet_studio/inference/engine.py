@@ -63,7 +63,9 @@ class PoseEngine:
     def _pose(self, detected: Iterator) -> Iterator[tuple[Frame, FrameResult]]:
         try:
             for frame, timer, detections in detected:
-                yield frame, self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)
+                result = self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)
+                result.time_flag = frame.time_flag
+                yield frame, result
         finally:
             _close(detected)
 

@@ -11,7 +11,7 @@ from .draw import OverlayOptions, draw_poses
 from .engine import PoseEngine
 from .exporters import CocoJsonExporter, CsvExporter, OverlayVideoExporter
 from .pipeline import STAGES, PosePipeline
-from .sources import VideoFileSource
+from .sources import TIME_FLAGS, VideoFileSource
 
 ProgressCallback = Callable[[int, int], bool | None]  # (frames done, frames total) → False to cancel
 
@@ -25,6 +25,15 @@ class ExportReport:
     cancelled: bool = False
     outputs: list[Path] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES + ("write",), 0.0))
+    time_flags: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIME_FLAGS, 0))
+
+    @property
+    def timing_note(self) -> str | None:
+        """One line on the frames whose times a recording got wrong, or None when every time was regular."""
+        if not any(self.time_flags.values()):
+            return None
+        return (f"timestamps: {self.time_flags['gap']} gap(s) (dropped frames?) and {self.time_flags['repeat']} "
+                f"repeated time(s); marked in the CSV's time_flag column")
 
 
 def export_video(
@@ -72,6 +81,8 @@ def export_video(
             report.stage_ms["write"] += (time.perf_counter() - t0) * 1000
             report.frames += 1
             report.persons += len(result.persons)
+            if frame.time_flag:
+                report.time_flags[frame.time_flag] += 1
             if progress and progress(report.frames, total) is False:
                 report.cancelled = True
                 break

@@ -23,13 +23,12 @@ from ..atomic_writer import (
     discard,
     finish,
     part_path,
-    write_all,
 )
 from ..errors import StudioError
 from ..skeletons import KeypointSet
 from .pipeline import FrameResult
 
-BOX_COLUMNS = ["frame", "time_s", "person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
+BOX_COLUMNS = ["frame", "time_s", "time_flag", "person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
 
 
 def csv_header(keypoints: KeypointSet) -> list[str]:
@@ -37,11 +36,13 @@ def csv_header(keypoints: KeypointSet) -> list[str]:
 
 
 class CsvExporter:
-    """Rows ``frame, time_s, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``: ``time_s`` in seconds,
-    box corners (x1, y1, x2, y2) and joints in frame pixels (2 decimals), scores 0-1 (4 decimals); ``person_id``
-    is the track ID (or the person's place in the frame when tracking is off).
+    """Rows ``frame, time_s, time_flag, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``: ``time_s`` in
+    seconds (the frame's presentation time), ``time_flag`` ``gap`` after missing time or ``repeat`` for a time
+    that does not advance (empty otherwise), box corners (x1, y1, x2, y2) and joints in frame pixels (2 decimals),
+    scores 0-1 (4 decimals); ``person_id`` is the track ID (or the person's place in the frame when tracking is
+    off).
 
-    A frame with nobody in it gets one row with only ``frame`` and ``time_s`` filled, so
+    A frame with nobody in it gets one row with only ``frame``, ``time_s`` and ``time_flag`` filled, so
     every frame of the video appears in the file. ``write`` each ``FrameResult``, then ``finish`` (everything
     written and checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
     """
@@ -54,9 +55,9 @@ class CsvExporter:
         self._writer.writerow(self._header)
 
     def write(self, result: FrameResult) -> None:
-        head = [result.frame_index, f"{result.timestamp_s:.4f}"]
+        head = [result.frame_index, f"{result.timestamp_s:.4f}", result.time_flag]
         if not result.persons:
-            self._writer.writerow(head + [""] * (len(self._header) - 2))
+            self._writer.writerow(head + [""] * (len(self._header) - len(head)))
             return
         for slot, p in enumerate(result.persons):
             person_id = p.track_id if p.track_id >= 0 else slot
@@ -79,12 +80,16 @@ class CsvExporter:
 class CocoJsonExporter:
     """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K (frame
     pixels, score 0-1), ``score`` the official rescoring (``scoring.pose_score``), ``bbox`` [x, y, w, h] pixels,
-    ``track_id`` when tracking. Same ``write``/``finish``/``publish``/``abort`` cycle as ``CsvExporter``."""
+    ``track_id`` when tracking. Same ``write``/``finish``/``publish``/``abort`` cycle as ``CsvExporter``.
+
+    Streamed: each result goes to the part file as it comes, so memory stays flat over any length of video; the
+    file is one JSON list, the same bytes ``json.dumps`` gives for the whole list."""
 
     def __init__(self, path: str | Path, keypoints: KeypointSet):
         self.path = check_destination(path)
-        self.results: list[dict] = []
-        self._out: AtomicFile | None = None  # made when the results are written out
+        self._out = AtomicFile(self.path)
+        self._out.write("[")
+        self.count = 0
 
     def write(self, result: FrameResult) -> None:
         for p in result.persons:
@@ -98,19 +103,18 @@ class CocoJsonExporter:
             }
             if p.track_id >= 0:
                 entry["track_id"] = p.track_id
-            self.results.append(entry)
+            self._out.write((", " if self.count else "") + json.dumps(entry))
+            self.count += 1
 
     def finish(self) -> None:
-        self._out = write_all(AtomicFile(self.path), json.dumps(self.results))
+        self._out.write("]")
         self._out.finish()
 
     def publish(self) -> Path:
         return self._out.publish()
 
     def abort(self) -> None:
-        self.results = []
-        if self._out is not None:
-            self._out.abort()
+        self._out.abort()
 
 
 class OverlayVideoExporter(PartFileWriter):

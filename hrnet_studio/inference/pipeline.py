@@ -38,9 +38,10 @@ class PersonPose:
 @dataclass
 class FrameResult:
     frame_index: int
-    timestamp_s: float
+    timestamp_s: float  # seconds (the frame's presentation time for files)
     persons: list[PersonPose]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    time_flag: str = ""  # the frame's ``sources.TIME_FLAGS`` entry: "gap", "repeat" or ""
 
 
 @dataclass
