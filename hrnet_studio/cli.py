@@ -209,8 +209,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                               OverlayOptions(threshold=args.kpt_thr), progress)
     names = ", ".join(str(p) for p in report.outputs)
     say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
-    if report.timing_note:
-        say(f"note: {report.timing_note}")
+    for note in report.notes + ([report.timing_note] if report.timing_note else []):
+        say(f"note: {note}")
     if report.truncated:
         say(f"error: {args.video.name} stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
             f"(truncated or damaged file); the frames before it were exported")

@@ -14,7 +14,7 @@ import torch
 from hrnet_studio import atomic_writer
 from hrnet_studio.atomic_writer import WriteError, copy_file, torch_save, write_text
 from hrnet_studio.cli import main
-from hrnet_studio.inference.exporters import OverlayVideoExporter
+from hrnet_studio.inference.video_writer import OverlayVideoExporter
 
 VIDEO = "single_person_taichi_340x256.mp4"
 
@@ -99,8 +99,9 @@ def test_a_video_writer_that_drops_frames_is_caught(tmp_path):
 
 # ----- the export, as a user runs it ------------------------------------------------------------------
 def test_export_to_a_full_disk_fails_and_leaves_no_video(capsys, tiny_fs, videos, small_checkpoint, tmp_path):
-    code, _, err = run_cli(capsys, "export", videos / VIDEO, "-o", tmp_path / "poses.csv", "--video",
-                           tiny_fs / "overlay.mp4", "--model", small_checkpoint, "--detector", "none",
+    # 720p: far more than 64 KiB even in H.264
+    code, _, err = run_cli(capsys, "export", videos / "street_crowd_1280x720.avi", "-o", tmp_path / "poses.csv",
+                           "--video", tiny_fs / "overlay.mp4", "--model", small_checkpoint, "--detector", "none",
                            "--max-frames", 40, "--device", "cpu")
     assert code == 2
     last = [line for line in err.splitlines() if line.strip()][-1]
@@ -213,3 +214,37 @@ def test_the_app_reports_a_screenshot_and_a_recording_it_could_not_write(qtbot, 
     assert not shots.exists() or visible_files(shots) == []
     disk["full"] = False  # room again: the app carries on
     assert window.outputs.save_screenshot().is_file()
+
+
+def test_overlay_videos_are_h264_that_browsers_play_and_mp4v_only_as_a_noted_fallback(tmp_path, monkeypatch):
+    import av
+    import numpy as np
+
+    from hrnet_studio.inference import video_writer
+
+    def write(path, size, **kw):
+        exporter = OverlayVideoExporter(path, 30.0, size, **kw)
+        for i in range(12):
+            exporter.write_frame(np.full((size[1], size[0], 3), 20 * i, np.uint8))
+        exporter.commit()
+        return exporter
+
+    made = write(tmp_path / "overlay.mp4", (96, 64))
+    assert made.codec == "h264" and made.note is None
+    with av.open(str(tmp_path / "overlay.mp4")) as video:
+        stream = video.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in video.decode(stream)) == 12
+    assert (tmp_path / "overlay.mp4").read_bytes()[4:8] == b"ftyp" and b"moov" in (tmp_path / "overlay.mp4").read_bytes()[:4096]
+
+    odd = write(tmp_path / "odd.mp4", (95, 63))  # yuv420p needs even sizes: one edge pixel is repeated
+    assert odd.codec == "h264" and video_writer.video_frame_count(tmp_path / "odd.mp4") == 12
+
+    def no_h264(*args, **kwargs):
+        raise av.FFmpegError(0, "Encoder not found")
+
+    monkeypatch.setattr(video_writer._H264Writer, "__init__", no_h264)
+    fallback = write(tmp_path / "fallback.mp4", (96, 64))
+    assert fallback.codec == "mp4v" and fallback.note.startswith("H.264 is not available here (")
+    assert "\n" not in fallback.note and video_writer.video_frame_count(tmp_path / "fallback.mp4") == 12
+    assert visible_files(tmp_path) == ["fallback.mp4", "odd.mp4", "overlay.mp4"]

@@ -85,7 +85,8 @@ class OutputActions(WindowPart):
             self.window.statusBar().showMessage("export cancelled: no file was written", 10000)
         else:
             names = ", ".join(p.name for p in report.outputs)
-            note = f"; {report.timing_note}" if report.timing_note else ""
+            notes = report.notes + ([report.timing_note] if report.timing_note else [])
+            note = "".join(f"; {line}" for line in notes)
             self.window.statusBar().showMessage(f"exported {report.frames} frames to {names}{note}", 15000)
 
     def screenshot_dir(self) -> Path:
@@ -126,7 +127,8 @@ class OutputActions(WindowPart):
                 self.window.show_error(str(exc))
                 return
             self.window.record_action.setChecked(True)
-            self.window.statusBar().showMessage(f"recording to {self.record_path}…")
+            note = self.recorder.exporter.note
+            self.window.statusBar().showMessage(f"recording to {self.record_path}…" + (f" ({note})" if note else ""))
         else:
             recorder, self.recorder = self.recorder, None
             self.window.record_action.setChecked(False)

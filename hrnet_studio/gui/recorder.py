@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
-from ..inference.exporters import OverlayVideoExporter
+from ..inference.video_writer import OverlayVideoExporter
 
 _STOP = object()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from .draw import OverlayOptions, draw_poses
 from .engine import PoseEngine
-from .exporters import CocoJsonExporter, CsvExporter, OverlayVideoExporter
+from .exporters import CocoJsonExporter, CsvExporter
 from .pipeline import STAGES, PosePipeline
 from .sources import TIME_FLAGS, VideoFileSource
+from .video_writer import OverlayVideoExporter
 
 ProgressCallback = Callable[[int, int], bool | None]  # (frames done, frames total) → False to cancel
 
@@ -26,6 +27,7 @@ class ExportReport:
     outputs: list[Path] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES + ("write",), 0.0))
     time_flags: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIME_FLAGS, 0))
+    notes: list[str] = field(default_factory=list)  # one line each, for the user (e.g. an mp4v fallback)
 
     @property
     def timing_note(self) -> str | None:
@@ -66,6 +68,8 @@ def export_video(
         overlay = OverlayVideoExporter(overlay_path, source.fps, (source.width, source.height)) if overlay_path else None
         if overlay:
             writers.append(overlay)
+            if overlay.note:
+                report.notes.append(overlay.note)
         pipeline.reset()
         frames = PoseEngine(pipeline).run(islice(source, max_frames))
         for frame, result in frames:

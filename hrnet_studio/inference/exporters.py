@@ -1,4 +1,4 @@
-"""Keypoint writers: CSV (one row per person per frame), COCO-results JSON, overlay video.
+"""Keypoint writers: CSV (one row per person per frame) and COCO-results JSON (the overlay video: ``video_writer``).
 
 Each writes through the atomic writer: a hidden part file beside the target. ``finish()`` flushes it to
 disk and checks it (the step that can fail), ``publish()`` renames it into place; an export finishes
@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..atomic_writer import (
     AtomicFile,
-    PartFileWriter,
-    WriteError,
     check_destination,
-    discard,
-    finish,
-    part_path,
 )
-from ..errors import StudioError
 from ..skeletons import KeypointSet
 from .pipeline import FrameResult
 
@@ -115,75 +107,3 @@ class CocoJsonExporter:
 
     def abort(self) -> None:
         self._out.abort()
-
-
-class OverlayVideoExporter(PartFileWriter):
-    """An mp4 of the input with skeletons drawn (frames come already drawn: BGR uint8 [H, W, 3] of ``size``
-    (width, height) pixels, at ``fps`` frames per second).
-
-    OpenCV's writer reports no errors (a full disk only prints warnings), so ``finish`` reads the
-    finished file's header back: a file without its index, or with fewer frames than were written,
-    is a ``WriteError``.
-    """
-
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]):
-        self.path = check_destination(path)
-        self.part = part_path(self.path, keep_suffix=True)  # OpenCV picks the container from the suffix
-        self.frames = 0
-        self._writer = cv2.VideoWriter(str(self.part), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        if not self._writer.isOpened():
-            discard(self.part)
-            raise StudioError(f"cannot create the overlay video {self.path} (no mp4 encoder available)")
-
-    def write_frame(self, frame_bgr: np.ndarray) -> None:
-        self._writer.write(frame_bgr)
-        self.frames += 1
-
-    def finish(self) -> None:
-        self._writer.release()
-        found = video_frame_count(self.part)
-        if found != self.frames:
-            discard(self.part)
-            cause = (f"the encoder stored {found} of {self.frames} frames" if found is not None
-                     else "no space left on device" if shutil.disk_usage(self.part.parent).free < 1 << 20
-                     else "the video file is incomplete (the encoder failed)")
-            raise WriteError(self.path, cause)
-        finish(self.part, self.path)
-
-    def abort(self) -> None:
-        self._writer.release()
-        discard(self.part)
-
-
-def video_frame_count(path: Path) -> int | None:
-    """Frames in a finished mp4 as its index says (no decoding); None without an index (a write cut short)."""
-    if not _has_mp4_index(path):
-        return None
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            return None
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        return count if count >= 0 else None
-    finally:
-        capture.release()
-
-
-def _has_mp4_index(path: Path) -> bool:
-    """Whether the mp4's top-level boxes include ``moov``, the index a muxer writes last (read, not decoded)."""
-    try:
-        with open(path, "rb") as f:
-            while True:
-                header = f.read(8)
-                if len(header) < 8:
-                    return False
-                size, kind = int.from_bytes(header[:4], "big"), header[4:]
-                if kind == b"moov":
-                    return True
-                if size == 1:  # a 64-bit size follows
-                    size = int.from_bytes(f.read(8), "big") - 8
-                if size < 8:
-                    return False
-                f.seek(size - 8, 1)
-    except OSError:
-        return False
