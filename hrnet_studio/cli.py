@@ -8,13 +8,11 @@ from pathlib import Path
 
 from . import __version__
 from .cli_eval import add_eval_parser
+from .cli_export import add_export_parser
 from .cli_models import add_models_parser
-from .errors import StudioError
-from .inference.choices import BACKENDS, DECODERS, DEVICES, PRECISIONS, parse_input_size
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, StudioError
+from .inference.choices import BACKENDS, DEVICES, PRECISIONS, parse_input_size
 
-EXIT_ERROR = 2
-EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
 COMMANDS = ("export", "models", "train", "eval", "label", "gui", "bench")
 
 
@@ -40,42 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hrnet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ex = sub.add_parser("export", help="export the keypoints of every frame of a video to CSV (and JSON / overlay mp4)",
-                        description="Detect every person in every frame, estimate their keypoints with HRNet "
-                                    "and write one CSV row per person per frame.")
-    ex.add_argument("video", type=Path, help="input video file")
-    ex.add_argument("-o", "--output", type=Path, help="CSV file to write (default: <video name>.poses.csv here)")
-    ex.add_argument("--json", type=Path, help="also write COCO-results JSON here")
-    ex.add_argument("--video", dest="overlay", type=Path, help="also write an mp4 with skeletons drawn here")
-    model = ex.add_argument_group("models")
-    add_model_arguments(model)
-    model.add_argument("--detector", help="Ultralytics YOLO weights (a path or an installed name; detect or pose "
-                       "model), or 'none' for a full-frame box; default: yolo11n-pose / yolo11n if installed")
-    add_trust_argument(model)
-    run = ex.add_argument_group("inference")
-    add_runtime_arguments(run)
-    run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
-    run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
-    run.add_argument("--decoder", default="dark", choices=DECODERS,
-                     help="heatmap decoding (default: dark)")
-    run.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
-                     help="stable person IDs across frames (default: on)")
-    run.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time")
-    run.add_argument("--smooth-min-cutoff", type=float, default=1.0, help="One-Euro min cutoff in Hz (default 1.0)")
-    run.add_argument("--smooth-beta", type=float, default=0.05, help="One-Euro speed coefficient (default 0.05)")
-    run.add_argument("--det-conf", type=probability, default=0.4, help="detector confidence threshold (default 0.4)")
-    run.add_argument("--det-iou", type=probability, default=0.5, help="detector NMS IoU threshold (default 0.5)")
-    run.add_argument("--det-every", type=int, default=1, metavar="N",
-                     help="run the detector on every N-th frame; in between, each person's box follows their "
-                          "keypoints, and the detector comes back at once when a person is lost (default 1: "
-                          "every frame; 0 = auto, from the measured costs)")
-    run.add_argument("--det-size", type=int, default=640, metavar="PIXELS",
-                     help="detector input size, a multiple of 32 (default 640; 320 is about 4x faster and "
-                          "misses small persons)")
-    run.add_argument("--kpt-thr", type=probability, default=0.3,
-                     help="keypoint score below which the overlay hides a joint (default 0.3)")
-    run.add_argument("--max-frames", type=int, help="stop after this many frames")
-    ex.set_defaults(func=cmd_export)
+    add_export_parser(sub)
 
     add_models_parser(sub, parse_size)
 
@@ -168,54 +131,6 @@ def load_model(args: argparse.Namespace, registry):
     for note in loaded.spec.notes:
         say(f"note: {note}")
     return loaded
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .inference.detection_schedule import check_det_every
-    from .inference.detector import check_detector_size, detector_label
-    from .inference.draw import OverlayOptions
-    from .inference.export_job import export_video
-    from .inference.factory import build_pipeline
-    from .inference.pipeline import PipelineOptions
-    from .inference.sources import VideoFileSource
-    from .models.registry import ModelRegistry
-
-    if args.batch < 1:
-        raise StudioError("--batch must be at least 1")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise StudioError("--max-frames must be at least 1")
-    check_det_every(args.det_every)
-    check_detector_size(args.det_size)
-    VideoFileSource(args.video).close()  # fail on a bad video before loading any model
-    output = args.output or Path(f"{args.video.stem}.poses.csv")
-    registry = ModelRegistry()
-    options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
-                              smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
-                              max_batch=args.batch, det_every=args.det_every)
-    pipeline, loaded = build_pipeline(pipeline_choice(args, registry), options, registry, say)
-    spec = pipeline.spec
-    size = f"{spec.input_size[0]}x{spec.input_size[1]}"
-    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
-        f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
-
-    with tqdm(total=None, unit="frame", desc=args.video.name, file=sys.stderr, dynamic_ncols=True) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total or None
-            bar.update(done - bar.n)
-
-        report = export_video(args.video, pipeline, output, args.json, args.overlay, args.max_frames,
-                              OverlayOptions(threshold=args.kpt_thr), progress)
-    names = ", ".join(str(p) for p in report.outputs)
-    say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
-    for note in report.notes + ([report.timing_note] if report.timing_note else []):
-        say(f"note: {note}")
-    if report.truncated:
-        say(f"error: {args.video.name} stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
-            f"(truncated or damaged file); the frames before it were exported")
-        return EXIT_PARTIAL
-    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

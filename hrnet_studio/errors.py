@@ -1,4 +1,9 @@
-"""User-facing errors: each carries one line that the CLI and the GUI show as is."""
+"""User-facing errors: each carries one line that the CLI and the GUI show as is; and the exit codes of the
+command line."""
+
+EXIT_ERROR = 2  # a bad input, said in one line
+EXIT_PARTIAL = 3  # some of the work is done (a damaged video exported up to where it stops; a batch with failures)
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 class StudioError(Exception):

@@ -1,0 +1,122 @@
+"""Running a batch on this machine: in this process, or in N worker processes that share its cores.
+
+Workers are spawned processes, each pinned to its share of the cores (so each one's thread budget plans for
+that share), each building its pipeline once from the same choice; records and progress come back to this
+process, which alone writes the manifest."""
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+
+from ..errors import StudioError
+from ..inference.factory import PipelineChoice, build_pipeline
+from ..inference.pipeline import PipelineOptions, PosePipeline
+from .manifest import VideoRecord
+from .task import VideoTask, run_task
+
+Progress = Callable[[str, int, int], None]  # (video name, frames done, frames total)
+RecordSink = Callable[[VideoRecord], None]
+
+
+class InProcessRunner:
+    """Every video one after the other with one pipeline (already built, so the model loads once)."""
+
+    def __init__(self, pipeline: PosePipeline):
+        self.pipeline = pipeline
+        self.workers = 1
+
+    def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
+        for task in tasks:
+            on_record(run_task(task, self.pipeline, settings, lambda done, total, n=task.name: on_progress(n, done, total),
+                               worker=f"{os.uname().nodename}/main" if hasattr(os, "uname") else "main"))
+
+
+def core_shares(workers: int) -> list[list[int]]:
+    """This process's cores split into ``workers`` shares as even as they go (several workers share a core when
+    there are more workers than cores)."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this OS: each worker plans for its share of the count
+        cores = list(range(os.cpu_count() or 1))
+    if workers >= len(cores):
+        return [[cores[i % len(cores)]] for i in range(workers)]
+    return [cores[i::workers] for i in range(workers)]
+
+
+class ProcessPoolRunner:
+    """``workers`` processes on this machine, each exporting whole videos."""
+
+    def __init__(self, choice: PipelineChoice, options: PipelineOptions, workers: int):
+        if workers < 1:
+            raise StudioError("--workers must be at least 1")
+        self.choice, self.options, self.workers = choice, options, workers
+
+    def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
+        context = get_context("spawn")
+        shares, updates = context.Queue(), context.Queue()
+        for share in core_shares(self.workers):
+            shares.put(share)
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(self.choice, self.options, shares, updates)) as pool:
+            pending: dict[Future, VideoTask] = {pool.submit(_export_in_worker, t, settings): t for t in tasks}
+            try:
+                while pending:
+                    finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    _drain(updates, on_progress)
+                    for future in finished:
+                        task = pending.pop(future)
+                        on_record(_record_of(future, task, settings))
+                _drain(updates, on_progress)
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+def _drain(updates, on_progress: Progress) -> None:
+    while True:
+        try:
+            name, done, total = updates.get_nowait()
+        except queue.Empty:
+            return
+        on_progress(name, done, total)
+
+
+def _record_of(future: Future, task: VideoTask, settings: dict) -> VideoRecord:
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the worker died (killed, out of memory): this video failed, the batch goes on
+        from ..errors import user_message
+
+        return VideoRecord(str(task.video), task.name, "failed", settings,
+                           error=user_message(exc, f"the worker exporting {task.video.name}"))
+
+
+_worker: dict = {}
+
+
+def _start_worker(choice: PipelineChoice, options: PipelineOptions, shares, updates) -> None:
+    share = shares.get()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, share)
+    else:
+        from ..thread_budget import ThreadBudget, use_thread_budget
+
+        use_thread_budget(ThreadBudget.plan(len(share)))
+    _worker.update(choice=choice, options=options, updates=updates, name=f"{os.uname().nodename}/pid{os.getpid()}"
+                   if hasattr(os, "uname") else f"pid{os.getpid()}")
+
+
+def _export_in_worker(task: VideoTask, settings: dict) -> VideoRecord:
+    if "pipeline" not in _worker:
+        try:
+            _worker["pipeline"], _ = build_pipeline(_worker["choice"], _worker["options"])
+        except StudioError as exc:
+            return VideoRecord(str(task.video), task.name, "failed", settings, error=str(exc), worker=_worker["name"])
+    updates = _worker["updates"]
+    return run_task(task, _worker["pipeline"], settings,
+                    lambda done, total: updates.put((task.name, done, total)), worker=_worker["name"])

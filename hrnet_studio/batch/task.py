@@ -1,0 +1,69 @@
+"""One video of a batch, as any worker runs it (this process, a worker process, a Ray task): export it with a
+pipeline and describe the outcome as a manifest record. Failures of the video become a ``failed`` record with
+the one-line reason; only an interruption (Ctrl-C) passes through."""
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import StudioError, user_message
+from ..inference.draw import OverlayOptions
+from ..inference.pipeline import PosePipeline
+from .manifest import VideoRecord, video_stamp
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """A video and what to write for it: ``OUT/NAME.csv`` always, ``NAME.json`` and ``NAME.overlay.mp4`` on
+    request (the overlay never takes the name of a source video)."""
+
+    video: Path
+    name: str
+    out_dir: Path
+    json: bool = False
+    overlay: bool = False
+    max_frames: int | None = None
+    overlay_options: OverlayOptions = field(default_factory=OverlayOptions)
+
+    def outputs(self) -> dict[str, Path | None]:
+        base = self.out_dir / self.name
+        return {"csv": base.with_name(base.name + ".csv"),
+                "json": base.with_name(base.name + ".json") if self.json else None,
+                "overlay": base.with_name(base.name + ".overlay.mp4") if self.overlay else None}
+
+
+def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
+             progress: Callable[[int, int], bool | None] | None = None, worker: str = "") -> VideoRecord:
+    """Export ``task``'s video with ``pipeline``; the record to append to the manifest."""
+    from ..atomic_writer import make_folder
+    from ..inference.export_job import export_video
+
+    started = time.perf_counter()
+    record = VideoRecord(str(task.video), task.name, "failed", settings, worker=worker or socket.gethostname())
+    try:
+        record.stamp = video_stamp(task.video)
+        out = task.outputs()
+        make_folder(out["csv"].parent)
+        report = export_video(task.video, pipeline, out["csv"], out["json"], out["overlay"], task.max_frames,
+                              task.overlay_options, progress)
+    except StudioError as exc:
+        record.error = str(exc)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # a bug or a library failure on this video must not end the batch
+        record.error = user_message(exc, f"exporting {task.video.name}")
+    else:
+        if report.cancelled:
+            raise KeyboardInterrupt
+        record.status = "partial" if report.truncated else "done"
+        record.frames, record.persons = report.frames, report.persons
+        record.outputs = [str(Path(p).resolve()) for p in report.outputs]
+        record.notes = report.notes + ([report.timing_note] if report.timing_note else [])
+        if report.truncated:
+            record.error = (f"stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
+                            f"(truncated or damaged file); the frames before it were exported")
+    record.seconds = round(time.perf_counter() - started, 3)
+    return record

@@ -1,0 +1,218 @@
+"""``hrnet-studio export``: the keypoints of every frame of one video, or of many (folders, patterns, list files)
+with one set of outputs per video, a manifest that makes the batch resumable, and several worker processes."""
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
+from .inference.choices import DECODERS
+
+
+def add_export_parser(sub) -> None:
+    from .cli import (
+        add_model_arguments,
+        add_runtime_arguments,
+        add_trust_argument,
+        probability,
+    )
+
+    ex = sub.add_parser(
+        "export", help="export the keypoints of every frame of videos to CSV (and JSON / overlay mp4)",
+        description="Detect every person in every frame, estimate their keypoints with HRNet and write one CSV row "
+                    "per person per frame. Give one video, or many: files, folders, glob patterns ('clips/*.mp4') "
+                    "and list files (@list.txt); then -o names a folder that gets one set of outputs per video "
+                    "and a manifest.jsonl, and running the same command again skips what is done.")
+    ex.add_argument("inputs", nargs="+", metavar="VIDEO", help="video files, folders, glob patterns or @list files")
+    ex.add_argument("-o", "--output", type=Path, help="one video: the CSV file (default: <video name>.poses.csv "
+                    "here); several: the output folder")
+    ex.add_argument("--json", nargs="?", const=True, type=Path, metavar="FILE",
+                    help="also write COCO-results JSON (one video: to FILE or beside the CSV; several: one each)")
+    ex.add_argument("--video", dest="overlay", nargs="?", const=True, type=Path, metavar="FILE",
+                    help="also write an H.264 mp4 with the skeletons drawn (as --json)")
+    batch = ex.add_argument_group("many videos")
+    batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
+    batch.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="export N videos at once in worker processes sharing this machine's cores (default 1)")
+    batch.add_argument("--redo", action="store_true", help="export every video again, even those the manifest "
+                       "says are done")
+    model = ex.add_argument_group("models")
+    add_model_arguments(model)
+    model.add_argument("--detector", help="Ultralytics YOLO weights (a path or an installed name; detect or pose "
+                       "model), or 'none' for a full-frame box; default: yolo11n-pose / yolo11n if installed")
+    add_trust_argument(model)
+    run = ex.add_argument_group("inference")
+    add_runtime_arguments(run)
+    run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
+    run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
+    run.add_argument("--decoder", default="dark", choices=DECODERS, help="heatmap decoding (default: dark)")
+    run.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                     help="stable person IDs across frames (default: on)")
+    run.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time")
+    run.add_argument("--smooth-min-cutoff", type=float, default=1.0, help="One-Euro min cutoff in Hz (default 1.0)")
+    run.add_argument("--smooth-beta", type=float, default=0.05, help="One-Euro speed coefficient (default 0.05)")
+    run.add_argument("--det-conf", type=probability, default=0.4, help="detector confidence threshold (default 0.4)")
+    run.add_argument("--det-iou", type=probability, default=0.5, help="detector NMS IoU threshold (default 0.5)")
+    run.add_argument("--det-every", type=int, default=1, metavar="N",
+                     help="run the detector on every N-th frame; in between, each person's box follows their "
+                          "keypoints, and the detector comes back at once when a person is lost (default 1: "
+                          "every frame; 0 = auto, from the measured costs)")
+    run.add_argument("--det-size", type=int, default=640, metavar="PIXELS",
+                     help="detector input size, a multiple of 32 (default 640; 320 is about 4x faster and "
+                          "misses small persons)")
+    run.add_argument("--kpt-thr", type=probability, default=0.3,
+                     help="keypoint score below which the overlay hides a joint (default 0.3)")
+    run.add_argument("--max-frames", type=int, help="stop after this many frames (of each video)")
+    ex.set_defaults(func=cmd_export)
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    """Several videos (or a folder, a pattern, a list, an output folder, workers): one set of outputs each."""
+    first = str(args.inputs[0])
+    return (len(args.inputs) > 1 or first.startswith("@") or Path(first).is_dir() or glob.has_magic(first)
+            or (args.output is not None and args.output.is_dir()) or args.workers > 1)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .inference.detection_schedule import check_det_every
+    from .inference.detector import check_detector_size
+
+    if args.batch < 1:
+        raise StudioError("--batch must be at least 1")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise StudioError("--max-frames must be at least 1")
+    if args.workers < 1:
+        raise StudioError("--workers must be at least 1")
+    check_det_every(args.det_every)
+    check_detector_size(args.det_size)
+    return export_many(args) if is_batch(args) else export_one(args)
+
+
+def _pipeline(args: argparse.Namespace):
+    from .cli import pipeline_choice, say
+    from .inference.detector import detector_label
+    from .inference.factory import build_pipeline
+    from .inference.pipeline import PipelineOptions
+    from .models.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
+                              smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
+                              max_batch=args.batch, det_every=args.det_every)
+    choice = pipeline_choice(args, registry)
+    pipeline, loaded = build_pipeline(choice, options, registry, say)
+    spec = pipeline.spec
+    size = f"{spec.input_size[0]}x{spec.input_size[1]}"
+    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
+        f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
+    return choice, options, pipeline, loaded
+
+
+def export_one(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .cli import say
+    from .inference.draw import OverlayOptions
+    from .inference.export_job import export_video
+    from .inference.sources import VideoFileSource
+
+    video = Path(args.inputs[0])
+    VideoFileSource(video).close()  # fail on a bad video before loading any model
+    output = args.output or Path(f"{video.stem}.poses.csv")
+    json_path = output.with_suffix(".json") if args.json is True else args.json
+    overlay = output.with_name(output.stem.removesuffix(".poses") + ".overlay.mp4") if args.overlay is True \
+        else args.overlay
+    _, _, pipeline, _ = _pipeline(args)
+    with tqdm(total=None, unit="frame", desc=video.name, file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total or None
+            bar.update(done - bar.n)
+
+        report = export_video(video, pipeline, output, json_path, overlay, args.max_frames,
+                              OverlayOptions(threshold=args.kpt_thr), progress)
+    names = ", ".join(str(p) for p in report.outputs)
+    say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
+    for note in report.notes + ([report.timing_note] if report.timing_note else []):
+        say(f"note: {note}")
+    if report.truncated:
+        say(f"error: {video.name} stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
+            f"(truncated or damaged file); the frames before it were exported")
+        return EXIT_PARTIAL
+    return 0
+
+
+def export_many(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .batch.export import run_batch
+    from .batch.inputs import collect_videos, output_names
+    from .batch.local import InProcessRunner, ProcessPoolRunner
+    from .batch.manifest import Manifest, fresh
+    from .batch.task import VideoTask
+    from .cli import say
+    from .inference.draw import OverlayOptions
+
+    if args.output is None:
+        raise StudioError("several videos need an output folder: -o FOLDER (each video gets its own outputs there)")
+    if args.output.exists() and not args.output.is_dir():
+        raise StudioError(f"{args.output} is a file: with several videos, -o names a folder")
+    for flag, value in (("--json", args.json), ("--video", args.overlay)):
+        if value not in (None, True):
+            raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
+                              f"{args.output}")
+    videos = collect_videos(args.inputs, args.recursive)
+    names = output_names(videos)
+    tasks = [VideoTask(v, names[v], args.output, json=bool(args.json), overlay=bool(args.overlay),
+                       max_frames=args.max_frames, overlay_options=OverlayOptions(threshold=args.kpt_thr))
+             for v in videos]
+    choice, options, pipeline, loaded = _pipeline(args)
+    settings = batch_settings(args, choice, loaded)
+    if args.redo:
+        fresh(Manifest(args.output).path)
+    runner = InProcessRunner(pipeline) if args.workers == 1 else ProcessPoolRunner(choice, options, args.workers)
+    say(f"{len(videos)} videos → {args.output}" + (f" with {args.workers} workers" if args.workers > 1 else ""))
+    running: dict[str, str] = {}
+    with tqdm(total=len(videos), unit="video", desc="videos", file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(name: str, done: int, total: int) -> None:
+            running[name] = f"{name} {100 * done // total}%" if total else f"{name} {done}"
+            bar.set_postfix_str(", ".join(running.values())[-80:], refresh=False)
+            bar.refresh()
+
+        def finished(record) -> None:
+            running.pop(record.name, None)
+            bar.update(1)
+            if record.status != "done":
+                tqdm.write(f"{record.status}: {record.name}: {record.error}", file=sys.stderr)
+
+        summary_manifest = Manifest(args.output)
+        bar.update(sum(summary_manifest.is_done(t.video, settings) for t in tasks))
+        summary = run_batch(tasks, settings, args.output, runner, progress, finished)
+    for line in summary.lines(len(tasks)):
+        say(line)
+    say(f"manifest: {Manifest(args.output).path}")
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if summary.ok else EXIT_PARTIAL
+
+
+def batch_settings(args: argparse.Namespace, choice, loaded) -> dict:
+    """Everything that changes a video's outputs, the model's and detector's fingerprints included: a video done
+    with other settings or another model is exported again."""
+    from .models.download import sha256_of
+
+    record = loaded.record
+    detector = choice.detector
+    return {
+        "outputs": ["csv"] + (["json"] if args.json else []) + (["overlay"] if args.overlay else []),
+        "model": {"name": record.name, "sha256": record.sha256 or sha256_of(record.path), "runs": loaded.backend_kind,
+                  "precision": loaded.precision, "device": loaded.backend.device_type},
+        "detector": {"file": Path(detector).name if detector != "none" else "none",
+                     "sha256": choice.detector_sha256 or (sha256_of(Path(detector)) if detector != "none" else None),
+                     "size": choice.detector_size, "conf": choice.det_conf, "iou": choice.det_iou},
+        "decoder": args.decoder, "flip": args.flip, "track": args.track,
+        "smooth": [args.smooth_min_cutoff, args.smooth_beta] if args.smooth else False,
+        "det_every": args.det_every, "max_frames": args.max_frames,
+        "kpt_thr": args.kpt_thr if args.overlay else None,
+    }
