@@ -36,6 +36,14 @@ def add_export_parser(sub) -> None:
     batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
     batch.add_argument("--workers", type=int, default=1, metavar="N",
                        help="export N videos at once in worker processes sharing this machine's cores (default 1)")
+    batch.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="run each video as a task on a Ray cluster (ADDRESS such as head-node:6379; without it, "
+                            "RAY_ADDRESS or the cluster started here with `ray start`, else a local one); the output "
+                            "and model folders must be on storage every node sees. Needs hrnet-studio[cluster]")
+    batch.add_argument("--cpus-per-task", type=float, default=2, metavar="N",
+                       help="CPUs each Ray task declares and uses (default 2)")
+    batch.add_argument("--gpus-per-task", type=float, default=0, metavar="N",
+                       help="GPUs each Ray task declares (default 0; 1 to run each video on a GPU)")
     batch.add_argument("--redo", action="store_true", help="export every video again, even those the manifest "
                        "says are done")
     model = ex.add_argument_group("models")
@@ -72,7 +80,7 @@ def is_batch(args: argparse.Namespace) -> bool:
     """Several videos (or a folder, a pattern, a list, an output folder, workers): one set of outputs each."""
     first = str(args.inputs[0])
     return (len(args.inputs) > 1 or first.startswith("@") or Path(first).is_dir() or glob.has_magic(first)
-            or (args.output is not None and args.output.is_dir()) or args.workers > 1)
+            or (args.output is not None and args.output.is_dir()) or args.workers > 1 or args.ray is not None)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -150,6 +158,7 @@ def export_many(args: argparse.Namespace) -> int:
     from .batch.inputs import collect_videos, output_names
     from .batch.local import InProcessRunner, ProcessPoolRunner
     from .batch.manifest import Manifest, fresh
+    from .batch.ray_runner import RayRunner, import_ray
     from .batch.task import VideoTask
     from .cli import say
     from .inference.draw import OverlayOptions
@@ -162,17 +171,30 @@ def export_many(args: argparse.Namespace) -> int:
         if value not in (None, True):
             raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
                               f"{args.output}")
+    if args.ray is not None:
+        import_ray()  # without Ray installed, say so before anything loads
+        if args.workers > 1:
+            raise StudioError("--workers is for this machine; on a Ray cluster each task takes --cpus-per-task CPUs")
     videos = collect_videos(args.inputs, args.recursive)
     names = output_names(videos)
-    tasks = [VideoTask(v, names[v], args.output, json=bool(args.json), overlay=bool(args.overlay),
+    out = args.output.resolve()  # workers, on other nodes too, write where this process means
+    tasks = [VideoTask(v, names[v], out, json=bool(args.json), overlay=bool(args.overlay),
                        max_frames=args.max_frames, overlay_options=OverlayOptions(threshold=args.kpt_thr))
              for v in videos]
     choice, options, pipeline, loaded = _pipeline(args)
     settings = batch_settings(args, choice, loaded)
     if args.redo:
         fresh(Manifest(args.output).path)
-    runner = InProcessRunner(pipeline) if args.workers == 1 else ProcessPoolRunner(choice, options, args.workers)
-    say(f"{len(videos)} videos → {args.output}" + (f" with {args.workers} workers" if args.workers > 1 else ""))
+    if args.ray is not None:
+        from .models.registry import ModelRegistry
+
+        runner = RayRunner(args.ray, choice, options, ModelRegistry().folder, args.cpus_per_task, args.gpus_per_task)
+        where = f" on the Ray cluster {args.ray or '(default address)'}"
+    elif args.workers > 1:
+        runner, where = ProcessPoolRunner(choice, options, args.workers), f" with {args.workers} workers"
+    else:
+        runner, where = InProcessRunner(pipeline), ""
+    say(f"{len(videos)} videos → {args.output}{where}")
     running: dict[str, str] = {}
     with tqdm(total=len(videos), unit="video", desc="videos", file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(name: str, done: int, total: int) -> None:
