@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import glob
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
@@ -32,6 +33,25 @@ def add_export_parser(sub) -> None:
                     help="also write COCO-results JSON (one video: to FILE or beside the CSV; several: one each)")
     ex.add_argument("--video", dest="overlay", nargs="?", const=True, type=Path, metavar="FILE",
                     help="also write an H.264 mp4 with the skeletons drawn (as --json)")
+    analysis = ex.add_argument_group("for analysis", "made from the keypoints once the video is done")
+    analysis.add_argument("--filter", default="none", choices=("none", "butterworth", "savgol"),
+                          help="smooth each person's keypoints over time with no lag: a Butterworth low-pass run "
+                               "forwards and backwards, or Savitzky-Golay (default none; the CSV gets the result)")
+    analysis.add_argument("--cutoff", type=float, default=6.0, metavar="HZ", help="Butterworth cut-off (default 6 Hz)")
+    analysis.add_argument("--filter-order", type=int, default=4, help="Butterworth order (default 4)")
+    analysis.add_argument("--window", type=float, default=0.25, metavar="SECONDS",
+                          help="Savitzky-Golay window (default 0.25 s)")
+    analysis.add_argument("--polyorder", type=int, default=3, help="Savitzky-Golay polynomial order (default 3)")
+    analysis.add_argument("--fill-gaps", type=float, default=0.0, metavar="SECONDS",
+                          help="interpolate a joint missing (or under --kpt-thr) for up to this long; the CSV's "
+                               "'filled' column names the joints filled (default 0: none)")
+    analysis.add_argument("--keep-raw", action="store_true",
+                          help="with --filter or --fill-gaps, also keep the unprocessed CSV (NAME.raw.csv)")
+    analysis.add_argument("--angles", nargs="?", const=True, type=Path, metavar="FILE",
+                          help="joint angles and angular velocities per person and frame (one video: FILE or "
+                               "NAME.angles.csv beside the CSV; several: one each)")
+    analysis.add_argument("--trc", nargs="?", const=True, type=Path, metavar="BASE",
+                          help="OpenSim TRC marker files, one per person: BASE.person<ID>.trc (default NAME)")
     batch = ex.add_argument_group("many videos")
     batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
     batch.add_argument("--workers", type=int, default=1, metavar="N",
@@ -132,6 +152,7 @@ def export_one(args: argparse.Namespace) -> int:
     json_path = output.with_suffix(".json") if args.json is True else args.json
     overlay = output.with_name(output.stem.removesuffix(".poses") + ".overlay.mp4") if args.overlay is True \
         else args.overlay
+    analysis = analysis_request(args, output)
     _, _, pipeline, _ = _pipeline(args)
     with tqdm(total=None, unit="frame", desc=video.name, file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done: int, total: int) -> None:
@@ -139,7 +160,7 @@ def export_one(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         report = export_video(video, pipeline, output, json_path, overlay, args.max_frames,
-                              OverlayOptions(threshold=args.kpt_thr), progress)
+                              OverlayOptions(threshold=args.kpt_thr), progress, analysis)
     names = ", ".join(str(p) for p in report.outputs)
     say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
     for note in report.notes + ([report.timing_note] if report.timing_note else []):
@@ -167,7 +188,8 @@ def export_many(args: argparse.Namespace) -> int:
         raise StudioError("several videos need an output folder: -o FOLDER (each video gets its own outputs there)")
     if args.output.exists() and not args.output.is_dir():
         raise StudioError(f"{args.output} is a file: with several videos, -o names a folder")
-    for flag, value in (("--json", args.json), ("--video", args.overlay)):
+    for flag, value in (("--json", args.json), ("--video", args.overlay), ("--angles", args.angles),
+                        ("--trc", args.trc)):
         if value not in (None, True):
             raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
                               f"{args.output}")
@@ -178,8 +200,10 @@ def export_many(args: argparse.Namespace) -> int:
     videos = collect_videos(args.inputs, args.recursive)
     names = output_names(videos)
     out = args.output.resolve()  # workers, on other nodes too, write where this process means
+    filters = filter_options(args)
     tasks = [VideoTask(v, names[v], out, json=bool(args.json), overlay=bool(args.overlay),
-                       max_frames=args.max_frames, overlay_options=OverlayOptions(threshold=args.kpt_thr))
+                       max_frames=args.max_frames, overlay_options=OverlayOptions(threshold=args.kpt_thr),
+                       filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw)
              for v in videos]
     choice, options, pipeline, loaded = _pipeline(args)
     settings = batch_settings(args, choice, loaded)
@@ -236,5 +260,29 @@ def batch_settings(args: argparse.Namespace, choice, loaded) -> dict:
         "decoder": args.decoder, "flip": args.flip, "track": args.track,
         "smooth": [args.smooth_min_cutoff, args.smooth_beta] if args.smooth else False,
         "det_every": args.det_every, "max_frames": args.max_frames,
-        "kpt_thr": args.kpt_thr if args.overlay else None,
+        "kpt_thr": args.kpt_thr,
+        "analysis": {"filters": asdict(filter_options(args)), "angles": bool(args.angles), "trc": bool(args.trc),
+                     "keep_raw": args.keep_raw},
     }
+
+
+def filter_options(args: argparse.Namespace):
+    from .analysis.filters import FilterOptions
+
+    options = FilterOptions(args.filter, args.cutoff, args.filter_order, args.window, args.polyorder, args.fill_gaps,
+                            args.kpt_thr)
+    options.check()
+    return options
+
+
+def analysis_request(args: argparse.Namespace, csv_path: Path):
+    """The analysis outputs of one video whose CSV goes to ``csv_path`` (flags without a file name: beside it)."""
+    from .analysis.outputs import AnalysisRequest
+
+    stem = csv_path.name.removesuffix(".csv").removesuffix(".poses")
+    beside = csv_path.with_name
+    return AnalysisRequest(
+        filter_options(args),
+        raw_csv=beside(f"{stem}.raw.csv") if args.keep_raw else None,
+        angles=beside(f"{stem}.angles.csv") if args.angles is True else args.angles,
+        trc=beside(f"{stem}.trc") if args.trc is True else args.trc)

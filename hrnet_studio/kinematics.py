@@ -32,3 +32,68 @@ def available_angles(keypoints: KeypointSet) -> list[tuple[str, tuple[int, int, 
     index = {name: i for i, name in enumerate(keypoints.names)}
     return [(label, (index[a], index[b], index[c])) for label, a, b, c in ANGLES
             if a in index and b in index and c in index]
+
+
+# ----- over time, for analysis exports ---------------------------------------------------------------------
+TRUNK = "trunk inclination"
+
+
+def signed_angle_deg(a: np.ndarray, vertex: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Signed angles at ``vertex`` [N, 2] from the segment to ``a`` to the segment to ``c`` (image pixels, y down),
+    counter-clockwise on screen positive, in degrees in (-180, 180]; NaN where a segment has no length or a
+    point is missing."""
+    u, v = np.asarray(a, float) - vertex, np.asarray(c, float) - vertex
+    u[..., 1] *= -1  # y up, so that counter-clockwise on screen is positive
+    v[..., 1] *= -1
+    cross = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+    dot = (u * v).sum(-1)
+    out = np.degrees(np.arctan2(cross, dot))
+    out = np.where(out <= -180.0, 180.0, out)  # a straight angle is +180 (atan2 says -180 for a signed zero)
+    degenerate = (np.linalg.norm(u, axis=-1) == 0) | (np.linalg.norm(v, axis=-1) == 0)
+    return np.where(degenerate, np.nan, out)
+
+
+def trunk_inclination_deg(keypoints: KeypointSet, xy: np.ndarray) -> np.ndarray | None:
+    """The trunk's lean from the vertical [N] in degrees: the segment from the mid-hip to the mid-shoulder,
+    0 upright, positive leaning to the right of the image (clockwise on screen); None without hips and
+    shoulders in the set."""
+    index = {name: i for i, name in enumerate(keypoints.names)}
+    needed = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+    if not all(n in index for n in needed):
+        return None
+    hip = (xy[:, index["left_hip"]] + xy[:, index["right_hip"]]) / 2
+    shoulder = (xy[:, index["left_shoulder"]] + xy[:, index["right_shoulder"]]) / 2
+    dx, dy = shoulder[:, 0] - hip[:, 0], hip[:, 1] - shoulder[:, 1]  # dy > 0: the shoulders above the hips
+    out = np.degrees(np.arctan2(dx, dy))
+    return np.where((dx == 0) & (dy == 0), np.nan, out)
+
+
+def angle_series(keypoints: KeypointSet, xy: np.ndarray, times_s: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every angle the set allows over one person's frames: ``name → (degrees [N], degrees/s [N])``.
+
+    ``xy`` [N, K, 2] frame pixels (NaN where a joint is missing), ``times_s`` [N]. Angles are unwrapped over time
+    (a knee passing through ±180° stays continuous) within each run of frames where they exist; the angular
+    velocity is the central difference over the true frame times."""
+    series = {label: signed_angle_deg(xy[:, a], xy[:, b], xy[:, c]) for label, (a, b, c) in available_angles(keypoints)}
+    trunk = trunk_inclination_deg(keypoints, xy)
+    if trunk is not None:
+        series[TRUNK] = trunk
+    return {name: _unwrapped_with_velocity(values, times_s) for name, values in series.items()}
+
+
+def _unwrapped_with_velocity(values: np.ndarray, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    angle = np.full(len(values), np.nan)
+    velocity = np.full(len(values), np.nan)
+    for start, stop in runs_of(np.isfinite(values)):
+        part = np.degrees(np.unwrap(np.radians(values[start:stop])))
+        angle[start:stop] = part
+        if stop - start >= 2:
+            velocity[start:stop] = np.gradient(part, times_s[start:stop])
+    return angle, velocity
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(int)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2], edges[1::2]))

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.filters import FilterOptions
+from ..analysis.outputs import AnalysisRequest
 from ..errors import StudioError, user_message
 from ..inference.draw import OverlayOptions
 from ..inference.pipeline import PosePipeline
@@ -27,12 +29,22 @@ class VideoTask:
     overlay: bool = False
     max_frames: int | None = None
     overlay_options: OverlayOptions = field(default_factory=OverlayOptions)
+    filters: FilterOptions = field(default_factory=FilterOptions)
+    angles: bool = False
+    trc: bool = False
+    keep_raw: bool = False
 
     def outputs(self) -> dict[str, Path | None]:
         base = self.out_dir / self.name
         return {"csv": base.with_name(base.name + ".csv"),
                 "json": base.with_name(base.name + ".json") if self.json else None,
                 "overlay": base.with_name(base.name + ".overlay.mp4") if self.overlay else None}
+
+    def analysis(self) -> AnalysisRequest:
+        base = self.out_dir / self.name
+        return AnalysisRequest(self.filters, raw_csv=base.with_name(base.name + ".raw.csv") if self.keep_raw else None,
+                               angles=base.with_name(base.name + ".angles.csv") if self.angles else None,
+                               trc=base.with_name(base.name + ".trc") if self.trc else None)
 
 
 def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
@@ -48,7 +60,7 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
         out = task.outputs()
         make_folder(out["csv"].parent)
         report = export_video(task.video, pipeline, out["csv"], out["json"], out["overlay"], task.max_frames,
-                              task.overlay_options, progress)
+                              task.overlay_options, progress, task.analysis())
     except StudioError as exc:
         record.error = str(exc)
     except (KeyboardInterrupt, SystemExit):

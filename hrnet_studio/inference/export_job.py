@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from ..analysis.outputs import AnalysisRequest, make_outputs
+from ..errors import StudioError
 from .draw import OverlayOptions, draw_poses
 from .engine import PoseEngine
 from .exporters import CocoJsonExporter, CsvExporter
@@ -47,13 +49,19 @@ def export_video(
     max_frames: int | None = None,
     overlay_options: OverlayOptions | None = None,
     progress: ProgressCallback | None = None,
+    analysis: AnalysisRequest | None = None,
 ) -> ExportReport:
     """Export every frame of ``video`` (or the first ``max_frames``): one CSV row per person per frame, COCO results
-    JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same).
+    JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same); and what
+    ``analysis`` asks for, made from the CSV once the video is done (the CSV itself filled and smoothed, joint
+    angles, TRC files).
 
     A truncated file is exported up to the last frame that decodes (``report.truncated``).
     On cancel or error the outputs are removed; they appear only when complete.
     """
+    analysis = analysis if analysis is not None and analysis.wanted else None
+    if analysis is not None and csv_path is None:
+        raise StudioError("filtering, angles and TRC files are made from the keypoints CSV: export the CSV too")
     source = VideoFileSource(video)
     total = source.frame_count if max_frames is None else min(max_frames, source.frame_count or max_frames)
     report = ExportReport(expected_frames=total)
@@ -61,8 +69,13 @@ def export_video(
     writers = []
     frames = None
     try:
+        raw_csv = None
         if csv_path:
-            writers.append(CsvExporter(csv_path, kps))
+            processed = analysis is not None and analysis.processes_csv
+            raw_target = (analysis.raw_csv or Path(csv_path).with_name(Path(csv_path).stem + ".raw.csv")) \
+                if processed else csv_path
+            raw_csv = CsvExporter(raw_target, kps)
+            writers.append(raw_csv)
         if json_path:
             writers.append(CocoJsonExporter(json_path, kps))
         overlay = OverlayVideoExporter(overlay_path, source.fps, (source.width, source.height)) if overlay_path else None
@@ -98,6 +111,12 @@ def export_video(
             return report
         for w in writers:  # every file is flushed and checked before any appears
             w.finish()
+        if analysis is not None:
+            made = make_outputs(raw_csv.part, Path(csv_path), kps, analysis)
+            if analysis.processes_csv and analysis.raw_csv is None:
+                writers.remove(raw_csv)  # the raw rows were only the input of the processed CSV
+                raw_csv.abort()
+            writers += made
         for w in writers:
             report.outputs.append(w.publish())
         return report

@@ -46,6 +46,11 @@ class CsvExporter:
         self._header = csv_header(keypoints)
         self._writer.writerow(self._header)
 
+    @property
+    def part(self) -> Path:
+        """The hidden file the rows go to until ``publish``."""
+        return self._out.part
+
     def write(self, result: FrameResult) -> None:
         head = [result.frame_index, f"{result.timestamp_s:.4f}", result.time_flag]
         if not result.persons:
