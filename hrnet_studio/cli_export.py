@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import glob
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
@@ -180,6 +179,7 @@ def export_many(args: argparse.Namespace) -> int:
     from .batch.local import InProcessRunner, ProcessPoolRunner
     from .batch.manifest import Manifest, fresh
     from .batch.ray_runner import RayRunner, import_ray
+    from .batch.settings import export_settings
     from .batch.task import VideoTask
     from .cli import say
     from .inference.draw import OverlayOptions
@@ -206,7 +206,7 @@ def export_many(args: argparse.Namespace) -> int:
                        filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw)
              for v in videos]
     choice, options, pipeline, loaded = _pipeline(args)
-    settings = batch_settings(args, choice, loaded)
+    settings = export_settings(tasks[0], choice, options, loaded)
     if args.redo:
         fresh(Manifest(args.output).path)
     if args.ray is not None:
@@ -241,29 +241,6 @@ def export_many(args: argparse.Namespace) -> int:
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return 0 if summary.ok else EXIT_PARTIAL
-
-
-def batch_settings(args: argparse.Namespace, choice, loaded) -> dict:
-    """Everything that changes a video's outputs, the model's and detector's fingerprints included: a video done
-    with other settings or another model is exported again."""
-    from .models.download import sha256_of
-
-    record = loaded.record
-    detector = choice.detector
-    return {
-        "outputs": ["csv"] + (["json"] if args.json else []) + (["overlay"] if args.overlay else []),
-        "model": {"name": record.name, "sha256": record.sha256 or sha256_of(record.path), "runs": loaded.backend_kind,
-                  "precision": loaded.precision, "device": loaded.backend.device_type},
-        "detector": {"file": Path(detector).name if detector != "none" else "none",
-                     "sha256": choice.detector_sha256 or (sha256_of(Path(detector)) if detector != "none" else None),
-                     "size": choice.detector_size, "conf": choice.det_conf, "iou": choice.det_iou},
-        "decoder": args.decoder, "flip": args.flip, "track": args.track,
-        "smooth": [args.smooth_min_cutoff, args.smooth_beta] if args.smooth else False,
-        "det_every": args.det_every, "max_frames": args.max_frames,
-        "kpt_thr": args.kpt_thr,
-        "analysis": {"filters": asdict(filter_options(args)), "angles": bool(args.angles), "trc": bool(args.trc),
-                     "keep_raw": args.keep_raw},
-    }
 
 
 def filter_options(args: argparse.Namespace):

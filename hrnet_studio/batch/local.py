@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -24,13 +25,20 @@ RecordSink = Callable[[VideoRecord], None]
 class InProcessRunner:
     """Every video one after the other with one pipeline (already built, so the model loads once)."""
 
-    def __init__(self, pipeline: PosePipeline):
+    def __init__(self, pipeline: PosePipeline, stop: threading.Event | None = None):
         self.pipeline = pipeline
         self.workers = 1
+        self.stop = stop or threading.Event()  # set: the video in progress is cancelled (no file), the batch ends
 
     def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
+        def progress(name: str, done: int, total: int) -> bool:
+            on_progress(name, done, total)
+            return not self.stop.is_set()
+
         for task in tasks:
-            on_record(run_task(task, self.pipeline, settings, lambda done, total, n=task.name: on_progress(n, done, total),
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            on_record(run_task(task, self.pipeline, settings, lambda done, total, n=task.name: progress(n, done, total),
                                worker=f"{os.uname().nodename}/main" if hasattr(os, "uname") else "main"))
 
 
@@ -49,10 +57,12 @@ def core_shares(workers: int) -> list[list[int]]:
 class ProcessPoolRunner:
     """``workers`` processes on this machine, each exporting whole videos."""
 
-    def __init__(self, choice: PipelineChoice, options: PipelineOptions, workers: int):
+    def __init__(self, choice: PipelineChoice, options: PipelineOptions, workers: int,
+                 stop: threading.Event | None = None):
         if workers < 1:
             raise StudioError("--workers must be at least 1")
         self.choice, self.options, self.workers = choice, options, workers
+        self.stop = stop or threading.Event()  # set: videos not started are dropped, those running finish
 
     def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
         context = get_context("spawn")
@@ -68,8 +78,15 @@ class ProcessPoolRunner:
                     _drain(updates, on_progress)
                     for future in finished:
                         task = pending.pop(future)
-                        on_record(_record_of(future, task, settings))
+                        if not future.cancelled():
+                            on_record(_record_of(future, task, settings))
+                    if self.stop.is_set():
+                        for future in list(pending):
+                            if future.cancel():
+                                pending.pop(future)
                 _drain(updates, on_progress)
+                if self.stop.is_set():
+                    raise KeyboardInterrupt
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise

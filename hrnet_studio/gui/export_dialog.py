@@ -1,4 +1,5 @@
-""""Export keypoints…": choose the CSV / JSON / overlay-video outputs for the open video."""
+""""Export keypoints…": choose the CSV / JSON / overlay-video outputs for the open video, and what to make from the
+keypoints for analysis (smoothing, gap filling, joint angles, TRC files)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..analysis.outputs import AnalysisRequest
+from .analysis_options import AnalysisOptionsBox
+
 
 class ExportDialog(QDialog):
     def __init__(self, video: Path, parent: QWidget | None = None):
@@ -31,6 +35,12 @@ class ExportDialog(QDialog):
                                                     "JSON files (*.json)", "json")
         self.overlay_check, self.overlay_edit = self._row(form, "Overlay video (mp4)", f"{stem}.overlay.mp4", False,
                                                           "MP4 video (*.mp4)", "overlay")
+        self.angles_check, self.angles_edit = self._row(form, "Joint angles CSV", f"{stem}.angles.csv", False,
+                                                        "CSV files (*.csv)", "angles")
+        self.trc_check, self.trc_edit = self._row(form, "OpenSim TRC, one per person", f"{stem}.trc", False,
+                                                  "TRC files (*.trc)", "trc")
+        self.analysis_box = AnalysisOptionsBox()
+        form.addRow(self.analysis_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
@@ -63,3 +73,12 @@ class ExportDialog(QDialog):
 
         return pick(self.csv_check, self.csv_edit), pick(self.json_check, self.json_edit), \
             pick(self.overlay_check, self.overlay_edit)
+
+    def analysis(self, threshold: float) -> AnalysisRequest:
+        """What to make from the keypoints (``threshold``: the score under which a joint counts as missing)."""
+        csv = Path(self.csv_edit.text()).expanduser()
+        checked = {name: Path(edit.text()).expanduser() if check.isChecked() and edit.text().strip() else None
+                   for name, check, edit in (("angles", self.angles_check, self.angles_edit),
+                                             ("trc", self.trc_check, self.trc_edit))}
+        raw = csv.with_name(csv.name.removesuffix(".csv") + ".raw.csv") if self.analysis_box.keep_raw else None
+        return AnalysisRequest(self.analysis_box.filter_options(threshold), raw, checked["angles"], checked["trc"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
+from ..analysis.outputs import AnalysisRequest
 from ..errors import user_message
 from ..inference.draw import OverlayOptions
 from ..inference.export_job import export_video
@@ -24,6 +25,7 @@ class ExportRequest:
     choice: PipelineChoice
     options: PipelineOptions
     overlay_options: OverlayOptions = field(default_factory=OverlayOptions)  # as the view shows it
+    analysis: AnalysisRequest | None = None  # smoothing, angles, TRC files made from the CSV
 
 
 class CancellableJob(QThread):
@@ -58,7 +60,8 @@ class ExportJob(CancellableJob):
                 self.progress.emit(done, total)
                 return not self._cancel.is_set()
 
-            report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.overlay_options, progress)
+            report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.overlay_options, progress,
+                                  r.analysis)
         except Exception as exc:  # the app stays up; the message says what broke
             self.failed.emit(user_message(exc, "export"))
             return

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         out = self.outputs
         self.export_action = self._action(file_menu, "&Export keypoints…", out.export_keypoints, "Ctrl+E")
+        self.batch_action = self._action(file_menu, "&Batch export…", out.open_batch_export, "Ctrl+Shift+E")
         self.screenshot_action = self._action(file_menu, "Save &screenshot", out.save_screenshot, "S")
         self.record_action = self._action(file_menu, "&Record overlay video", out.toggle_recording, "R")
         self.record_action.setCheckable(True)
@@ -309,6 +310,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.finetune_wizard is not None:
             self.finetune_wizard.shutdown()  # a running training stops at a resumable point
+        if self.outputs.batch_dialog is not None:
+            self.outputs.batch_dialog.shutdown()  # the video in progress leaves no file; the manifest says the rest
         for job in (self.outputs.export_job, self.models.download_job):
             if job is not None and job.isRunning():
                 job.cancel()

@@ -11,9 +11,11 @@ import platformdirs
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog
 
+from ..analysis.outputs import AnalysisRequest
 from ..atomic_writer import WriteError, atomic_path, make_folder
 from ..errors import StudioError
 from ..inference.sources import VideoFileSource
+from .batch_dialog import BatchExportDialog
 from .export_dialog import ExportDialog
 from .jobs import ExportJob, ExportRequest
 from .recorder import OverlayRecorder
@@ -32,11 +34,20 @@ class OutputActions(WindowPart):
         self.export_dialog: QProgressDialog | None = None
         self.recorder: OverlayRecorder | None = None
         self.record_path: Path | None = None
+        self.batch_dialog: BatchExportDialog | None = None
 
     def add_frame(self) -> None:
         """The view has a new frame: a running recording keeps it."""
         if self.recorder is not None:
             self.recorder.add(self.window.view.render_frame())
+
+    def open_batch_export(self) -> BatchExportDialog:
+        """File ▸ Batch export…: non-modal, one at a time; the live view keeps running beside it."""
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchExportDialog(self.window, self.window.settings)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        return self.batch_dialog
 
     def export_keypoints(self) -> ExportDialog | None:
         """File ▸ Export keypoints…: the dialog of outputs for the open video file; None when there is nothing to
@@ -50,22 +61,27 @@ class OutputActions(WindowPart):
             return None
         dialog = ExportDialog(self.window.source.path, self.window)
         dialog.setObjectName("exportDialog")
-        dialog.accepted.connect(lambda: self.start_export(*dialog.outputs()))
+        dialog.accepted.connect(lambda: self.start_export(
+            *dialog.outputs(), analysis=dialog.analysis(self.window.panel.overlay_options().threshold)))
         dialog.open()
         return dialog
 
-    def start_export(self, csv: Path | None, json: Path | None, overlay: Path | None) -> ExportJob | None:
+    def start_export(self, csv: Path | None, json: Path | None, overlay: Path | None,
+                     analysis: AnalysisRequest | None = None) -> ExportJob | None:
         """Export the open video in a job of its own with a progress dialog: the panel's model, options and overlay
         (the auto detection schedule becomes every frame: an export does not depend on the machine's speed)."""
         if not (csv or json or overlay):
             self.window.show_error("nothing to export: choose at least one output")
+            return None
+        if analysis is not None and analysis.wanted and csv is None:
+            self.window.show_error("smoothing, angles and TRC files are made from the keypoints CSV: tick the CSV too")
             return None
         p = self.window.panel
         options = p.options()
         if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
             options = replace(options, det_every=1)
         request = ExportRequest(self.window.source.path, csv, json, overlay, self.window.current_choice(), options,
-                                p.overlay_options())
+                                p.overlay_options(), analysis)
         job = ExportJob(request)
         frames = max(self.window.source.frame_count, 1)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, frames, self.window)
