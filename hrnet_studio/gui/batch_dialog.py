@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFormLayout,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -80,6 +81,7 @@ class BatchExportDialog(QDialog):
         layout.addWidget(QLabel("Every frame of each video, with the model and options chosen in the window; "
                                 "videos done before with the same settings are skipped."))
         self.inputs = QListWidget(objectName="batchInputs")
+        self.inputs.setMaximumHeight(110)
         layout.addWidget(self.inputs)
         buttons = QHBoxLayout()
         for text, slot, name in (("Add videos…", self.add_videos, "addVideos"), ("Add folder…", self.add_folder,
@@ -121,7 +123,11 @@ class BatchExportDialog(QDialog):
         layout.addWidget(self.analysis_box)
         self.table = QTableWidget(0, len(COLUMNS), objectName="batchTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 1)
         self.summary_label = QLabel("", objectName="batchSummary")
         layout.addWidget(self.summary_label)
@@ -134,7 +140,7 @@ class BatchExportDialog(QDialog):
         actions.addWidget(self.start_button)
         actions.addWidget(self.stop_button)
         layout.addLayout(actions)
-        self.resize(760, 640)
+        self.resize(820, 720)
         self._restore()
 
     # ----- inputs ----------------------------------------------------------------------------------
