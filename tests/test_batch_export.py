@@ -148,3 +148,13 @@ def test_batch_mistakes_are_one_line(capsys, clips, tmp_path, small_checkpoint):
     code, _, err = run_cli(capsys, "export", clips, "-o", tmp_path / "out", "--json", tmp_path / "a.json",
                            "--model", small_checkpoint)
     assert code == 2 and "with several videos, --json takes no file name" in err
+
+
+def test_workers_split_the_cores_and_the_gpus():
+    from hrnet_studio.batch.local import core_shares, gpu_shares
+
+    shares = core_shares(2)
+    cores = sorted(os.sched_getaffinity(0))
+    assert sorted(c for share in shares for c in share) == cores and all(shares)  # every core, to someone
+    assert len(core_shares(len(cores) + 1)) == len(cores) + 1  # more workers than cores: they share
+    assert gpu_shares(4, 2) == ["0", "1", "0", "1"] and gpu_shares(2, 0) == [None, None]

@@ -1,8 +1,8 @@
-"""Running a batch on this machine: in this process, or in N worker processes that share its cores.
+"""Running a batch on this machine: in this process, or in N worker processes that share its cores and GPUs.
 
 Workers are spawned processes, each pinned to its share of the cores (so each one's thread budget plans for
-that share), each building its pipeline once from the same choice; records and progress come back to this
-process, which alone writes the manifest."""
+that share) and, on a machine with GPUs, shown one GPU (one worker per GPU in turn), each building its pipeline
+once from the same choice; records and progress come back to this process, which alone writes the manifest."""
 from __future__ import annotations
 
 import os
@@ -54,6 +54,24 @@ def core_shares(workers: int) -> list[list[int]]:
     return [cores[i::workers] for i in range(workers)]
 
 
+def gpu_shares(workers: int, gpus: int) -> list[str | None]:
+    """The GPU each worker sees (its ``CUDA_VISIBLE_DEVICES``): one per worker in turn, workers sharing GPUs when
+    there are more workers than GPUs; None for every worker without GPUs (they run on their cores)."""
+    return [str(i % gpus) if gpus else None for i in range(workers)]
+
+
+def _gpu_count(choice: PipelineChoice) -> int:
+    if choice.device == "cpu":
+        return 0
+    from ..inference.backends import gpu_present
+
+    if not gpu_present():
+        return 0
+    import torch
+
+    return torch.cuda.device_count()
+
+
 class ProcessPoolRunner:
     """``workers`` processes on this machine, each exporting whole videos."""
 
@@ -67,8 +85,8 @@ class ProcessPoolRunner:
     def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
         context = get_context("spawn")
         shares, updates = context.Queue(), context.Queue()
-        for share in core_shares(self.workers):
-            shares.put(share)
+        for cores, gpu in zip(core_shares(self.workers), gpu_shares(self.workers, _gpu_count(self.choice))):
+            shares.put((cores, gpu))
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
                                  initargs=(self.choice, self.options, shares, updates)) as pool:
             pending: dict[Future, VideoTask] = {pool.submit(_export_in_worker, t, settings): t for t in tasks}
@@ -117,7 +135,9 @@ _worker: dict = {}
 
 
 def _start_worker(choice: PipelineChoice, options: PipelineOptions, shares, updates) -> None:
-    share = shares.get()
+    share, gpu = shares.get()
+    if gpu is not None:  # before anything imports PyTorch in this process
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, share)
     else:
