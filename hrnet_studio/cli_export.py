@@ -174,7 +174,7 @@ def export_one(args: argparse.Namespace) -> int:
 def export_many(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .batch.export import run_batch
+    from .batch.export import plan, run_batch
     from .batch.inputs import collect_videos, output_names
     from .batch.local import InProcessRunner, ProcessPoolRunner
     from .batch.manifest import Manifest, fresh
@@ -232,8 +232,7 @@ def export_many(args: argparse.Namespace) -> int:
             if record.status != "done":
                 tqdm.write(f"{record.status}: {record.name}: {record.error}", file=sys.stderr)
 
-        summary_manifest = Manifest(args.output)
-        bar.update(sum(summary_manifest.is_done(t.video, settings) for t in tasks))
+        bar.update(len(plan(tasks, settings, Manifest(out))[1]))  # the videos done before count as done
         summary = run_batch(tasks, settings, args.output, runner, progress, finished)
     for line in summary.lines(len(tasks)):
         say(line)

@@ -44,7 +44,10 @@ def plan(tasks: list[VideoTask], settings: dict, manifest: Manifest) -> tuple[li
     """The tasks to run and the names of those the manifest says are done already."""
     todo, skipped = [], []
     for task in tasks:
-        (skipped.append(task.name) if manifest.is_done(task.video, settings) else todo.append(task))
+        if manifest.is_done(task.video, settings):
+            skipped.append(task.name)
+        else:
+            todo.append(task)
     return todo, skipped
 
 
