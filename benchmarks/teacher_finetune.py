@@ -1,14 +1,23 @@
-"""Does training learn on these machines? Label the shared videos with a teacher, train a small HRNet on the
-CPU for a bounded time, and measure PCK@0.2 against the teacher on held-out frames, before and after.
+"""Does training learn on these machines, and which training targets learn best? Label the shared videos with a
+teacher, train a small HRNet on the CPU for a bounded time, and measure PCK against the teacher on held-out
+frames, before and after.
 
     python benchmarks/teacher_finetune.py [--minutes 10] [--arch hrnet_w16] [--input-size 96x128] [--every 3]
-                                          [--save MODEL.pth]
+                                          [--encodings official,unbiased,udp] [--save MODEL.pth]
 
 Held-out frames are the last 20% of each video (a temporal split, so neighbouring frames do not leak
 between train and validation). No pretrained HRNet exists here, so the network starts from random weights:
-the figure shows the training loop learning, not a finished model. ``--save`` keeps the best epoch's model
-(a checkpoint with metadata, usable by every command): the other benchmarks use it where keypoints must
-mean something (following boxes between detections, the INT8 accuracy guard).
+the figure shows the training loop learning, not a finished model.
+
+With several ``--encodings`` (training targets, ``inference/codec.py``) each is trained from the same random
+weights, on the same labels, with the same seed and the same budget, side by side in this one run: the
+budget is ``--minutes`` of training for the first encoding, and the others get the same number of epochs
+(an equal amount of work however loaded the machine is). Printed: PCK@0.05, PCK@0.1 and PCK@0.2 on the
+held-out frames for each, each decoded as its model's metadata says.
+
+``--save`` keeps the first encoding's best epoch (a checkpoint with metadata, usable by every command): the
+other benchmarks use it where keypoints must mean something (following boxes between detections, the INT8
+accuracy guard).
 """
 from __future__ import annotations
 
@@ -65,7 +74,9 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--save", type=Path, help="copy the best epoch's model here")
+    parser.add_argument("--encodings", default="official",
+                        help="training targets to compare, comma-separated: official, unbiased, udp")
+    parser.add_argument("--save", type=Path, help="copy the first encoding's best epoch's model here")
     args = parser.parse_args()
     shared = Path(os.environ.get("HRNET_STUDIO_ASSETS", Path(__file__).resolve().parents[2] / "shared"))
     w, h = (int(v) for v in args.input_size.split("x"))
@@ -82,30 +93,43 @@ def main() -> None:
         print(f"teacher {teacher.name}: {report.persons} persons in {report.images} frames "
               f"({report.dropped} dropped) in {time.perf_counter() - start:.0f} s; train {n_train}, held out {n_val}")
 
-        recipe = load_recipe(None, [
+        base = [
             f"data.train_annotations={train_json}", f"data.train_images={tmp / 'data' / 'images'}",
             f"data.val_annotations={val_json}", f"data.val_images={tmp / 'data' / 'images'}",
             f"model.arch={args.arch}", f"model.input_size=[{w}, {h}]", "epochs=1000", f"batch_size={args.batch}",
-            "workers=0", "device=cpu", f"output={tmp / 'runs'}", "name=teacher", "flip_test=false",
+            "workers=0", "device=cpu", f"output={tmp / 'runs'}", "flip_test=false",
             f"optim.lr={args.lr}", "optim.schedule=step", "optim.milestones=[1000]", "augment.rotation_factor=30",
-        ])
-        trainer = Trainer(recipe, say=lambda _: None, show_progress=False)
-        before = trainer.validate()
-        print(f"{args.arch} {w}x{h}, random init: PCK@0.2 {before['pck@0.2']:.1f}, AP {before['coco_ap']:.3f}")
-        budget_end = time.perf_counter() + args.minutes * 60
-        train_start = time.perf_counter()
-        while time.perf_counter() < budget_end:
-            trainer.run(stop_after=1)
-            last = json.loads((trainer.log.path).read_text().splitlines()[-2])  # the epoch line before "stopped"
-            print(f"epoch {trainer.epoch}: loss {last['train_loss']:.6f}, PCK@0.2 {last['pck@0.2']:.1f}, "
-                  f"AP {last['coco_ap']:.3f} ({time.perf_counter() - train_start:.0f} s)", flush=True)
-        print(f"RESULT PCK@0.2 against the teacher on held-out frames: {before['pck@0.2']:.1f} (random init) -> "
-              f"{last['pck@0.2']:.1f} after {trainer.epoch} epochs, {(time.perf_counter() - train_start) / 60:.1f} "
-              f"min on this CPU")
-        if args.save:
-            shutil.copyfile(trainer.out_dir / "best.pth", args.save)
-            print(f"saved {args.save}")
+        ]
+        epochs = None
+        results = {}
+        for encoding in args.encodings.split(","):
+            recipe = load_recipe(None, [*base, f"name=teacher-{encoding}", f"model.encoding={encoding}"])
+            trainer = Trainer(recipe, say=lambda _: None, show_progress=False)
+            before = trainer.validate()
+            print(f"{encoding}: {args.arch} {w}x{h}, random init: {pcks(before)}")
+            budget_end = time.perf_counter() + args.minutes * 60
+            train_start = time.perf_counter()
+            while (time.perf_counter() < budget_end) if epochs is None else (trainer.epoch < epochs):
+                trainer.run(stop_after=1)
+                last = json.loads(trainer.log.path.read_text().splitlines()[-2])  # the epoch line before "stopped"
+                print(f"  epoch {trainer.epoch}: loss {last['train_loss']:.6f}, {pcks(last)} "
+                      f"({time.perf_counter() - train_start:.0f} s)", flush=True)
+            epochs = trainer.epoch
+            results[encoding] = last
+            print(f"RESULT {encoding}: {pcks(before)} (random init) -> {pcks(last)} after {trainer.epoch} epochs, "
+                  f"{(time.perf_counter() - train_start) / 60:.1f} min on this CPU", flush=True)
+            if args.save and len(results) == 1:
+                shutil.copyfile(trainer.out_dir / "best.pth", args.save)
+                print(f"saved {args.save}")
+        first = next(iter(results))
+        for encoding, last in list(results.items())[1:]:
+            gains = ", ".join(f"PCK@{t} {last[f'pck@{t}'] - results[first][f'pck@{t}']:+.1f}" for t in (0.05, 0.1, 0.2))
+            print(f"RESULT {encoding} against {first}, same labels, seed and epochs: {gains} points")
 
+
+def pcks(metrics: dict) -> str:
+    return ", ".join(f"PCK@{t} {metrics[f'pck@{t}']:.1f}" for t in (0.05, 0.1, 0.2)) + \
+        f", AP {metrics['coco_ap']:.3f}"
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,7 @@ def tiny_recipe(assets, tmp_path, **overrides):
 
 
 def test_loss_falls_and_the_model_is_registered(assets, tmp_path, models_home):
-    recipe = tiny_recipe(assets, tmp_path, epochs=6, register_as="tiny-coco")
+    recipe = tiny_recipe(assets, tmp_path, epochs=6, register_as="tiny-coco", **{"model.encoding": "udp"})
     trainer = Trainer(recipe, registry=ModelRegistry(), say=lambda _: None, show_progress=False)
     result = trainer.run()
     events = [json.loads(line) for line in (tmp_path / "runs" / "tiny" / "events.jsonl").read_text().splitlines()]
@@ -32,6 +32,8 @@ def test_loss_falls_and_the_model_is_registered(assets, tmp_path, models_home):
     record = ModelRegistry().find("tiny-coco")
     assert record.usable and record.metadata.source == "fine-tune" and record.metadata.input_size == [96, 128]
     assert "coco_ap" in record.metadata.metrics
+    assert record.metadata.encoding == "udp"  # inference decodes as the model was trained
+    assert trainer.train_set.codec.udp and trainer.val_set.codec.udp
 
 
 def test_resume_gives_the_same_state_as_an_uninterrupted_run(assets, tmp_path):
@@ -73,6 +75,8 @@ def test_recipe_errors_are_clear(tmp_path):
     bad.write_text("epochs: [1,\n")
     with pytest.raises(StudioError, match="r.yaml is not valid YAML"):
         load_recipe(bad)
+    with pytest.raises(StudioError, match="unknown target encoding 'rounded': use official, unbiased, udp"):
+        load_recipe(None, ["model.encoding=rounded"])
     with pytest.raises(StudioError, match="recipe not found"):
         load_recipe(tmp_path / "missing.yaml")
 

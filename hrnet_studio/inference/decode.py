@@ -1,4 +1,4 @@
-"""Heatmaps → keypoints: official argmax + quarter offset, DARK, and the official flip test.
+"""Heatmaps → keypoints: official argmax + quarter offset, DARK, and the official flip test (UDP's without the shift).
 
 Everything is vectorised over persons and joints; nothing loops per joint.
 """
@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from .choices import DECODERS
-from .transforms import affine_transform_points, get_affine_transform
+from .transforms import affine_transform_points, crop_transform
 
 Decoder = Literal["dark", "official", "argmax"]
 
@@ -139,12 +139,12 @@ def heatmap_coords(heatmaps: np.ndarray, decoder: Decoder = "dark") -> tuple[np.
 
 
 def heatmap_to_image(
-    coords: np.ndarray, centers: np.ndarray, scales: np.ndarray, heatmap_size: tuple[int, int]
+    coords: np.ndarray, centers: np.ndarray, scales: np.ndarray, heatmap_size: tuple[int, int], udp: bool = False
 ) -> np.ndarray:
-    """Heatmap (x, y) [N, K, 2] → image pixels (official ``transform_preds``), float32."""
+    """Heatmap (x, y) [N, K, 2] → image pixels (official ``transform_preds``; UDP's inverse when ``udp``), float32."""
     if len(coords) == 0:
         return coords.astype(np.float32)
-    trans = np.array([get_affine_transform(c, s, 0, heatmap_size, inv=True) for c, s in zip(centers, scales)])
+    trans = np.array([crop_transform(c, s, 0, heatmap_size, udp, inv=True) for c, s in zip(centers, scales)])
     trans = trans.reshape(len(coords), 1, 2, 3)
     return affine_transform_points(coords, trans).astype(np.float32)
 
@@ -154,14 +154,16 @@ def decode(
     centers: np.ndarray,
     scales: np.ndarray,
     decoder: Decoder = "dark",
+    udp: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Heatmaps [N, K, H, W] → keypoints in image pixels [N, K, 2] and scores [N, K, 1].
 
-    With ``decoder="official"`` this is the official ``get_final_preds`` bit for bit.
+    With ``decoder="official"`` this is the official ``get_final_preds`` bit for bit; ``udp`` maps back with
+    UDP's matrix (for models trained with ``udp`` targets).
     """
     coords, maxvals = heatmap_coords(heatmaps, decoder)
     _, _, h, w = heatmaps.shape
-    return heatmap_to_image(coords, centers, scales, (w, h)), maxvals
+    return heatmap_to_image(coords, centers, scales, (w, h), udp), maxvals
 
 
 def flip_back(flipped_output: np.ndarray, flip_pairs) -> np.ndarray:

@@ -139,13 +139,14 @@ def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_
 
 def _apply_metadata(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
     """What the model's metadata says travels with it: its keypoint names, flip pairs and skeleton (fine-tuned
-    models carry their own) and the normalisation it was trained with."""
+    models carry their own), the normalisation it was trained with and its targets' encoding."""
     if meta is None:
         return
     kps = meta.keypoint_set()
     if kps is not None and kps.num_joints == spec.num_joints:
         spec.keypoints = kps
     spec.normalization = meta.normalization_spec()
+    spec.encoding = meta.encoding
 
 
 def _onnx_for(record: ModelRecord, registry: ModelRegistry, say: Callable[[str], None] | None) -> ModelRecord:

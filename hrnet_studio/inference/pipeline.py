@@ -109,7 +109,7 @@ class PosePipeline:
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """Network output float32 [N, K, h, w] for normalised crops [N, 3, H, W] (``heatmaps.predict_heatmaps``)."""
         return predict_heatmaps(self.backend, batch, self.spec.keypoints.flip_pairs, self.options.flip_test,
-                                self.options.max_batch)
+                                self.options.max_batch, shift=self.codec.flip_shift)
 
     def estimate(
         self, frame_bgr: np.ndarray, detections: Detections, timer: StageTimer | None = None
@@ -121,7 +121,7 @@ class PosePipeline:
             return []
         with timer("crop"):
             batch, centers, scales = person_crops(frame_bgr, detections.boxes, self.spec.input_size,
-                                                  self.spec.normalization)
+                                                  self.spec.normalization, udp=self.codec.udp)
         with timer("pose"):
             heatmaps = self.heatmaps(batch)
         with timer("decode"):

@@ -93,6 +93,36 @@ def get_affine_transform(
     return cv2.getAffineTransform(src, dst)
 
 
+def get_udp_transform(
+    center: np.ndarray, scale: np.ndarray, rot: float, output_size: tuple[int, int], inv: bool = False
+) -> np.ndarray:
+    """The 2×3 crop matrix of unbiased data processing (UDP, Huang et al., CVPR 2020).
+
+    The box (``center`` image pixels, ``scale`` units of 200 px) maps onto ``[0, size − 1]`` of the output, so a
+    pixel index and its continuous position agree and a mirrored crop is the exact mirror of the crop (the
+    official matrix maps the box onto ``[0, size]`` and the flip test needs a one-pixel shift). Rotation has
+    the official sign. ``inv`` gives the crop → image direction.
+    """
+    center = np.asarray(center, dtype=np.float64)
+    box = np.asarray(scale, dtype=np.float64) * PIXEL_STD
+    sx = (output_size[0] - 1.0) / box[0]
+    sy = (output_size[1] - 1.0) / box[1]
+    theta = np.pi * rot / 180
+    cs, sn = math.cos(theta), math.sin(theta)
+    linear = np.array([[sx * cs, sx * sn], [-sy * sn, sy * cs]])
+    offset = np.array([(output_size[0] - 1.0) / 2, (output_size[1] - 1.0) / 2]) - linear @ center
+    matrix = np.concatenate([linear, offset[:, None]], axis=1)
+    return cv2.invertAffineTransform(matrix) if inv else matrix
+
+
+def crop_transform(center: np.ndarray, scale: np.ndarray, rot: float, output_size: tuple[int, int],
+                   udp: bool = False, inv: bool = False) -> np.ndarray:
+    """The official crop matrix, or UDP's when ``udp``: what every crop and every mapping back goes through."""
+    if udp:
+        return get_udp_transform(center, scale, rot, output_size, inv=inv)
+    return get_affine_transform(center, scale, rot, output_size, inv=inv)
+
+
 def affine_transform_points(points: np.ndarray, trans: np.ndarray) -> np.ndarray:
     """Apply 2×3 matrices to points: ``trans`` [..., 2, 3] broadcasts against ``points`` [..., 2].
 
@@ -119,6 +149,7 @@ def warp_crops(
     scales: np.ndarray,
     input_size: tuple[int, int],
     rotations: np.ndarray | None = None,
+    udp: bool = False,
 ) -> np.ndarray:
     """Warp every person of a frame to the network input: uint8 [N, H, W, 3] in **RGB** order.
 
@@ -130,7 +161,7 @@ def warp_crops(
     crops = np.empty((n, h, w, 3), dtype=np.uint8)
     for i in range(n):
         rot = 0.0 if rotations is None else float(rotations[i])
-        trans = get_affine_transform(centers[i], scales[i], rot, input_size)
+        trans = crop_transform(centers[i], scales[i], rot, input_size, udp)
         cv2.warpAffine(frame_bgr, trans, (w, h), dst=crops[i], flags=cv2.INTER_LINEAR)
     return crops[..., ::-1]
 
@@ -147,12 +178,12 @@ def normalize_crops(crops_rgb: np.ndarray, normalization: Normalization = IMAGEN
 
 def person_crops(
     frame_bgr: np.ndarray, boxes_xyxy: np.ndarray, input_size: tuple[int, int],
-    normalization: Normalization = IMAGENET,
+    normalization: Normalization = IMAGENET, udp: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The network input for each person box, as the official test does it: (batch float32 [N, 3, H, W],
     normalised as the model expects; centres [N, 2] and scales [N, 2] for mapping keypoints back).
-    ``input_size`` is (w, h) pixels; ``boxes_xyxy`` [N, 4] frame pixels."""
+    ``input_size`` is (w, h) pixels; ``boxes_xyxy`` [N, 4] frame pixels; ``udp``: UDP's crop matrix."""
     w, h = input_size
     centers, scales = box_to_center_scale(xyxy_to_xywh(boxes_xyxy), w / h)
-    batch = normalize_crops(warp_crops(frame_bgr, centers, scales, (w, h)), normalization)
+    batch = normalize_crops(warp_crops(frame_bgr, centers, scales, (w, h), udp=udp), normalization)
     return batch, centers, scales

@@ -16,7 +16,7 @@ from .metadata import (
     keypoints_from_dict,
     keypoints_to_dict,
 )
-from .spec import Normalization
+from .spec import ENCODINGS, Normalization
 
 ONNX_MAGIC_HINT = b"\x08"  # an ONNX ModelProto starts with field 1 (ir_version), varint
 
@@ -81,9 +81,12 @@ def _identify_checkpoint(path: Path, obj: object, name: str, input_size: tuple[i
         normalization = Normalization.from_dict(embedded.get("normalization"))
     except (AttributeError, TypeError, ValueError):
         raise StudioError(f"{path.name}: the normalisation it carries is malformed") from None
+    encoding = str(embedded.get("encoding", "official"))
+    if encoding not in ENCODINGS:
+        raise StudioError(f"{path.name}: it names an unknown target encoding {encoding!r}")
     return ModelMetadata(
         name=name, file=path.name, kind=POSE, format="pth", arch=arch, input_size=list(size), num_joints=num_joints,
-        keypoints=keypoints, normalization=normalization.to_dict(), source=str(embedded.get("source", "import")),
+        keypoints=keypoints, normalization=normalization.to_dict(), encoding=encoding, source=str(embedded.get("source", "import")),
         training_data=embedded.get("training_data"), metrics=dict(embedded.get("metrics") or {}),
         size_bytes=path.stat().st_size, notes=notes,
     )

@@ -16,7 +16,7 @@ from typing import Any
 from ..atomic_writer import write_text
 from ..errors import StudioError
 from ..skeletons import BUILTIN_SETS, KeypointSet
-from .spec import Normalization, heatmap_size_for
+from .spec import ENCODINGS, Normalization, heatmap_size_for
 
 METADATA_VERSION = 1
 POSE = "pose"
@@ -69,6 +69,7 @@ class ModelMetadata:
     num_joints: int = 0
     keypoints: dict[str, Any] | None = None
     normalization: dict[str, Any] = field(default_factory=lambda: Normalization().to_dict())
+    encoding: str = "official"  # the training targets' encoding: "official", "unbiased" or "udp" (inference/codec.py)
     source: str = "import"  # "zoo", "import", "onnx-export", "int8", "fine-tune"
     builtin: str | None = None  # the zoo entry this file installs
     derived_from: str | None = None  # e.g. the .pth an ONNX file was exported from
@@ -121,5 +122,8 @@ class ModelMetadata:
             Normalization.from_dict(meta.normalization)
         except (AttributeError, TypeError, ValueError):
             raise StudioError(f"model metadata {path} has a malformed normalisation: fix or delete it") from None
+        if meta.encoding not in ENCODINGS:
+            raise StudioError(f"model metadata {path} names an unknown target encoding {meta.encoding!r} "
+                              f"(known: {', '.join(ENCODINGS)}): fix or delete it")
         return meta
 

@@ -59,9 +59,10 @@ class GuardError(StudioError):
 def calibration_crops(
     sources: Iterable[Path], input_size: tuple[int, int], detector, max_crops: int = 240, frames_per_source: int = 120,
     progress: Callable[[int, int], None] | None = None, normalization: Normalization | None = None,
+    udp: bool = False,
 ) -> np.ndarray:
     """Normalised person crops float32 [N, 3, H, W] from videos or image folders, as the pipeline makes them
-    (``normalization``: the model's; ImageNet's when not given).
+    (``normalization``: the model's, ImageNet's when not given; ``udp``: UDP's crop matrix, for udp models).
 
     Frames are taken evenly over each source (``frames_per_source`` at most); every person the detector finds is
     cropped. Raises ``StudioError`` when no person is found."""
@@ -72,7 +73,7 @@ def calibration_crops(
     for done, frame in enumerate(_sampled_frames(sources, frames_per_source)):
         found = detector.detect(frame)
         if len(found):
-            crops.append(person_crops(frame, found.boxes, input_size, normalization or Normalization())[0])
+            crops.append(person_crops(frame, found.boxes, input_size, normalization or Normalization(), udp)[0])
         if progress:
             progress(done + 1, frames_per_source * len(sources))
         if sum(len(c) for c in crops) >= max_crops:
@@ -194,7 +195,8 @@ def prepare_int8(
         fp32, _ = export_registered(registry, record)
     say(f"collecting person crops for calibration from {', '.join(p.name for p in sources)}...")
     crops = calibration_crops(sources, tuple(fp32.metadata.input_size), detector, progress=progress,
-                              normalization=fp32.metadata.normalization_spec())
+                              normalization=fp32.metadata.normalization_spec(),
+                              udp=fp32.metadata.encoding == "udp")
     if len(crops) < 10:
         raise StudioError(f"only {len(crops)} persons found in the calibration footage: give more (at least 10)")
     order = np.random.default_rng(0).permutation(len(crops))

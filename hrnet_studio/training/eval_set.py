@@ -28,6 +28,7 @@ from .evaluate import coco_keypoint_ap, pck, pckh
 from .predict import coco_results, predict_records
 
 FORMATS = ("coco", "mpii")
+PCK_THRESHOLDS = (0.05, 0.1, 0.2)  # PCK against COCO-format labels, as fractions of the person's size
 
 
 @dataclass
@@ -64,7 +65,8 @@ class EvalSet:
 
     def score(self, backend: PoseBackend, dataset: JointsDataset, flip_test: bool = True, batch: int = 32,
               progress: Callable[[int, int], None] | None = None, results_file: Path | None = None) -> dict:
-        """COCO: the ten OKS AP/AR figures (0-1) and ``pck@0.2`` (%) against the labels, the COCO results written
+        """COCO: the ten OKS AP/AR figures (0-1) and ``pck@0.05``, ``pck@0.1``, ``pck@0.2`` (%) against the labels
+        (``PCK_THRESHOLDS``, fractions of the person's size), the COCO results written
         to ``results_file`` when given. MPII: PCKh@0.5 per part, ``Mean`` and ``Mean@0.1`` (%) and ``per_joint``.
         ``dataset`` is ``self.dataset(...)`` (kept by callers that score every epoch). {} without a metric."""
         if self.metric is None:
@@ -79,7 +81,7 @@ class EvalSet:
 
             write_json(results_file, results)
         stats = coco_keypoint_ap(self.coco.annotation_file, results, sigmas)
-        return {**stats, "pck@0.2": pck_of_records(dataset.records, coords)}
+        return {**stats, **{f"pck@{t}": pck_of_records(dataset.records, coords, t) for t in PCK_THRESHOLDS}}
 
 
 def build_eval_set(fmt: str, annotations: str | Path, images: str | Path, detections: str | Path | None = None,

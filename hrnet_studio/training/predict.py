@@ -25,7 +25,8 @@ def predict_records(backend: PoseBackend, dataset: JointsDataset, flip_test: boo
     for start in range(0, n, batch):
         items = [dataset[i] for i in range(start, min(start + batch, n))]
         x = np.stack([item[0].numpy() for item in items])
-        heatmaps = predict_heatmaps(backend, x, dataset.keypoints.flip_pairs, flip_test, batch)
+        heatmaps = predict_heatmaps(backend, x, dataset.keypoints.flip_pairs, flip_test, batch,
+                                    shift=dataset.codec.flip_shift)
         centers = np.stack([item[3]["center"] for item in items])
         scales = np.stack([item[3]["scale"] for item in items])
         c, s = dataset.codec.decode(heatmaps, centers, scales)

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ..errors import StudioError
+from ..models.spec import ENCODINGS
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ModelSection:
     arch: str = "hrnet_w32"  # used when training from scratch
     input_size: list[int] = field(default_factory=lambda: [192, 256])  # width, height
     sigma: float = 2.0
+    encoding: str = "official"  # training targets: "official" (rounded, as the official HRNet), "unbiased" or "udp"
 
 
 @dataclass
@@ -113,4 +115,7 @@ def load_recipe(path: str | Path | None = None, overrides: list[str] | None = No
             if not isinstance(target, dict):
                 raise StudioError(f"override {item!r}: {part} is not a section")
         target[parts[-1]] = yaml.safe_load(raw)
-    return _build(Recipe, data, str(path.name) if path else "recipe")
+    recipe = _build(Recipe, data, str(path.name) if path else "recipe")
+    if recipe.model.encoding not in ENCODINGS:
+        raise StudioError(f"unknown target encoding {recipe.model.encoding!r}: use {', '.join(ENCODINGS)}")
+    return recipe

@@ -80,7 +80,8 @@ class Trainer:
         self.stop = stop or StopSignal(self.out_dir)  # a stop request file is honoured however the run was started
         self.log = EventLog(self.out_dir / "events.jsonl", enabled=self.dist.main)
         self.device = self.dist.join(resolve_device(recipe.device))
-        self.codec = HeatmapCodec.for_input(tuple(recipe.model.input_size), recipe.model.sigma)
+        self.codec = HeatmapCodec.for_input(tuple(recipe.model.input_size), recipe.model.sigma,
+                                            encoding=recipe.model.encoding)
         torch.manual_seed(recipe.seed)  # the same recipe starts from the same weights
         self._load_data()
         self._build_model()
@@ -278,8 +279,7 @@ class Trainer:
             scores = self.val.score(TorchBackend(self.model, str(self.device)), self.val_set, self.recipe.flip_test,
                                     self.recipe.batch_size)
             metrics[self.val.metric] = scores["AP"] if self.val.metric == "coco_ap" else scores["Mean"]
-            if "pck@0.2" in scores:
-                metrics["pck@0.2"] = scores["pck@0.2"]
+            metrics.update({k: v for k, v in scores.items() if k.startswith("pck@")})
         return metrics
 
     def close(self) -> None:
@@ -318,7 +318,7 @@ class Trainer:
     def _metadata(self, metrics: dict[str, float]) -> dict:
         w, h = self.recipe.model.input_size
         return {"keypoints": keypoints_to_dict(self.keypoints), "input_size": [w, h], "source": "fine-tune",
-                "normalization": self.normalization.to_dict(),
+                "normalization": self.normalization.to_dict(), "encoding": self.codec.encoding,
                 "training_data": Path(self.recipe.data.train_annotations).name,
                 "metrics": {k: float(v) for k, v in metrics.items() if k in SCORES},
                 "arch": self.model.config.arch, "created": now_iso()}
@@ -335,7 +335,8 @@ class Trainer:
         record = self.registry.add(best, ModelMetadata(
             name=name, file=f"{name}.pth", arch=meta["arch"], input_size=meta["input_size"],
             num_joints=self.keypoints.num_joints, keypoints=meta["keypoints"],
-            normalization=meta.get("normalization") or IMAGENET.to_dict(), source="fine-tune",
+            normalization=meta.get("normalization") or IMAGENET.to_dict(),
+            encoding=meta.get("encoding", "official"), source="fine-tune",
             training_data=meta["training_data"], metrics=meta["metrics"], sha256=None,
             notes=[f"trained with recipe {self.recipe.name} for {self.epoch} epochs; best {metric_name}"]))
         self.say(f"registered {record.name} in {self.registry.folder}")

@@ -12,7 +12,6 @@ from ...inference.codec import HeatmapCodec
 from ...inference.transforms import (
     IMAGENET,
     affine_transform_points,
-    get_affine_transform,
     normalize_crops,
 )
 from ...models.spec import Normalization
@@ -94,7 +93,7 @@ class JointsDataset(Dataset):
                 center = center.copy()
                 center[0] = image.shape[1] - center[0] - 1
         w, h = self.codec.input_size
-        trans = get_affine_transform(center, scale, rotation, (w, h))
+        trans = self.codec.crop_transform(center, scale, rotation)
         crop = cv2.warpAffine(np.ascontiguousarray(image), trans, (w, h), flags=cv2.INTER_LINEAR)
         shown = vis[:, 0] > 0
         joints = joints.copy()
