@@ -32,6 +32,10 @@ def add_export_parser(sub) -> None:
                     help="also write COCO-results JSON (one video: to FILE or beside the CSV; several: one each)")
     ex.add_argument("--video", dest="overlay", nargs="?", const=True, type=Path, metavar="FILE",
                     help="also write an H.264 mp4 with the skeletons drawn (as --json)")
+    ex.add_argument("--review", type=Path, metavar="FILE",
+                    help="corrections made in the app's review (default: <video>.review.json beside the video, when "
+                         "there is one): corrected frames replace the predictions; the CSV gets a 'corrected' column")
+    ex.add_argument("--no-review", action="store_true", help="ignore the video's review file: raw predictions only")
     analysis = ex.add_argument_group("for analysis", "made from the keypoints once the video is done")
     analysis.add_argument("--filter", default="none", choices=("none", "butterworth", "savgol"),
                           help="smooth each person's keypoints over time with no lag: a Butterworth low-pass run "
@@ -114,6 +118,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StudioError("--workers must be at least 1")
     check_det_every(args.det_every)
     check_detector_size(args.det_size)
+    if args.review is not None and is_batch(args):
+        raise StudioError("--review names one video's corrections: export that video on its own")
     return export_many(args) if is_batch(args) else export_one(args)
 
 
@@ -153,13 +159,24 @@ def export_one(args: argparse.Namespace) -> int:
         else args.overlay
     analysis = analysis_request(args, output)
     _, _, pipeline, _ = _pipeline(args)
+    review = None
+    if not args.no_review:
+        from .review.review_file import Review
+
+        if args.review is not None and not args.review.is_file():
+            raise StudioError(f"review file not found: {args.review}")
+        review = Review.find(video, pipeline.spec.keypoints) if args.review is None else \
+            Review.open(video, pipeline.spec.keypoints, path=args.review)
+        if review is not None:
+            say(f"using the corrections in {review.path.name}: {len(review.frames)} corrected frame(s), "
+                f"{len(review.fixes)} identity fix(es)")
     with tqdm(total=None, unit="frame", desc=video.name, file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total or None
             bar.update(done - bar.n)
 
         report = export_video(video, pipeline, output, json_path, overlay, args.max_frames,
-                              OverlayOptions(threshold=args.kpt_thr), progress, analysis)
+                              OverlayOptions(threshold=args.kpt_thr), progress, analysis, review)
     names = ", ".join(str(p) for p in report.outputs)
     say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
     for note in report.notes + ([report.timing_note] if report.timing_note else []):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..analysis.outputs import AnalysisRequest, make_outputs
 from ..errors import StudioError
@@ -15,6 +16,9 @@ from .exporters import CocoJsonExporter, CsvExporter
 from .pipeline import STAGES, PosePipeline
 from .sources import TIME_FLAGS, VideoFileSource
 from .video_writer import OverlayVideoExporter
+
+if TYPE_CHECKING:
+    from ..review.review_file import Review
 
 ProgressCallback = Callable[[int, int], bool | None]  # (frames done, frames total) → False to cancel
 
@@ -50,11 +54,13 @@ def export_video(
     overlay_options: OverlayOptions | None = None,
     progress: ProgressCallback | None = None,
     analysis: AnalysisRequest | None = None,
+    review: Review | None = None,
 ) -> ExportReport:
     """Export every frame of ``video`` (or the first ``max_frames``): one CSV row per person per frame, COCO results
     JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same); and what
     ``analysis`` asks for, made from the CSV once the video is done (the CSV itself filled and smoothed, joint
-    angles, TRC files).
+    angles, TRC files). With a ``review`` (``review/review_file.py``) its corrected frames replace the predictions
+    and its identity fixes rename tracks, in every output; the CSV says which joints were corrected by hand.
 
     A truncated file is exported up to the last frame that decodes (``report.truncated``).
     On cancel or error the outputs are removed; they appear only when complete.
@@ -74,7 +80,7 @@ def export_video(
             processed = analysis is not None and analysis.processes_csv
             raw_target = (analysis.raw_csv or Path(csv_path).with_name(Path(csv_path).stem + ".raw.csv")) \
                 if processed else csv_path
-            raw_csv = CsvExporter(raw_target, kps)
+            raw_csv = CsvExporter(raw_target, kps, corrections=review is not None)
             writers.append(raw_csv)
         if json_path:
             writers.append(CocoJsonExporter(json_path, kps))
@@ -86,6 +92,8 @@ def export_video(
         pipeline.reset()
         frames = PoseEngine(pipeline).run(islice(source, max_frames))
         for frame, result in frames:
+            if review is not None:
+                result = review.apply(result)
             for stage, ms in result.timings_ms.items():
                 report.stage_ms[stage] = report.stage_ms.get(stage, 0.0) + ms
             t0 = time.perf_counter()

@@ -23,8 +23,12 @@ from .pipeline import FrameResult
 BOX_COLUMNS = ["frame", "time_s", "time_flag", "person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
 
 
-def csv_header(keypoints: KeypointSet) -> list[str]:
-    return BOX_COLUMNS + [f"{name}_{c}" for name in keypoints.names for c in ("x", "y", "score")]
+CORRECTED_COLUMN = "corrected"  # a reviewed video's CSV: the joints corrected by hand, names joined by "|"
+
+
+def csv_header(keypoints: KeypointSet, corrections: bool = False) -> list[str]:
+    joints = [f"{name}_{c}" for name in keypoints.names for c in ("x", "y", "score")]
+    return BOX_COLUMNS + joints + ([CORRECTED_COLUMN] if corrections else [])
 
 
 class CsvExporter:
@@ -35,15 +39,19 @@ class CsvExporter:
     off).
 
     A frame with nobody in it gets one row with only ``frame``, ``time_s`` and ``time_flag`` filled, so
-    every frame of the video appears in the file. ``write`` each ``FrameResult``, then ``finish`` (everything
+    every frame of the video appears in the file. With ``corrections`` (a reviewed video) a last column,
+    ``corrected``, names the joints a user corrected by hand in that row (``|``-separated; empty for a raw
+    prediction). ``write`` each ``FrameResult``, then ``finish`` (everything
     written and checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
     """
 
-    def __init__(self, path: str | Path, keypoints: KeypointSet):
+    def __init__(self, path: str | Path, keypoints: KeypointSet, corrections: bool = False):
         self.path = check_destination(path)
         self._out = AtomicFile(self.path)
         self._writer = csv.writer(self._out)
-        self._header = csv_header(keypoints)
+        self._names = keypoints.names
+        self._corrections = corrections
+        self._header = csv_header(keypoints, corrections)
         self._writer.writerow(self._header)
 
     @property
@@ -59,10 +67,12 @@ class CsvExporter:
         for slot, p in enumerate(result.persons):
             person_id = p.track_id if p.track_id >= 0 else slot
             values = np.concatenate([p.keypoints, p.scores[:, None]], axis=1).reshape(-1)
-            self._writer.writerow(
-                head + [person_id] + [f"{v:.2f}" for v in p.bbox] + [f"{p.box_score:.4f}"]
+            row = head + [person_id] + [f"{v:.2f}" for v in p.bbox] + [f"{p.box_score:.4f}"] \
                 + [f"{v:.2f}" if i % 3 != 2 else f"{v:.4f}" for i, v in enumerate(values)]
-            )
+            if self._corrections:
+                hand = np.flatnonzero(p.corrected) if p.corrected is not None else []
+                row.append("|".join(self._names[k] for k in hand))
+            self._writer.writerow(row)
 
     def finish(self) -> None:
         self._out.finish()

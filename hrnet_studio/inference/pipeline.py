@@ -29,6 +29,7 @@ class PersonPose:
     keypoints: np.ndarray  # float32 [K, 2] frame pixels
     scores: np.ndarray  # float32 [K]
     track_id: int = -1
+    corrected: np.ndarray | None = None  # bool [K]: joints a user corrected by hand (a reviewed frame), else None
 
     def pose_score(self, threshold: float = 0.2) -> float:
         """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
