@@ -35,6 +35,13 @@ def runs_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME)) / "runs"
 
 
+def review_sets_dir() -> Path:
+    """Where corrected frames become training sets by default: ``$HRNET_STUDIO_REVIEW_SETS`` or ``review-sets`` in
+    the platform's user data dir (one folder per set, each with ``annotations.json`` and ``images/``)."""
+    env = os.environ.get("HRNET_STUDIO_REVIEW_SETS")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME)) / "review-sets"
+
+
 def zoo_catalog_path() -> Path:
     """The built-in model catalogue; ``$HRNET_STUDIO_ZOO`` points at another one (a local mirror)."""
     env = os.environ.get("HRNET_STUDIO_ZOO")

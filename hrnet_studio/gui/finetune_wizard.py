@@ -31,7 +31,8 @@ from ..atomic_writer import make_folder, write_text
 from ..errors import StudioError
 from ..models.registry import ModelRegistry
 from ..paths import runs_dir
-from .finetune_pages import BaseModelPage, DataPage, SettingsPage
+from .finetune_data_page import DataPage
+from .finetune_pages import BaseModelPage, SettingsPage
 from .training_process import TrainingProcess
 
 METRIC_LABELS = {"coco_ap": "COCO AP", "pck@0.2": "PCK@0.2 (%)", "mpii_pckh": "PCKh@0.5 (%)"}
