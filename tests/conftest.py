@@ -162,3 +162,35 @@ def window(qtbot, gui_models, tmp_path):
     qtbot.waitUntil(lambda: win.model_info is not None, timeout=GUI_LOAD_TIMEOUT)
     yield win
     win.close()
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("HRNET_STUDIO_RUNS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, tmp_path, runs):
+    """The main window with ``w8``, a 16-keypoint ``w8-16kp`` and yolo11n-pose; training runs go to ``runs``."""
+    from PySide6.QtCore import QSettings
+
+    from hrnet_studio.gui.main_window import MainWindow
+    from hrnet_studio.models.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(yolo_pose_weights)
+    sixteen = tmp_path / "w8_16.pth"
+    torch.save(build_hrnet("hrnet_w8", 16).state_dict(), sixteen)  # another keypoint set than the COCO sample
+    registry.import_file(sixteen, name="w8-16kp")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    for key, value in {"model": "w8", "backend": "torch", "device": "cpu"}.items():
+        settings.setValue(key, value)
+    win = MainWindow(settings=settings, probe_cameras_now=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model_info is not None, timeout=GUI_LOAD_TIMEOUT)
+    yield win
+    win.close()

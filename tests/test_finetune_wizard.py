@@ -2,42 +2,10 @@
 import json
 from pathlib import Path
 
-import pytest
-import torch
-from PySide6.QtCore import QSettings
-
-from hrnet_studio.gui.main_window import MainWindow
 from hrnet_studio.gui.training_process import TrainingProcess
-from hrnet_studio.models.hrnet import build_hrnet
 from hrnet_studio.models.registry import ModelRegistry
 
 TRAIN_TIMEOUT = 240_000
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "runs"
-    monkeypatch.setenv("HRNET_STUDIO_RUNS", str(folder))
-    return folder
-
-
-@pytest.fixture
-def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, tmp_path, runs):
-    registry = ModelRegistry()
-    registry.import_file(small_checkpoint, name="w8")
-    registry.import_file(yolo_pose_weights)
-    sixteen = tmp_path / "w8_16.pth"
-    torch.save(build_hrnet("hrnet_w8", 16).state_dict(), sixteen)  # another keypoint set than the COCO sample
-    registry.import_file(sixteen, name="w8-16kp")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    for key, value in {"model": "w8", "backend": "torch", "device": "cpu"}.items():
-        settings.setValue(key, value)
-    win = MainWindow(settings=settings, probe_cameras_now=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model_info is not None, timeout=60_000)
-    yield win
-    win.close()
 
 
 def open_wizard_from_menu(window):

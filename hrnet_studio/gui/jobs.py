@@ -1,4 +1,5 @@
-"""Long jobs run off the UI thread: exporting a video's keypoints, downloading, importing and quantizing a model."""
+"""Long jobs run off the UI thread: exporting a video's keypoints, scanning it for frames to review, downloading,
+importing and quantizing a model."""
 from __future__ import annotations
 
 import threading
@@ -26,6 +27,7 @@ class ExportRequest:
     options: PipelineOptions
     overlay_options: OverlayOptions = field(default_factory=OverlayOptions)  # as the view shows it
     analysis: AnalysisRequest | None = None  # smoothing, angles, TRC files made from the CSV
+    review: object | None = None  # the video's Review (review/review_file.py): corrections used in every output
 
 
 class CancellableJob(QThread):
@@ -61,11 +63,44 @@ class ExportJob(CancellableJob):
                 return not self._cancel.is_set()
 
             report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.overlay_options, progress,
-                                  r.analysis)
+                                  r.analysis, r.review)
         except Exception as exc:  # the app stays up; the message says what broke
             self.failed.emit(user_message(exc, "export"))
             return
         self.done.emit(report)
+
+
+class SuggestJob(CancellableJob):
+    """Runs the pose pipeline over a whole video (tracking on, no smoothing) and measures every frame for the
+    review's suggestions (``review/suggest.py``)."""
+
+    progress = Signal(int, int)  # frames done, frames total
+    done = Signal(object)  # list[FrameCheck], or those measured before a cancel
+    failed = Signal(str)
+
+    def __init__(self, path: Path, choice: PipelineChoice, options: PipelineOptions):
+        super().__init__("suggest")
+        self.path, self.choice = path, choice
+        self.options = PipelineOptions(decoder=options.decoder, flip_test=False, track=True, smooth=False,
+                                       max_batch=options.max_batch)
+
+    def run(self) -> None:
+        from ..inference.live_sources import open_source
+        from ..review.suggest import scan
+
+        try:
+            pipeline, _ = build_pipeline(self.choice, self.options)
+            source = open_source(self.path)
+            total = source.frame_count
+            try:
+                frames = iter(source.read, None)
+                checks = scan(pipeline, frames, lambda n: self.progress.emit(n, total) or not self._cancel.is_set())
+            finally:
+                source.close()
+        except Exception as exc:  # the app stays up; the message says what broke
+            self.failed.emit(user_message(exc, "looking for frames to review"))
+            return
+        self.done.emit(checks)
 
 
 class CameraProbe(QThread):

@@ -32,6 +32,7 @@ from .model_install import ModelInstaller
 from .outputs import OutputActions
 from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
+from .review_control import ReviewControl
 from .settings_panel import SettingsPanel
 from .source_control import SourceControl
 from .video_view import VideoView
@@ -93,6 +94,10 @@ class MainWindow(QMainWindow):
         self.performance_dock = self._dock("Performance", self.performance_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.joint_plot = JointPlot()
         self.joint_dock = self._dock("Joint over time", self.joint_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.review = ReviewControl(self)
+        self.review_dock = self._dock("Review", self.review.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.settings_dock, self.review_dock)
+        self.settings_dock.raise_()
         self.panel.modelChosen.connect(self.apply_model_choice)
         self.panel.download_button.clicked.connect(lambda: self.models.download(self.panel.pending_download()))
         self.panel.optionsChanged.connect(self.apply_options)
@@ -125,12 +130,13 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.settings_dock, self.performance_dock, self.joint_dock):
+        for dock in (self.settings_dock, self.review_dock, self.performance_dock, self.joint_dock):
             view_menu.addAction(dock.toggleViewAction())
         tools_menu = self.menuBar().addMenu("&Tools")
         self._action(tools_menu, "&Fine-tune a model…", self.open_finetune_wizard)
         self.quantize_flow = QuantizeFlow(self)
         self._action(tools_menu, "&Quantize to INT8…", lambda: self.quantize_flow.start())
+        self.review.build_menu(self.menuBar().addMenu("&Review"))
         play_menu = self.menuBar().addMenu("&Playback")
         self.play_action = self._action(play_menu, "Play / pause", self.sources.toggle_playing, Qt.Key.Key_Space)
         self._action(play_menu, "Next frame", self.sources.step, Qt.Key.Key_Right)
@@ -245,7 +251,7 @@ class MainWindow(QMainWindow):
         self.arrivals.append(now)
         if len(self.arrivals) > 1:
             self.fps = (len(self.arrivals) - 1) / max(self.arrivals[-1] - self.arrivals[0], 1e-6)
-        persons = live.result.persons
+        persons = self.review.shown_persons(live)  # corrections, where the user made any
         self.view.show_frame(live.frame.image, persons, live.spec.keypoints)
         t = live.result.timings_ms
         stages = {"capture": live.capture_ms, "detect": t.get("detect", 0.0),
@@ -312,7 +318,7 @@ class MainWindow(QMainWindow):
             self.finetune_wizard.shutdown()  # a running training stops at a resumable point
         if self.outputs.batch_dialog is not None:
             self.outputs.batch_dialog.shutdown()  # the video in progress leaves no file; the manifest says the rest
-        for job in (self.outputs.export_job, self.models.download_job):
+        for job in (self.outputs.export_job, self.models.download_job, self.review.job):
             if job is not None and job.isRunning():
                 job.cancel()
                 job.wait(10000)

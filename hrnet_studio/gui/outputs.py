@@ -81,7 +81,7 @@ class OutputActions(WindowPart):
         if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
             options = replace(options, det_every=1)
         request = ExportRequest(self.window.source.path, csv, json, overlay, self.window.current_choice(), options,
-                                p.overlay_options(), analysis)
+                                p.overlay_options(), analysis, self.window.review.for_export())
         job = ExportJob(request)
         frames = max(self.window.source.frame_count, 1)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, frames, self.window)

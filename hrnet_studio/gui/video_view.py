@@ -1,14 +1,18 @@
 """The video view: the newest frame with the overlay drawn on it, scaled to fit with its aspect ratio kept.
 
 The overlay is drawn onto the frame by the one renderer (``inference/draw.py``), as the exported video's is: the
-view, a screenshot, a recording and an export of the same frame show the same drawing."""
+view, a screenshot, a recording and an export of the same frame show the same drawing.
+
+While a frame is being corrected (``editing``) the mouse speaks in frame pixels: ``pressed``, ``dragged`` and
+``released`` carry (x, y) in the frame's own coordinates, and ``decorate`` draws the review's marks."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..inference.draw import OverlayOptions, draw_poses
@@ -21,6 +25,10 @@ def bgr_to_qimage(frame_bgr: np.ndarray) -> QImage:
 
 
 class VideoView(QWidget):
+    pressed = Signal(float, float)  # frame pixels, while editing
+    dragged = Signal(float, float)
+    released = Signal(float, float)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("videoView")
@@ -35,6 +43,9 @@ class VideoView(QWidget):
         self.placeholder = "Open a video (File ▸ Open video…) or pick a camera"
         self.last_draw_ms = 0.0
         self.joints_drawn = 0
+        self.editing = False
+        self.decorate: Callable[[np.ndarray], None] | None = None  # draws more onto the canvas (review marks)
+        self.rubber_band: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2 frame pixels
 
     def sizeHint(self) -> QSize:
         return QSize(960, 540)
@@ -52,6 +63,8 @@ class VideoView(QWidget):
         canvas = self.frame.copy()
         self.joints_drawn = (draw_poses(canvas, self.persons, self.keypoints, self.options)
                              if self.keypoints is not None else 0)
+        if self.decorate is not None:
+            self.decorate(canvas)
         self.image = bgr_to_qimage(canvas)
         self.last_draw_ms = (time.perf_counter() - start) * 1000
         self.update()
@@ -70,6 +83,38 @@ class VideoView(QWidget):
         w, h = self.image.width() * scale, self.image.height() * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
+    def scale(self) -> float:
+        """Widget pixels per frame pixel."""
+        rect = self.image_rect()
+        return rect.width() / self.image.width() if self.image is not None and self.image.width() else 1.0
+
+    def to_frame(self, pos: QPointF) -> tuple[float, float]:
+        """A widget position → frame pixels."""
+        rect = self.image_rect()
+        s = self.scale()
+        return (pos.x() - rect.x()) / s, (pos.y() - rect.y()) / s
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        """Frame pixels → a widget position."""
+        rect = self.image_rect()
+        s = self.scale()
+        return QPointF(rect.x() + x * s, rect.y() + y * s)
+
+    def mousePressEvent(self, event) -> None:
+        if self.editing and self.image is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.pressed.emit(*self.to_frame(event.position()))
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self.editing and self.image is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            self.dragged.emit(*self.to_frame(event.position()))
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self.editing and self.image is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.released.emit(*self.to_frame(event.position()))
+        super().mouseReleaseEvent(event)
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(24, 24, 28))
@@ -79,6 +124,10 @@ class VideoView(QWidget):
         else:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(self.image_rect(), self.image)
+            if self.rubber_band is not None:
+                x1, y1, x2, y2 = self.rubber_band
+                painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
+                painter.drawRect(QRectF(self.to_widget(x1, y1), self.to_widget(x2, y2)).normalized())
         painter.end()
 
     def render_frame(self) -> QImage:
