@@ -134,7 +134,7 @@ def test_review_correct_and_fine_tune_on_the_corrections(qtbot, app_window, shor
     assert sorted(control.review.frames) == [target, target + 1]
 
     dataset = tmp_path / "my-corrections"
-    monkeypatch.setattr("hrnet_studio.gui.review_control.QFileDialog.getExistingDirectory",
+    monkeypatch.setattr("hrnet_studio.gui.review_set_flow.QFileDialog.getExistingDirectory",
                         lambda *a, **k: str(dataset))
     panel.add_button.click()
     data = json.loads((dataset / "annotations.json").read_text())
@@ -174,3 +174,25 @@ def test_a_broken_review_file_is_one_message_and_the_video_still_plays(qtbot, ap
     assert app_window.review.review is None
     assert len([e for e in app_window.errors if "review file" in e]) == 1  # said once, not every frame
     shutil.rmtree(short_clip.parent)
+
+
+def test_a_review_file_that_cannot_be_saved_is_said_and_the_correction_kept(qtbot, app_window, short_clip,
+                                                                           monkeypatch):
+    from hrnet_studio.atomic_writer import WriteError
+
+    window = app_window
+    assert window.sources.open_path(short_clip)
+    wait_frame(qtbot, window, 0)
+    window.sources.set_playing(False)
+    qtbot.waitUntil(lambda: window.latest is not None and len(window.latest.result.persons) > 0, timeout=30_000)
+    qtbot.keyClick(window, Qt.Key.Key_E)
+
+    def full_disk(self):
+        raise WriteError(self.path, "No space left on device")
+
+    monkeypatch.setattr(Review, "save", full_disk)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(window, Qt.Key.Key_V)
+    assert any("No space left on device" in e for e in window.errors)
+    assert window.review.editor.persons[0].corrected[0]  # the edit is kept in this session
+    assert not Review.path_for(short_clip).exists()

@@ -7,20 +7,18 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QListWidgetItem, QMenu
+from PySide6.QtWidgets import QListWidgetItem, QMenu
 
 from ..errors import StudioError, user_message
 from ..inference.detector import Detections
 from ..inference.pipeline import PersonPose
-from ..paths import review_sets_dir
 from ..review.editing import VISIBILITY_WORDS, FrameEditor
 from ..review.marks import draw_review_marks
 from ..review.review_file import Review
 from ..review.suggest import suggest
-from ..review.training_set import add_to_training_set
-from .finetune_data_page import remember_review_set
 from .jobs import SuggestJob
 from .review_panel import ReviewPanel
+from .review_set_flow import ReviewSetFlow
 from .window_part import WindowPart
 
 HIT_RADIUS = 12  # widget pixels around a joint that pick it up
@@ -35,7 +33,6 @@ class ReviewControl(WindowPart):
         self.editor: FrameEditor | None = None
         self.job: SuggestJob | None = None
         self.known_ids: set[int] = set()
-        self.last_set: Path | None = None
         self._failed_for: tuple | None = None  # the source and keypoints whose review could not be read
         self._drag: tuple[int, int, np.ndarray] | None = None
         self._box_start: tuple[float, float] | None = None
@@ -52,8 +49,7 @@ class ReviewControl(WindowPart):
         p.redo_button.clicked.connect(self.redo)
         p.swap_button.clicked.connect(lambda: self._fix_ids("swap"))
         p.merge_button.clicked.connect(lambda: self._fix_ids("merge"))
-        p.add_button.clicked.connect(lambda: self.add_to_set())
-        p.finetune_button.clicked.connect(self.finetune_on_set)
+        self.sets = ReviewSetFlow(window, self)
         view = window.view
         view.pressed.connect(self._pressed)
         view.dragged.connect(self._dragged)
@@ -76,10 +72,10 @@ class ReviewControl(WindowPart):
         w._action(menu, "&Undo correction", self.undo, "Ctrl+Z")
         w._action(menu, "&Redo correction", self.redo, "Ctrl+Shift+Z")
         menu.addSeparator()
-        w._action(menu, "&Add corrected frames to a training set…", lambda: self.add_to_set())
+        w._action(menu, "&Add corrected frames to a training set…", lambda: self.sets.add())
 
     # ----- the review of the open source ------------------------------------------------------------------
-    def _source_path(self) -> Path | None:
+    def source_path(self) -> Path | None:
         source = self.window.source
         return Path(source.path) if source is not None and not source.is_live and hasattr(source, "path") else None
 
@@ -102,7 +98,7 @@ class ReviewControl(WindowPart):
         return self.review.apply(live.result).persons
 
     def _ensure_review(self, keypoints) -> None:
-        path = self._source_path()
+        path = self.source_path()
         if path is None:
             self._set_review(None)
             return
@@ -135,7 +131,7 @@ class ReviewControl(WindowPart):
 
     # ----- suggestions --------------------------------------------------------------------------------------
     def start_suggestions(self) -> SuggestJob | None:
-        path = self._source_path()
+        path = self.source_path()
         if path is None or self.review is None or self.window.model_info is None:
             self.window.show_error("open a video (or an image folder) with a pose model loaded to review it")
             return None
@@ -151,7 +147,7 @@ class ReviewControl(WindowPart):
         p.suggest_button.setEnabled(False)
         job.progress.connect(lambda done, total: (p.progress.setMaximum(total), p.progress.setValue(done)))
         job.done.connect(self._suggested)
-        job.failed.connect(self._suggest_failed)
+        job.failed.connect(self.window.show_error)
         job.finished.connect(self._job_ended)
         job.start()
         return job
@@ -165,9 +161,6 @@ class ReviewControl(WindowPart):
         self._fill_suggestions()
         self.window.statusBar().showMessage(
             f"{len(self.review.suggestions)} frames suggested from {len(checks)} scanned: N steps through them", 15000)
-
-    def _suggest_failed(self, message: str) -> None:
-        self.window.show_error(message)
 
     def _job_ended(self) -> None:
         p = self.panel
@@ -208,7 +201,7 @@ class ReviewControl(WindowPart):
     def start_editing(self) -> bool:
         """Correct the frame on screen (playback pauses); False with a message when there is none to correct."""
         live = self.window.latest
-        if self.review is None or live is None or self._source_path() is None:
+        if self.review is None or live is None or self.source_path() is None:
             self.window.show_error("pause on a frame of a video or an image folder to correct it")
             self._refresh()
             return False
@@ -280,13 +273,14 @@ class ReviewControl(WindowPart):
             self.panel.box_button.setChecked(False)
             if abs(x - x0) >= MIN_BOX and abs(y - y0) >= MIN_BOX:
                 box = np.array([min(x0, x), min(y0, y), max(x0, x), max(y0, y)])
-                editor.add_person(box, self._estimate(box), self.review.keypoints.num_joints)
+                estimated = self._estimate(box)
+                self._do(lambda: editor.add_person(box, estimated, self.review.keypoints.num_joints))
         elif self._drag is not None:
             person, joint, start = self._drag
             self._drag = None
             editor.persons[person].keypoints[joint] = start
             if np.hypot(x - start[0], y - start[1]) > 0.5:
-                editor.move_joint(person, joint, x, y)
+                self._do(lambda: editor.move_joint(person, joint, x, y))
         self._redraw()
 
     def _estimate(self, box: np.ndarray) -> PersonPose | None:
@@ -302,7 +296,7 @@ class ReviewControl(WindowPart):
             return None
 
     def cycle_visibility(self) -> None:
-        if self.editor is not None and (flag := self.editor.cycle_visibility()) is not None:
+        if self.editor is not None and (flag := self._do(self.editor.cycle_visibility)) is not None:
             person, joint = self.editor.selected
             name = self.review.keypoints.names[joint]
             self.window.statusBar().showMessage(f"#{self.editor.persons[person].track_id} {name}: "
@@ -320,7 +314,7 @@ class ReviewControl(WindowPart):
 
     def delete_selected(self) -> None:
         if self.editor is not None and self.editor.selected is not None:
-            self.editor.delete_person(self.editor.selected[0])
+            self._do(lambda: self.editor.delete_person(self.editor.selected[0]))
             self._redraw()
 
     def _fix_ids(self, kind: str) -> None:
@@ -330,62 +324,30 @@ class ReviewControl(WindowPart):
         if a is None or b is None or a == b:
             self.window.show_error("pick two different IDs")
             return
-        (self.editor.swap_ids if kind == "swap" else self.editor.merge_ids)(a, b)
+        self._do(lambda: (self.editor.swap_ids if kind == "swap" else self.editor.merge_ids)(a, b))
         self._redraw()
 
     def undo(self) -> None:
-        if self.editor is not None and self.editor.undo():
+        if self.editor is not None and self._do(self.editor.undo):
             self._redraw()
 
     def redo(self) -> None:
-        if self.editor is not None and self.editor.redo():
+        if self.editor is not None and self._do(self.editor.redo):
             self._redraw()
+
+    def _do(self, edit):
+        """Run an edit; the review file failing to save (a full disk) is a message, and the edit stays in memory."""
+        try:
+            return edit()
+        except StudioError as exc:
+            self.window.show_error(f"{exc} — the correction is kept in this session only until saving works")
+            return None
 
     def _save(self) -> None:
         try:
             self.review.save()
-        except StudioError as exc:
+        except StudioError as exc:  # a full disk: said, and the corrections stay in memory
             self.window.show_error(str(exc))
-
-    # ----- training set ---------------------------------------------------------------------------------------
-    def add_to_set(self, folder: Path | None = None) -> Path | None:
-        """Add every corrected frame to a COCO training set (``folder``, or one the user picks; by default the
-        video's own under the review sets folder)."""
-        path = self._source_path()
-        if self.review is None or path is None:
-            self.window.show_error("open the reviewed video first")
-            return None
-        if folder is None:
-            default = review_sets_dir() / path.stem
-            chosen = QFileDialog.getExistingDirectory(self.window, "Training set folder", str(default))
-            if not chosen:
-                return None
-            folder = Path(chosen)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            report = add_to_training_set(self.review, path, folder)
-        except StudioError as exc:
-            self.window.show_error(str(exc))
-            return None
-        except Exception as exc:  # never a traceback: say what broke
-            self.window.show_error(user_message(exc, "adding to the training set"))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
-        remember_review_set(self.window.settings, folder)
-        self.last_set = folder
-        self.panel.status_label.setText(
-            f"Added {report.frames_added} new and {report.frames_replaced} updated frame(s), {report.persons} "
-            f"person(s), to {folder} ({report.total_images} images in the set).")
-        self.panel.finetune_button.setEnabled(True)
-        return folder
-
-    def finetune_on_set(self):
-        """Open the fine-tune wizard on the training set just written."""
-        wizard = self.window.open_finetune_wizard()
-        if self.last_set is not None:
-            wizard.data_page.use_review_set(self.last_set)
-        return wizard
 
     # ----- the panel's state --------------------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -406,6 +368,6 @@ class ReviewControl(WindowPart):
         elif editing:
             p.status_label.setText(f"Correcting frame {editor.frame_index}: drag a joint, or draw a box (B). "
                                    f"Saved to {self.review.path.name} after every change.")
-        elif self.last_set is None:
+        elif self.sets.last is None:
             p.status_label.setText(f"{len(self.review.frames)} frame(s) corrected, {len(self.review.fixes)} identity "
                                    f"fix(es) — {self.review.path.name}")

@@ -3,6 +3,7 @@
 Only widgets live here; ``review_control.ReviewControl`` gives them their behaviour."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -44,6 +45,7 @@ class ReviewPanel(QWidget):
         progress_row.addWidget(self.cancel_button)
         find_layout.addLayout(progress_row)
         self.suggestion_list = QListWidget(objectName="suggestionList")
+        self.suggestion_list.setMinimumHeight(120)
         find_layout.addWidget(self.suggestion_list, 1)
         layout.addWidget(find, 1)
 
@@ -76,8 +78,10 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.add_button)
         layout.addWidget(self.finetune_button)
         self.status_label = QLabel("Open a video to review it.", objectName="reviewStatus", wordWrap=True)
+        self.status_label.setMinimumHeight(self.status_label.fontMetrics().lineSpacing() * 3)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.status_label)
-        help_label = QLabel(SHORTCUTS, wordWrap=True)
+        help_label = QLabel("Shortcuts: hover here, or see the Review menu", wordWrap=True, toolTip=SHORTCUTS)
         help_label.setStyleSheet("color: gray")
         layout.addWidget(help_label)
 
