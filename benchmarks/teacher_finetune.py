@@ -13,7 +13,9 @@ With several ``--encodings`` (training targets, ``inference/codec.py``) each is 
 weights, on the same labels, with the same seed and the same budget, side by side in this one run: the
 budget is ``--minutes`` of training for the first encoding, and the others get the same number of epochs
 (an equal amount of work however loaded the machine is). Printed: PCK@0.05, PCK@0.1 and PCK@0.2 on the
-held-out frames for each, each decoded as its model's metadata says.
+held-out frames for each, each decoded as its model's metadata says: at the last epoch and averaged over the
+last four (validation from random init swings by several points from one epoch to the next). ``--seed`` changes
+the initial weights and the augmentation: run two seeds to see how large a difference the noise alone makes.
 
 ``--save`` keeps the first encoding's best epoch (a checkpoint with metadata, usable by every command): the
 other benchmarks use it where keypoints must mean something (following boxes between detections, the INT8
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--encodings", default="official",
                         help="training targets to compare, comma-separated: official, unbiased, udp")
     parser.add_argument("--save", type=Path, help="copy the first encoding's best epoch's model here")
@@ -97,11 +100,11 @@ def main() -> None:
             f"data.train_annotations={train_json}", f"data.train_images={tmp / 'data' / 'images'}",
             f"data.val_annotations={val_json}", f"data.val_images={tmp / 'data' / 'images'}",
             f"model.arch={args.arch}", f"model.input_size=[{w}, {h}]", "epochs=1000", f"batch_size={args.batch}",
-            "workers=0", "device=cpu", f"output={tmp / 'runs'}", "flip_test=false",
+            "workers=0", "device=cpu", f"output={tmp / 'runs'}", "flip_test=false", f"seed={args.seed}",
             f"optim.lr={args.lr}", "optim.schedule=step", "optim.milestones=[1000]", "augment.rotation_factor=30",
         ]
         epochs = None
-        results = {}
+        results, history = {}, {}
         for encoding in args.encodings.split(","):
             recipe = load_recipe(None, [*base, f"name=teacher-{encoding}", f"model.encoding={encoding}"])
             trainer = Trainer(recipe, say=lambda _: None, show_progress=False)
@@ -109,22 +112,27 @@ def main() -> None:
             print(f"{encoding}: {args.arch} {w}x{h}, random init: {pcks(before)}")
             budget_end = time.perf_counter() + args.minutes * 60
             train_start = time.perf_counter()
+            history[encoding] = []
             while (time.perf_counter() < budget_end) if epochs is None else (trainer.epoch < epochs):
                 trainer.run(stop_after=1)
                 last = json.loads(trainer.log.path.read_text().splitlines()[-2])  # the epoch line before "stopped"
+                history[encoding].append(last)
                 print(f"  epoch {trainer.epoch}: loss {last['train_loss']:.6f}, {pcks(last)} "
                       f"({time.perf_counter() - train_start:.0f} s)", flush=True)
             epochs = trainer.epoch
-            results[encoding] = last
+            results[encoding] = {k: sum(e[k] for e in history[encoding][-4:]) / len(history[encoding][-4:])
+                                 for k in last if k.startswith("pck@") or k == "coco_ap"}
             print(f"RESULT {encoding}: {pcks(before)} (random init) -> {pcks(last)} after {trainer.epoch} epochs, "
-                  f"{(time.perf_counter() - train_start) / 60:.1f} min on this CPU", flush=True)
+                  f"{(time.perf_counter() - train_start) / 60:.1f} min on this CPU (seed {args.seed}); mean of the "
+                  f"last four epochs: {pcks(results[encoding])}", flush=True)
             if args.save and len(results) == 1:
                 shutil.copyfile(trainer.out_dir / "best.pth", args.save)
                 print(f"saved {args.save}")
         first = next(iter(results))
         for encoding, last in list(results.items())[1:]:
             gains = ", ".join(f"PCK@{t} {last[f'pck@{t}'] - results[first][f'pck@{t}']:+.1f}" for t in (0.05, 0.1, 0.2))
-            print(f"RESULT {encoding} against {first}, same labels, seed and epochs: {gains} points")
+            print(f"RESULT {encoding} against {first}, same labels, seed and epochs (mean of the last four): {gains} "
+                  f"points")
 
 
 def pcks(metrics: dict) -> str:

@@ -220,7 +220,8 @@ def export_many(args: argparse.Namespace) -> int:
     filters = filter_options(args)
     tasks = [VideoTask(v, names[v], out, json=bool(args.json), overlay=bool(args.overlay),
                        max_frames=args.max_frames, overlay_options=OverlayOptions(threshold=args.kpt_thr),
-                       filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw)
+                       filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw,
+                       use_review=not args.no_review)
              for v in videos]
     choice, options, pipeline, loaded = _pipeline(args)
     settings = export_settings(tasks[0], choice, options, loaded)

@@ -201,3 +201,36 @@ def test_export_uses_the_corrections_and_says_which_joints_were_corrected(tmp_pa
     assert (float(corrected[1][col]), float(corrected[1][col + 1])) == (300.0, 111.0)
     assert all(r[-1] == "" for r in rows if r[0] != "2")
 
+
+
+def test_the_command_line_export_finds_the_review_beside_the_video(capsys, tmp_path, videos, small_checkpoint,
+                                                                     yolo_pose_weights):
+    from hrnet_studio.cli import main
+
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    video = footage / CLIP
+    shutil.copyfile(videos / CLIP, video)
+    editor = FrameEditor(Review.open(video, COCO_17), 1, [])
+    editor.add_person(np.array([10.0, 20.0, 90.0, 200.0]), pose(40, -1), 17)
+    common = ["--model", small_checkpoint, "--detector", yolo_pose_weights, "--max-frames", 3, "--device", "cpu"]
+
+    def export(*args):
+        code = main([str(a) for a in ["export", *args, *common]])
+        return code, capsys.readouterr().err
+
+    code, err = export(video, "-o", tmp_path / "one.csv")
+    assert code == 0 and "using the corrections in " + CLIP + ".review.json" in err
+    with (tmp_path / "one.csv").open() as f:
+        rows = list(csv.reader(f))
+    assert rows[0][-1] == "corrected"
+    frame1 = [r for r in rows[1:] if r[0] == "1"]
+    assert len(frame1) == 1 and frame1[0][-1].split("|")[:2] == ["nose", "left_eye"]  # the drawn person only
+    code, err = export(video, "-o", tmp_path / "raw.csv", "--no-review")
+    with (tmp_path / "raw.csv").open() as f:
+        assert code == 0 and next(csv.reader(f))[-1] == "right_ankle_score"
+    code, err = export(footage, "-o", tmp_path / "batch")
+    with (tmp_path / "batch" / (video.stem + ".csv")).open() as f:
+        assert code == 0 and next(csv.reader(f))[-1] == "corrected"
+    code, err = export(footage, "-o", tmp_path / "batch2", "--review", Review.path_for(video))
+    assert code != 0 and "--review names one video's corrections" in err

@@ -33,6 +33,7 @@ class VideoTask:
     angles: bool = False
     trc: bool = False
     keep_raw: bool = False
+    use_review: bool = True  # a video's review file (corrections made in the app), when it has one
 
     def outputs(self) -> dict[str, Path | None]:
         base = self.out_dir / self.name
@@ -59,8 +60,13 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
         record.stamp = video_stamp(task.video)
         out = task.outputs()
         make_folder(out["csv"].parent)
+        review = None
+        if task.use_review:
+            from ..review.review_file import Review
+
+            review = Review.find(task.video, pipeline.spec.keypoints)
         report = export_video(task.video, pipeline, out["csv"], out["json"], out["overlay"], task.max_frames,
-                              task.overlay_options, progress, task.analysis())
+                              task.overlay_options, progress, task.analysis(), review)
     except StudioError as exc:
         record.error = str(exc)
     except (KeyboardInterrupt, SystemExit):
@@ -73,7 +79,8 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
         record.status = "partial" if report.truncated else "done"
         record.frames, record.persons = report.frames, report.persons
         record.outputs = [str(Path(p).resolve()) for p in report.outputs]
-        record.notes = report.notes + ([report.timing_note] if report.timing_note else [])
+        record.notes = report.notes + ([report.timing_note] if report.timing_note else []) + \
+            ([f"corrections from {review.path.name} used"] if review is not None else [])
         if report.truncated:
             record.error = (f"stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
                             f"(truncated or damaged file); the frames before it were exported")
