@@ -196,3 +196,21 @@ def test_a_review_file_that_cannot_be_saved_is_said_and_the_correction_kept(qtbo
     assert any("No space left on device" in e for e in window.errors)
     assert window.review.editor.persons[0].corrected[0]  # the edit is kept in this session
     assert not Review.path_for(short_clip).exists()
+
+
+def test_review_files_can_live_in_a_chosen_folder(qtbot, app_window, short_clip, tmp_path, monkeypatch):
+    window = app_window
+    reviews = tmp_path / "reviews"
+    reviews.mkdir()
+    monkeypatch.setattr("hrnet_studio.gui.review_control.QFileDialog.getExistingDirectory", lambda *a, **k: str(reviews))
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Review")
+    next(a for a in menu.actions() if a.text().startswith("&Keep review files in")).trigger()
+    assert window.sources.open_path(short_clip)
+    wait_frame(qtbot, window, 0)
+    window.sources.set_playing(False)
+    qtbot.waitUntil(lambda: window.latest is not None and len(window.latest.result.persons) > 0, timeout=30_000)
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(window, Qt.Key.Key_V)
+    assert (reviews / (short_clip.name + ".review.json")).is_file()
+    assert not Review.path_for(short_clip).exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QListWidgetItem, QMenu
+from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QMenu
 
 from ..errors import StudioError, user_message
 from ..inference.detector import Detections
@@ -21,6 +21,7 @@ from .review_panel import ReviewPanel
 from .review_set_flow import ReviewSetFlow
 from .window_part import WindowPart
 
+FOLDER_KEY = "review/folder"  # settings: where review files go ("" beside each video)
 HIT_RADIUS = 12  # widget pixels around a joint that pick it up
 MIN_BOX = 8  # frame pixels: a smaller drawn box is taken for a slip of the mouse
 
@@ -73,6 +74,22 @@ class ReviewControl(WindowPart):
         w._action(menu, "&Redo correction", self.redo, "Ctrl+Shift+Z")
         menu.addSeparator()
         w._action(menu, "&Add corrected frames to a training set…", lambda: self.sets.add())
+        w._action(menu, "&Keep review files in…", self.choose_folder)
+
+    def folder(self) -> Path | None:
+        """Where review files go: a folder the user chose, or None for beside each video."""
+        chosen = self.window.settings.value(FOLDER_KEY, "", str)
+        return Path(chosen) if chosen else None
+
+    def choose_folder(self, folder: Path | None = None) -> None:
+        """Keep review files in ``folder`` (asked for when not given; cancelling keeps them beside the videos)."""
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self.window, "Keep review files in (cancel: beside each video)",
+                                                      str(self.folder() or Path.home()))
+            folder = Path(chosen) if chosen else None
+        self.window.settings.setValue(FOLDER_KEY, str(folder) if folder else "")
+        self._failed_for = None
+        self._set_review(None)  # opened again, from the new place, with the next frame
 
     # ----- the review of the open source ------------------------------------------------------------------
     def source_path(self) -> Path | None:
@@ -102,13 +119,14 @@ class ReviewControl(WindowPart):
         if path is None:
             self._set_review(None)
             return
+        folder = self.folder()
         if self.review is not None and self.review.video == path.name and self.review.keypoints == keypoints \
-                and self.review.path == Review.path_for(path):
+                and self.review.path == Review.path_for(path, folder):
             return
         if self._failed_for == (path, keypoints):
             return
         try:
-            review = Review.open(path, keypoints)
+            review = Review.open(path, keypoints, folder)
         except StudioError as exc:
             self._failed_for = (path, keypoints)
             self._set_review(None)
