@@ -12,7 +12,7 @@ the figure shows the training loop learning, not a finished model.
 With several ``--encodings`` (training targets, ``inference/codec.py``) each is trained from the same random
 weights, on the same labels, with the same seed and the same budget, side by side in this one run: the
 budget is ``--minutes`` of training for the first encoding, and the others get the same number of epochs
-(an equal amount of work however loaded the machine is). Printed: PCK@0.05, PCK@0.1 and PCK@0.2 on the
+(an equal amount of work however loaded the machine is), or ``--epochs`` for each. Printed: PCK@0.05, PCK@0.1 and PCK@0.2 on the
 held-out frames for each, each decoded as its model's metadata says: at the last epoch and averaged over the
 last four (validation from random init swings by several points from one epoch to the next). ``--seed`` changes
 the initial weights and the augmentation: run two seeds to see how large a difference the noise alone makes.
@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--epochs", type=int, help="train each encoding this many epochs (instead of --minutes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--encodings", default="official",
                         help="training targets to compare, comma-separated: official, unbiased, udp")
@@ -103,7 +104,7 @@ def main() -> None:
             "workers=0", "device=cpu", f"output={tmp / 'runs'}", "flip_test=false", f"seed={args.seed}",
             f"optim.lr={args.lr}", "optim.schedule=step", "optim.milestones=[1000]", "augment.rotation_factor=30",
         ]
-        epochs = None
+        epochs = args.epochs
         results, history = {}, {}
         for encoding in args.encodings.split(","):
             recipe = load_recipe(None, [*base, f"name=teacher-{encoding}", f"model.encoding={encoding}"])
