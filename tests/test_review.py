@@ -234,3 +234,25 @@ def test_the_command_line_export_finds_the_review_beside_the_video(capsys, tmp_p
         assert code == 0 and next(csv.reader(f))[-1] == "corrected"
     code, err = export(footage, "-o", tmp_path / "batch2", "--review", Review.path_for(video))
     assert code != 0 and "--review names one video's corrections" in err
+
+
+def test_corrections_are_drawn_distinctly():
+    from hrnet_studio.review.marks import draw_review_marks
+    from hrnet_studio.review.review_file import ReviewedFrame
+
+    review = Review("unused.json", "clip.mp4", COCO_17)
+    editor = FrameEditor(review, 0, [pose(100, 1), pose(250, 2)], save=False)
+    editor.move_joint(0, 4, 120.0, 100.0)
+    editor.cycle_visibility(1, 8)  # occluded
+    plain = np.zeros((240, 426, 3), np.uint8)
+    draw_review_marks(plain, ReviewedFrame(0, [p for p in editor.persons]))
+    size = 3  # a square of ±3 px around the corrected joint at (120, 100), its inside left alone
+    assert (plain[100 - size, 118:123] > 200).all() and (plain[100 + size, 118:123] > 200).all()
+    assert (plain[98:103, 120 - size] > 200).all() and (plain[100, 119:122] == 0).all()
+    x, y = editor.persons[1].keypoints[8].astype(int)
+    ring = plain[y - 12:y + 13, x - 12:x + 13]
+    assert (ring[12, 12 + 5] > 150).all() and (ring[12 - 5, 12] > 150).all()  # a ring of radius 5
+    assert (plain[y, x] == 0).all()  # hollow
+    assert (plain[6:12, 6:40] == (60, 160, 60)).all(axis=-1).any()  # the "corrected" tag
+    untouched = editor.persons[1].keypoints[0].astype(int)
+    assert (plain[untouched[1] - 3:untouched[1] + 4, untouched[0] - 3:untouched[0] + 4] == 0).all()
