@@ -95,6 +95,16 @@ def small_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def small_checkpoint_96x128(tmp_path_factory) -> Path:
+    """The same keyed W8 for a 96×128 input (a quarter of the pixels): for tests that run many crops through it."""
+    model = build_hrnet("hrnet_w8", 17)
+    keyed_init(model)
+    path = tmp_path_factory.mktemp("models") / "pose_hrnet_w8_128x96.pth"
+    torch.save(model.state_dict(), path)
+    return path
+
+
 @pytest.fixture
 def file_server():
     from local_http import FileServer

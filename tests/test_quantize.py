@@ -68,11 +68,11 @@ def test_the_guard_accepts_a_good_quantization_and_refuses_a_broken_one(blob_mod
     assert "PCK@0.05 agreement" in report.describe() and "needs 0.95" in report.describe()
 
 
-def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded(capsys, models_home, small_checkpoint,
-                                                                           videos, tmp_path):
+def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded(capsys, models_home,
+                                                                           small_checkpoint_96x128, videos, tmp_path):
     """A random-weight HRNet has flat heatmaps, so its INT8 version cannot agree with fp32: the guard refuses it."""
     registry = ModelRegistry()
-    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(small_checkpoint_96x128, name="w8")
     calib = ["--calib", videos / "two_people_basketball_gym_426x240.mp4", "--detector", "none"]
     code, _, err = run_cli(capsys, "models", "quantize", "w8", *calib)
     assert code != 0 and "INT8 refused: INT8 against fp32 on" in err and "nothing was kept" in err
@@ -100,13 +100,14 @@ def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded(capsy
     assert [r[0] for r in rows] == ["0", "1", "2"]
 
 
-def test_a_replaced_model_never_runs_a_stale_int8_file(capsys, models_home, small_checkpoint, videos, tmp_path):
+def test_a_replaced_model_never_runs_a_stale_int8_file(capsys, models_home, small_checkpoint_96x128, videos,
+                                                       tmp_path):
     registry = ModelRegistry()
-    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(small_checkpoint_96x128, name="w8")
     code, _, err = run_cli(capsys, "models", "quantize", "w8", "--calib", videos / "single_person_taichi_340x256.mp4",
                            "--detector", "none", "--force")
     assert code == 0, err
-    other = torch.load(small_checkpoint, weights_only=True)
+    other = torch.load(small_checkpoint_96x128, weights_only=True)
     other = {k: v + 0.01 if v.is_floating_point() else v for k, v in other.items()}
     replaced = tmp_path / "w8_v2.pth"
     torch.save(other, replaced)

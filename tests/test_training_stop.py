@@ -70,17 +70,16 @@ def processes_in(run_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def test_stop_reaches_a_run_that_inherited_an_ignored_sigint(qtbot, assets, tmp_path, sigint_ignored):
+def test_stop_reaches_a_run_that_inherited_an_ignored_sigint(qtbot, assets, tmp_path, sigint_ignored, monkeypatch):
+    monkeypatch.setattr(training_process, "STOP_GRACE_MS", 90_000)  # a loaded machine's slow step is not a kill
     run = tmp_path / "runs" / "ignored"
     recipe = long_recipe(assets, run)
     process = TrainingProcess(run)
     process.start(recipe)
     qtbot.waitUntil(lambda: any(e["event"] == "epoch" for e in events(run)), timeout=120_000)
-    started = time.monotonic()
     with qtbot.waitSignal(process.finished, timeout=training_process.STOP_GRACE_MS - 2_000) as finished:
         process.stop()
-    assert time.monotonic() - started < 15  # after the current step, not the forced kill
-    assert finished.args[0] == "stopped"
+    assert finished.args[0] == "stopped"  # after the current step: the trainer's own "stopped" event says so
     stopped = [e for e in events(run) if e["event"] == "stopped"]
     assert stopped and stopped[-1]["reason"] == "stopped at the user's request"  # the trainer stopped itself
     assert (run / "last.pth").is_file() and not (run / "stop.request").exists()
