@@ -10,10 +10,11 @@ from . import __version__
 from .cli_eval import add_eval_parser
 from .cli_export import add_export_parser
 from .cli_models import add_models_parser
+from .cli_review import add_review_parser
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, StudioError
 from .inference.choices import BACKENDS, DEVICES, PRECISIONS, parse_input_size
 
-COMMANDS = ("export", "models", "train", "eval", "label", "gui", "bench")
+COMMANDS = ("export", "models", "review", "train", "eval", "label", "gui", "bench")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
 
     add_models_parser(sub, parse_size)
+    add_review_parser(sub)
 
     train = sub.add_parser("train", help="train or fine-tune HRNet from a recipe (YAML) and register the result",
                            description="Train or fine-tune HRNet. Recipes live in training/; any setting can be "

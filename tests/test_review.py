@@ -4,6 +4,7 @@ import csv
 import json
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 
@@ -256,3 +257,41 @@ def test_corrections_are_drawn_distinctly():
     assert (plain[6:12, 6:40] == (60, 160, 60)).all(axis=-1).any()  # the "corrected" tag
     untouched = editor.persons[1].keypoints[0].astype(int)
     assert (plain[untouched[1] - 3:untouched[1] + 4, untouched[0] - 3:untouched[0] + 4] == 0).all()
+
+
+def test_the_review_command_suggests_frames_and_adds_corrections_to_a_set(capsys, tmp_path, videos, small_checkpoint,
+                                                                            yolo_pose_weights):
+    from hrnet_studio.cli import main
+
+    folder = tmp_path / "frames"  # an image folder: twelve frames of the gym clip
+    folder.mkdir()
+    source = cv2.VideoCapture(str(videos / CLIP))
+    for i in range(12):
+        ok, image = source.read()
+        assert ok and cv2.imwrite(str(folder / f"{i:03d}.jpg"), image)
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = run("review", "suggest", folder, "--count", 3, "--model", small_checkpoint,
+                         "--detector", yolo_pose_weights, "--device", "cpu")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3 and all(line.startswith("frame ") for line in lines)
+    review = Review.load(Review.path_for(folder))
+    assert [f"frame {s.frame_index}: {', '.join(s.reasons)}" for s in review.suggestions] == lines
+    assert "3 frames suggested from 12 scanned" in err
+
+    code, _, err = run("review", "add", folder, tmp_path / "set")
+    assert code != 0 and "no corrected frame in this review yet" in err
+    FrameEditor(review, review.suggestions[0].frame_index, [pose(80, 1)]).move_joint(0, 2, 50.0, 60.0)
+    code, _, err = run("review", "add", folder, tmp_path / "set")
+    assert code == 0 and "added 1 new and 0 updated frame(s), 1 person(s)" in err
+    data = json.loads((tmp_path / "set" / "annotations.json").read_text())
+    assert data["images"][0]["frame_index"] == review.suggestions[0].frame_index
+    code, _, err = run("review", "add", tmp_path / "missing.mp4", tmp_path / "set")
+    assert code != 0 and err.count("\n") == 1 and "not found" in err
+    code, _, err = run("review", "add", folder, tmp_path / "set", "--review", tmp_path / "none.json")
+    assert code != 0 and "review file not found" in err

@@ -16,7 +16,8 @@ import numpy as np
 from ..atomic_writer import write_json
 from ..errors import StudioError
 from ..inference.pipeline import FrameResult, PersonPose
-from ..skeletons import KeypointSet
+from ..models.metadata import keypoints_from_dict, keypoints_to_dict
+from ..skeletons import BUILTIN_SETS, KeypointSet
 
 REVIEW_SUFFIX = ".review.json"
 VERSION = 1
@@ -138,6 +139,25 @@ class Review:
         return review
 
     @classmethod
+    def load(cls, path: str | Path) -> Review:
+        """A review file on its own, without a model: its keypoint set is the one it was made with."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            names = tuple(data["keypoints"])
+            stored = data.get("keypoint_set")
+            keypoints = keypoints_from_dict(stored) if stored else next(
+                s for s in BUILTIN_SETS.values() if s.names == names)
+            video = str(data["video"])
+        except FileNotFoundError:
+            raise StudioError(f"review file not found: {path}") from None
+        except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
+            raise StudioError(f"review file {path} is unreadable ({type(exc).__name__}): fix or delete it") from None
+        review = cls(path, video, keypoints)
+        review._read()
+        return review
+
+    @classmethod
     def find(cls, video: str | Path, keypoints: KeypointSet, folder: str | Path | None = None) -> Review | None:
         """The review of ``video`` when there is one with at least one correction or identity fix, else None."""
         if not cls.path_for(video, folder).is_file():
@@ -179,6 +199,7 @@ class Review:
     # ----- the file --------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"version": VERSION, "video": self.video, "keypoints": list(self.keypoints.names),
+                "keypoint_set": keypoints_to_dict(self.keypoints),
                 "frames": [{"frame": f.frame_index, "persons": [p.to_dict() for p in f.persons]}
                            for f in sorted(self.frames.values(), key=lambda f: f.frame_index)],
                 "identity_fixes": [{"kind": x.kind, "a": x.a, "b": x.b, "from_frame": x.from_frame}
