@@ -1,0 +1,101 @@
+"""Lite-HRNet against mmpose's own code (parity kit §11): the state_dict layout entry by entry, and the forward on the
+kit's keyed weights with its stored BN statistics."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hrnet_studio.models.litehrnet import build_litehrnet
+
+ARCHS = ["litehrnet_18", "litehrnet_30"]
+
+
+@pytest.fixture(scope="module")
+def layouts(parity):
+    return json.loads((parity / "litehrnet_layouts.json").read_text())["models"]
+
+
+@pytest.fixture(scope="module")
+def forward(parity):
+    return np.load(parity / "litehrnet_forward.npz")
+
+
+def keyed_state(model, stored=None, prefix=""):
+    """The kit's keyed weights, in state_dict order; BN running stats from ``stored`` (the main fixture) or the
+    formula (``formula_only``)."""
+    state = {}
+    for i, (key, value) in enumerate(model.state_dict().items()):
+        if key.endswith("num_batches_tracked"):
+            state[key] = value
+            continue
+        shape = tuple(value.shape)
+        s = np.sin(np.arange(int(np.prod(shape)), dtype=np.float64) * 0.37 + i).reshape(shape)
+        if len(shape) == 4:
+            w = s * 2 / np.sqrt(shape[1] * shape[2] * shape[3])
+        elif key.endswith(".running_mean"):
+            w = 0.1 * s
+        elif key.endswith(".running_var"):
+            w = 1.0 + 0.5 * s
+        elif key.endswith(".weight"):
+            w = 0.5 + 0.25 * s
+        else:
+            w = 0.1 * s
+        state[key] = torch.from_numpy(w.astype(np.float32))
+    if stored is not None:
+        keys, offsets = stored[prefix + "bn_keys"], stored[prefix + "bn_offsets"]
+        for b, key in enumerate(keys):
+            a, z = offsets[b], offsets[b + 1]
+            state[f"{key}.running_mean"] = torch.from_numpy(stored[prefix + "bn_running_mean"][a:z].copy())
+            state[f"{key}.running_var"] = torch.from_numpy(stored[prefix + "bn_running_var"][a:z].copy())
+    return state
+
+
+def sha256_of(state) -> str:
+    digest = hashlib.sha256()
+    for key, value in state.items():
+        if not key.endswith("num_batches_tracked"):
+            digest.update(value.numpy().astype("<f4").tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_state_dict_layout_is_mmposes_entry_by_entry(layouts, arch):
+    model = build_litehrnet(arch, 17)
+    ours = [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in model.state_dict().items()]
+    assert ours == layouts[arch]["state_dict"]
+    assert sum(p.numel() for p in model.parameters()) == layouts[arch]["num_parameters"]
+    leaves = [name for name, m in model.named_modules() if not list(m.children())]
+    assert leaves == [name for name, _ in layouts[arch]["leaf_modules"]]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_forward_matches_mmpose_on_the_keyed_weights(forward, arch):
+    prefix = f"{arch}__"
+    model = build_litehrnet(arch, 17).eval()
+    state = keyed_state(model, forward, prefix)
+    assert list(state) == list(forward[prefix + "keyed_keys"])
+    sums = np.array([float(v.double().sum()) if v.is_floating_point() else 0.0 for v in state.values()])
+    np.testing.assert_array_equal(sums, forward[prefix + "keyed_sum"])
+    assert sha256_of(state) == str(forward[prefix + "keyed_sha256"])
+    model.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        random_out = model(torch.from_numpy(forward["input_random"]))
+        real_out = model(torch.from_numpy(forward["input_real"]))
+    assert random_out.shape == (2, 17, 64, 48)
+    np.testing.assert_allclose(random_out.numpy(), forward[prefix + "heatmaps"], atol=1e-3)
+    np.testing.assert_allclose(real_out.numpy(), forward[prefix + "heatmaps_real"], atol=1e-3)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_formula_only_weights_match_relative_to_their_scale(forward, arch):
+    prefix = f"{arch}__"
+    model = build_litehrnet(arch, 17).eval()
+    state = keyed_state(model)
+    assert sha256_of(state) == str(forward[prefix + "formula_only_sha256"])
+    model.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        out = model(torch.from_numpy(forward["input_random"])).numpy()
+    ref = forward[prefix + "formula_only_heatmaps"]
+    assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4
