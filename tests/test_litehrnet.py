@@ -99,3 +99,42 @@ def test_formula_only_weights_match_relative_to_their_scale(forward, arch):
         out = model(torch.from_numpy(forward["input_random"])).numpy()
     ref = forward[prefix + "formula_only_heatmaps"]
     assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4
+
+
+def mmpose_checkpoint(path, forward, arch, head="keypoint_head"):
+    """A file as mmpose saves it: {"meta", "state_dict"} with ``backbone.*`` and ``<head>.final_layer.*`` keys, the
+    kit's keyed weights, no ``num_batches_tracked``."""
+    model = build_litehrnet(arch, 17)
+    state = {k.replace("keypoint_head.", f"{head}."): v for k, v in keyed_state(model, forward, f"{arch}__").items()
+             if not k.endswith("num_batches_tracked")}
+    torch.save({"meta": {"mmpose_version": "0.x"}, "state_dict": state}, path)
+    return path
+
+
+def test_an_mmpose_lite_hrnet_checkpoint_loads_and_runs_on_every_backend(forward, tmp_path, models_home, capsys,
+                                                                         videos):
+    from hrnet_studio.cli import main
+    from hrnet_studio.inference.model_loading import open_pose_model
+    from hrnet_studio.models.checkpoints import load_pose_model
+    from hrnet_studio.models.registry import ModelRegistry
+
+    path = mmpose_checkpoint(tmp_path / "litehrnet18_coco_256x192-6bace359_20211230.pth", forward, "litehrnet_18")
+    model, spec = load_pose_model(path)
+    assert (spec.arch, spec.num_joints, spec.input_size) == ("litehrnet_18", 17, (192, 256))
+    with torch.no_grad():
+        out = model(torch.from_numpy(forward["input_real"])).numpy()
+    np.testing.assert_allclose(out, forward["litehrnet_18__heatmaps_real"], atol=1e-3)
+
+    record = ModelRegistry().import_file(mmpose_checkpoint(tmp_path / "litehrnet30_coco_256x192.pth", forward,
+                                                           "litehrnet_30", head="head"), name="lite30")
+    assert record.metadata.arch == "litehrnet_30" and record.metadata.input_size == [192, 256]
+    for backend in ("torch", "onnx"):
+        loaded = open_pose_model("lite30", backend=backend, device="cpu")
+        heatmaps = loaded.backend.infer(forward["input_random"])
+        np.testing.assert_allclose(heatmaps, forward["litehrnet_30__heatmaps"], atol=1e-3, err_msg=backend)
+
+    code = main(["export", str(videos / "single_person_taichi_340x256.mp4"), "--model", "lite30", "--detector", "none",
+                 "--max-frames", "3", "-o", str(tmp_path / "lite.csv"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "litehrnet_30" in err and len((tmp_path / "lite.csv").read_text().splitlines()) == 4

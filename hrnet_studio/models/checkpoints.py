@@ -1,4 +1,4 @@
-"""Load HRNet pose checkpoints: official, wrapped (``state_dict``/``module.``), mmpose-style.
+"""Load HRNet and Lite-HRNet pose checkpoints: official, wrapped (``state_dict``/``module.``), mmpose-style.
 
 Every file is read with ``torch.load(weights_only=True)``: a checkpoint can hold only
 tensors and plain containers, never code to run.
@@ -17,6 +17,14 @@ from ..atomic_writer import torch_save
 from ..errors import CheckpointError, UnsafeFileError, first_line
 from ..skeletons import keypoint_set_for
 from .hrnet import PoseHighResolutionNet, build_hrnet
+from .litehrnet import (
+    LITEHRNET_ARCHS,
+    LiteHRNet,
+    build_litehrnet,
+    is_litehrnet_state,
+    litehrnet_arch_of,
+    model_keys,
+)
 from .spec import PoseModelSpec
 
 WRAPPER_KEYS = ("state_dict", "best_state_dict", "model", "model_state_dict")
@@ -134,7 +142,13 @@ def _is_tensor_dict(obj: dict) -> bool:
 
 
 def infer_architecture(state_dict: dict[str, torch.Tensor], name: str = "checkpoint") -> tuple[str, int, int]:
-    """(arch, num_joints, final conv kernel) read off the tensors: widths give W32 vs W48, the last layer K."""
+    """(arch, num_joints, final conv kernel) read off the tensors: widths give W32 vs W48, the modules per stage
+    Lite-HRNet-18 vs -30, the last layer K."""
+    if is_litehrnet_state(state_dict) and FINAL_KEY in state_dict:
+        try:
+            return litehrnet_arch_of(state_dict), int(state_dict[FINAL_KEY].shape[0]), 1
+        except ValueError as exc:
+            raise CheckpointError(f"{name} is {exc}") from None
     missing = [k for k in (WIDTH_KEY, FINAL_KEY) if k not in state_dict]
     if missing:
         some = ", ".join(list(state_dict)[:3])
@@ -164,12 +178,23 @@ def describe_mismatch(model_sd: dict[str, torch.Tensor], ckpt_sd: dict[str, torc
     return "; ".join(parts)
 
 
-def load_into(model: PoseHighResolutionNet, state_dict: dict[str, torch.Tensor], name: str = "checkpoint") -> None:
-    """Strict load; missing ``num_batches_tracked`` (older PyTorch) is tolerated."""
+def build_pose_model(arch: str, num_joints: int, final_conv_kernel: int = 1) -> PoseHighResolutionNet | LiteHRNet:
+    """An HRNet (``hrnet_w32``, any width) or a Lite-HRNet (``litehrnet_18``/``_30``) with ``num_joints`` outputs."""
+    if arch in LITEHRNET_ARCHS:
+        return build_litehrnet(arch, num_joints)
+    return build_hrnet(arch, num_joints, final_conv_kernel=final_conv_kernel)
+
+
+def load_into(model: PoseHighResolutionNet | LiteHRNet, state_dict: dict[str, torch.Tensor],
+              name: str = "checkpoint") -> None:
+    """Strict load of the reader's state dict; missing ``num_batches_tracked`` (older PyTorch) is tolerated."""
+    if isinstance(model, LiteHRNet):
+        state_dict = model_keys(state_dict)
     model_sd = model.state_dict()
     problem = describe_mismatch(model_sd, state_dict)
     if problem:
-        raise CheckpointError(f"{name} does not fit {model.config.arch} with {model.config.num_joints} joints: {problem}")
+        joints = model.num_joints if isinstance(model, LiteHRNet) else model.config.num_joints
+        raise CheckpointError(f"{name} does not fit {model.config.arch} with {joints} joints: {problem}")
     full = dict(state_dict)
     for k, v in model_sd.items():
         full.setdefault(k, v)  # only num_batches_tracked can be absent here
@@ -205,7 +230,7 @@ def load_pose_model(
     found_arch, found_joints, kernel = infer_architecture(sd, path.name)
     arch = arch or found_arch
     num_joints = num_joints or found_joints
-    model = build_hrnet(arch, num_joints, final_conv_kernel=kernel)
+    model = build_pose_model(arch, num_joints, kernel)
     load_into(model, sd, path.name)
     model.eval()
     notes = []

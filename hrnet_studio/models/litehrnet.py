@@ -90,10 +90,19 @@ class CrossResolutionWeighting(nn.Module):
         self.conv2 = ConvModule(int(total / ratio), total, 1, act=nn.Sigmoid())
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
-        size = x[-1].shape[-2:]
-        pooled = [F.adaptive_avg_pool2d(s, size) for s in x[:-1]] + [x[-1]]
+        size = tuple(int(v) for v in x[-1].shape[-2:])
+        pooled = [_pool_to(s, size) for s in x[:-1]] + [x[-1]]
         gates = torch.split(self.conv2(self.conv1(torch.cat(pooled, dim=1))), self.channels, dim=1)
         return [s * F.interpolate(g, size=s.shape[-2:], mode="nearest") for s, g in zip(x, gates)]
+
+
+def _pool_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Adaptive average pooling to ``size``; as a plain average pool where the sizes divide (always, for inputs that
+    are multiples of 32), which is the same numbers and exports to ONNX with a fixed kernel."""
+    h, w = (int(v) for v in x.shape[-2:])
+    if h % size[0] == 0 and w % size[1] == 0:
+        return F.avg_pool2d(x, (h // size[0], w // size[1]))
+    return F.adaptive_avg_pool2d(x, size)
 
 
 class SpatialWeighting(nn.Module):
@@ -259,6 +268,26 @@ class LiteHRNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.keypoint_head.final_layer(self.backbone(x))
+
+
+def is_litehrnet_state(state_dict: dict[str, torch.Tensor]) -> bool:
+    """Whether a state dict (``backbone.`` stripped, as the checkpoint reader gives it) is a Lite-HRNet's."""
+    return "stem.conv1.conv.weight" in state_dict and any(k.startswith("head_layer.projects.") for k in state_dict)
+
+
+def litehrnet_arch_of(state_dict: dict[str, torch.Tensor]) -> str:
+    """``litehrnet_18`` or ``litehrnet_30``, told apart by the modules of each stage."""
+    modules = tuple(len({k.split(".")[1] for k in state_dict if k.startswith(f"stage{i}.")}) for i in range(3))
+    for arch, config in LITEHRNET_ARCHS.items():
+        if config.num_modules == modules:
+            return arch
+    raise ValueError(f"a Lite-HRNet with {modules} modules per stage, not one of {', '.join(LITEHRNET_ARCHS)}")
+
+
+def model_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The checkpoint reader's keys (``backbone.`` stripped, ``final_layer.*``) back to this module's."""
+    return {(f"keypoint_head.{k}" if k.startswith("final_layer.") else f"backbone.{k}"): v
+            for k, v in state_dict.items()}
 
 
 def build_litehrnet(arch: str, num_joints: int = 17) -> LiteHRNet:

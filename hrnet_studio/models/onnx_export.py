@@ -80,21 +80,23 @@ def _dynamo_export(model: torch.nn.Module, example: torch.Tensor, path: Path, op
 
 
 def _parity(model: torch.nn.Module, path: Path, hw: tuple[int, int]) -> float:
-    """Heatmaps from ONNX Runtime (CPU) against PyTorch on batches of 1 and 3."""
+    """Heatmaps from ONNX Runtime (CPU) against PyTorch on batches of 1 and 3. The tolerance is absolute for
+    heatmaps up to 1 and relative to their largest value beyond (float32 rounding grows with the values)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
-    worst = 0.0
+    worst, scale = 0.0, 1.0
     for n in (1, 3):
         x = rng.standard_normal((n, 3, *hw)).astype(np.float32)
         with torch.inference_mode():
             expected = model(torch.from_numpy(x)).numpy()
         got = session.run(None, {INPUT_NAME: x})[0]
         worst = max(worst, float(np.abs(got - expected).max()))
-    if worst > PARITY_TOLERANCE:
-        raise StudioError(f"the ONNX export differs from PyTorch by {worst:.2e} (more than {PARITY_TOLERANCE:g}); "
-                          f"it was not saved")
+        scale = max(scale, float(np.abs(expected).max()))
+    if worst > PARITY_TOLERANCE * scale:
+        raise StudioError(f"the ONNX export differs from PyTorch by {worst:.2e} (more than {PARITY_TOLERANCE:g} × "
+                          f"{scale:.3g}, the heatmaps' largest value); it was not saved")
     return worst
 
 
