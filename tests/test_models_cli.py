@@ -48,10 +48,11 @@ def test_shipped_zoo_lists_the_official_models_with_checksums():
     zoo = load_zoo(resources_dir() / "model_zoo.json")
     pose = {n: e for n, e in zoo.items() if e.kind == "pose"}
     assert set(pose) == {"hrnet_w32_coco_256x192", "hrnet_w32_coco_384x288", "hrnet_w48_coco_256x192",
-                         "hrnet_w48_coco_384x288", "hrnet_w32_mpii_256x256"}
+                         "hrnet_w48_coco_384x288", "hrnet_w32_mpii_256x256", "litehrnet_18_coco_256x192",
+                         "litehrnet_18_coco_384x288", "litehrnet_30_coco_256x192", "litehrnet_30_coco_384x288"}
     for name, entry in pose.items():
-        width, h_w = re.match(r"hrnet_w(\d+)_\w+_(\d+x\d+)", name).groups()
-        assert entry.arch == f"hrnet_w{width}"
+        arch, h_w = re.match(r"((?:hrnet_w|litehrnet_)\d+)_\w+_(\d+x\d+)", name).groups()
+        assert entry.arch == arch
         assert f"{entry.input_size[1]}x{entry.input_size[0]}" == h_w  # names are HxW, input_size is WxH
         assert entry.keypoints == ("mpii16" if "mpii" in name else "coco17")
         for source in entry.sources:
