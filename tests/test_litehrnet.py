@@ -138,3 +138,30 @@ def test_an_mmpose_lite_hrnet_checkpoint_loads_and_runs_on_every_backend(forward
     err = capsys.readouterr().err
     assert code == 0, err
     assert "litehrnet_30" in err and len((tmp_path / "lite.csv").read_text().splitlines()) == 4
+
+
+def test_a_lite_hrnet_fine_tunes_from_an_mmpose_checkpoint_and_registers(forward, assets, tmp_path, models_home):
+    from hrnet_studio.models.registry import ModelRegistry
+    from hrnet_studio.training.finetune import plan_finetune
+    from hrnet_studio.training.recipe import load_recipe
+    from hrnet_studio.training.trainer import Trainer
+
+    base = mmpose_checkpoint(tmp_path / "litehrnet18_coco_256x192.pth", forward, "litehrnet_18")
+    root = assets / "data" / "coco_sample"
+    recipe = load_recipe(None, [f"{k}={v}" for k, v in {
+        "data.train_annotations": root / "annotations" / "test_coco.json", "data.train_images": root / "images",
+        "model.base": base, "model.input_size": "[96, 128]", "epochs": 2, "batch_size": 6, "workers": 0,
+        "device": "cpu", "output": tmp_path / "runs", "name": "lite", "flip_test": "false", "optim.lr": 1e-3,
+        "register_as": "lite-tuned"}.items()])
+    lines = []
+    trainer = Trainer(recipe, registry=ModelRegistry(), say=lines.append, show_progress=False)
+    assert trainer.model.config.arch == "litehrnet_18"
+    assert any("loaded 1214 tensors" in line for line in lines)  # every tensor but num_batches_tracked
+    from hrnet_studio.models.checkpoints import read_state_dict
+
+    assert not plan_finetune(read_state_dict(base), 17).reinitialised
+    assert plan_finetune(read_state_dict(base), 16).reinitialised == ["keypoint_head.final_layer.weight",
+                                                                       "keypoint_head.final_layer.bias"]
+    result = trainer.run()
+    record = ModelRegistry().find(result.registered)
+    assert record.metadata.arch == "litehrnet_18" and record.metadata.input_size == [96, 128]

@@ -269,6 +269,17 @@ class LiteHRNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.keypoint_head.final_layer(self.backbone(x))
 
+    def init_weights(self) -> None:
+        """mmpose's training init: conv weights N(0, 0.001), biases 0, BN weight 1 / bias 0."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, std=0.001)
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
 
 def is_litehrnet_state(state_dict: dict[str, torch.Tensor]) -> bool:
     """Whether a state dict (``backbone.`` stripped, as the checkpoint reader gives it) is a Lite-HRNet's."""

@@ -20,12 +20,12 @@ from ..inference.backends import TorchBackend, resolve_device
 from ..inference.codec import HeatmapCodec
 from ..inference.transforms import IMAGENET
 from ..models.checkpoints import (
+    build_pose_model,
     embedded_metadata,
     load_checkpoint_object,
     normalize_state_dict,
     save_pose_checkpoint,
 )
-from ..models.hrnet import build_hrnet
 from ..models.metadata import ModelMetadata, keypoints_to_dict, now_iso
 from ..models.registry import ModelRegistry
 from ..models.spec import Normalization
@@ -145,7 +145,7 @@ class Trainer:
             state = normalize_state_dict(obj, path.name)
             self.normalization = described or Normalization.from_dict((embedded_metadata(obj) or {}).get("normalization"))
             arch = arch_of_state(state, arch)
-        self.model = build_hrnet(arch, k)
+        self.model = build_pose_model(arch, k)
         self.model.init_weights()
         if state is not None:
             plan = load_weights_for_finetune(self.model, state)
