@@ -2,12 +2,17 @@
 batch, measured in one run.
 
     python benchmarks/families.py [--archs hrnet_w32,litehrnet_18,litehrnet_30] [--batches 1 8] [--seconds 3]
+                                  [--export VIDEO --frames 60]
 
 Each network is random-initialised (speed does not depend on the weights), exported to ONNX and quantized to INT8
 (static, calibrated on random crops: it does not change the speed), and measured on PyTorch fp32, ONNX Runtime fp32
 and ONNX Runtime INT8 at 192×256 on the CPU. Runs alternate between the architectures per runtime and batch, so a
 busy moment of the machine does not fall on one of them only. Printed: persons/s, ms per batch, and the ratio to the
 first architecture (W32) on that runtime and batch, with the process's CPU use during the runs.
+
+``--export VIDEO`` instead measures the whole export (detector every frame, yolo11n-pose from the shared assets,
+ONNX Runtime fp32, CSV written) of the first ``--frames`` frames with each architecture, in that order in this
+process: persons/s end to end and the ratio to the first architecture.
 """
 from __future__ import annotations
 
@@ -40,14 +45,46 @@ def backends_for(arch: str, input_size: tuple[int, int], workdir: Path) -> dict:
             "onnxruntime INT8": OnnxBackend(int8_path, "cpu")}
 
 
+def export_speed(archs: list[str], video: Path, frames: int, workdir: Path) -> None:
+    import os
+
+    from hrnet_studio.inference.export_job import export_video
+    from hrnet_studio.inference.factory import PipelineChoice, build_pipeline
+
+    detector = Path(os.environ.get("HRNET_STUDIO_ASSETS", Path(__file__).resolve().parents[2] / "shared")) \
+        / "models" / "yolo11n-pose.pt"
+    base = None
+    print(f"export of {video.name}, first {frames} frames, detector every frame, ONNX Runtime fp32 on the CPU")
+    for arch in archs:
+        onnx_file = workdir / f"{arch}_coco_256x192.onnx"
+        export_onnx(build_pose_model(arch, 17).eval(), (192, 256), onnx_file)
+        pipeline, _ = build_pipeline(PipelineChoice(model=str(onnx_file), detector=str(detector), device="cpu",
+                                                    backend="onnx"))
+        cpu0, start = time.process_time(), time.perf_counter()
+        report = export_video(video, pipeline, workdir / f"{arch}.csv", max_frames=frames)
+        elapsed = time.perf_counter() - start
+        rate = report.persons / elapsed
+        base = base or rate
+        pose = report.stage_ms.get("pose", 0.0) / max(report.frames, 1)
+        print(f"{arch:>14}: {report.persons} persons in {report.frames} frames, {elapsed:.1f} s, {rate:.1f} persons/s "
+              f"({rate / base:.2f}x), pose {pose:.0f} ms a frame, CPU {100 * (time.process_time() - cpu0) / elapsed:.0f}%",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", default="hrnet_w32,litehrnet_18,litehrnet_30")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--export", type=Path, metavar="VIDEO", help="measure the whole export of this video instead")
+    parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args()
     archs = args.archs.split(",")
     input_size = (192, 256)
+    if args.export:
+        with tempfile.TemporaryDirectory() as workdir:
+            export_speed(archs, args.export, args.frames, Path(workdir))
+        return
     with tempfile.TemporaryDirectory() as workdir:
         per_arch = {arch: backends_for(arch, input_size, Path(workdir)) for arch in archs}
         print(f"input {input_size[0]}x{input_size[1]}, CPU, torch {torch.__version__}, threads {torch.get_num_threads()}")

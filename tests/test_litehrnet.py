@@ -133,6 +133,11 @@ def test_an_mmpose_lite_hrnet_checkpoint_loads_and_runs_on_every_backend(forward
         heatmaps = loaded.backend.infer(forward["input_random"])
         np.testing.assert_allclose(heatmaps, forward["litehrnet_30__heatmaps"], atol=1e-3, err_msg=backend)
 
+    from hrnet_studio.models.identify import identify
+
+    exported = ModelRegistry().onnx_export_of(ModelRegistry().find("lite30"))  # its output sizes are left symbolic
+    alone = identify(exported.path, "alone")
+    assert (alone.input_size, alone.num_joints, alone.format) == ([192, 256], 17, "onnx")
     code = main(["export", str(videos / "single_person_taichi_340x256.mp4"), "--model", "lite30", "--detector", "none",
                  "--max-frames", "3", "-o", str(tmp_path / "lite.csv"), "--device", "cpu"])
     err = capsys.readouterr().err

@@ -122,7 +122,9 @@ def _identify_onnx(path: Path, name: str) -> ModelMetadata:
         raise StudioError(f"{path.name} is not a pose heatmap model: input shape {inp}, expected [N, 3, H, W] "
                           f"with a fixed H and W")
     height, width = inp[2], inp[3]
-    if len(out) != 4 or not isinstance(out[1], int) or out[2:] != [height // 4, width // 4]:
+    expected = [height // 4, width // 4]  # a graph may leave them symbolic (sizes computed inside it): accepted
+    if len(out) != 4 or not isinstance(out[1], int) or any(isinstance(v, int) and v != e
+                                                            for v, e in zip(out[2:], expected)):
         raise StudioError(f"{path.name} is not an HRNet-style heatmap model: output shape {out}, expected "
                           f"[N, K, {height // 4}, {width // 4}]")
     num_joints = out[1]
