@@ -85,24 +85,24 @@ def keyed_w32() -> PoseHighResolutionNet:
     return model.eval()
 
 
-@pytest.fixture(scope="session")
-def small_checkpoint(tmp_path_factory) -> Path:
-    """A narrow (W8) official-layout HRNet with keyed weights: fast enough for end-to-end CPU tests."""
+def keyed_w8_file(folder: Path, name: str) -> Path:
+    """A narrow (W8) official-layout HRNet with keyed weights saved as ``name`` (its HxW says the input size)."""
     model = build_hrnet("hrnet_w8", 17)
     keyed_init(model)
-    path = tmp_path_factory.mktemp("models") / "pose_hrnet_w8_256x192.pth"
-    torch.save(model.state_dict(), path)
-    return path
+    torch.save(model.state_dict(), folder / name)
+    return folder / name
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(tmp_path_factory) -> Path:
+    """The keyed W8 at 192×256: fast enough for end-to-end CPU tests."""
+    return keyed_w8_file(tmp_path_factory.mktemp("models"), "pose_hrnet_w8_256x192.pth")
 
 
 @pytest.fixture(scope="session")
 def small_checkpoint_96x128(tmp_path_factory) -> Path:
     """The same keyed W8 for a 96×128 input (a quarter of the pixels): for tests that run many crops through it."""
-    model = build_hrnet("hrnet_w8", 17)
-    keyed_init(model)
-    path = tmp_path_factory.mktemp("models") / "pose_hrnet_w8_128x96.pth"
-    torch.save(model.state_dict(), path)
-    return path
+    return keyed_w8_file(tmp_path_factory.mktemp("models"), "pose_hrnet_w8_128x96.pth")
 
 
 @pytest.fixture

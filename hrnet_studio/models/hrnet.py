@@ -223,15 +223,21 @@ class PoseHighResolutionNet(nn.Module):
         return self.final_layer(ys[0])
 
     def init_weights(self) -> None:
-        """The official training init: conv weights N(0, 0.001), biases 0, BN weight 1 / bias 0."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
+        """The official training init (``training_init``)."""
+        training_init(self)
+
+
+def training_init(model: nn.Module) -> None:
+    """The HRNet family's training init (official HRNet and mmpose alike): conv weights N(0, 0.001), biases 0,
+    BN weight 1 / bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, std=0.001)
+            if m.bias is not None:
                 nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
 
 
 def build_hrnet(arch: str = "hrnet_w32", num_joints: int = 17, final_conv_kernel: int = 1) -> PoseHighResolutionNet:

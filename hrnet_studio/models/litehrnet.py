@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .hrnet import training_init
+
 
 @dataclass(frozen=True)
 class LiteHRNetConfig:
@@ -270,15 +272,8 @@ class LiteHRNet(nn.Module):
         return self.keypoint_head.final_layer(self.backbone(x))
 
     def init_weights(self) -> None:
-        """mmpose's training init: conv weights N(0, 0.001), biases 0, BN weight 1 / bias 0."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        """mmpose's training init, the same as HRNet's (``hrnet.training_init``)."""
+        training_init(self)
 
 
 def is_litehrnet_state(state_dict: dict[str, torch.Tensor]) -> bool:
