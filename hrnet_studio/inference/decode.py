@@ -175,9 +175,15 @@ def flip_back(flipped_output: np.ndarray, flip_pairs) -> np.ndarray:
     return np.ascontiguousarray(out[:, perm])
 
 
-def average_flip(normal: np.ndarray, flipped_output: np.ndarray, flip_pairs, shift: bool = True) -> np.ndarray:
-    """The official flip test: flip back, shift one pixel right (column 0 kept), average."""
+def aligned_flip_back(flipped_output: np.ndarray, flip_pairs, shift: bool = True) -> np.ndarray:
+    """The mirrored crop's heatmaps as the crop's: flipped back and, with ``shift`` (official geometry, not UDP),
+    shifted one pixel right (column 0 kept)."""
     back = flip_back(flipped_output, flip_pairs)
     if shift:
         back[..., 1:] = back[..., :-1].copy()
-    return (normal + back) * np.float32(0.5)
+    return back
+
+
+def average_flip(normal: np.ndarray, flipped_output: np.ndarray, flip_pairs, shift: bool = True) -> np.ndarray:
+    """The official flip test: flip back, shift one pixel right (column 0 kept), average."""
+    return (normal + aligned_flip_back(flipped_output, flip_pairs, shift)) * np.float32(0.5)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import rankdata
 
-from ..inference.decode import flip_back
+from ..inference.decode import aligned_flip_back
 from ..inference.pipeline import PersonPose, PosePipeline
 from ..inference.sources import Frame
 from ..inference.transforms import person_crops
@@ -49,9 +49,7 @@ def flip_gaps(pipeline: PosePipeline, frame_bgr: np.ndarray, persons: list[Perso
     crops, centers, scales = person_crops(frame_bgr, boxes, pipeline.spec.input_size, pipeline.spec.normalization,
                                           udp=codec.udp)
     mirrored = pipeline.backend.infer(np.ascontiguousarray(crops[..., ::-1]))
-    back = flip_back(mirrored, pipeline.spec.keypoints.flip_pairs)
-    if codec.flip_shift:
-        back[..., 1:] = back[..., :-1].copy()
+    back = aligned_flip_back(mirrored, pipeline.spec.keypoints.flip_pairs, codec.flip_shift)
     coords, _ = codec.decode(back, centers, scales)
     heights = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
     plain = np.stack([p.keypoints for p in persons])
