@@ -71,7 +71,53 @@ MPII_16 = KeypointSet(
     ),
 )
 
-BUILTIN_SETS = {s.name: s for s in (COCO_17, MPII_16)}
+
+
+def _chain(first: int, last: int, closed: bool = False) -> tuple[tuple[int, int], ...]:
+    """Edges along first…last (and back to first when ``closed``): the outlines of face landmark sets."""
+    edges = tuple((i, i + 1) for i in range(first, last))
+    return edges + ((last, first),) if closed else edges
+
+
+# Face and hand landmark sets of mmpose's HRNetV2-W18 models (parity kit §12): names, flip pairs (each pair once, in
+# id order, as 0.x DatasetInfo) and sigmas as mmpose's dataset-info files give them.
+HAND_21 = KeypointSet(
+    name="hand21",
+    names=("wrist",) + tuple(f"{finger}{i}" for finger in ("thumb", "forefinger", "middle_finger", "ring_finger",
+                                                            "pinky_finger") for i in range(1, 5)),
+    flip_pairs=(),
+    edges=tuple(edge for f in range(5) for edge in (((0, 4 * f + 1),) + _chain(4 * f + 1, 4 * f + 4))),
+    sigmas=(0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024, 0.022, 0.026, 0.017, 0.021,
+            0.021, 0.032, 0.02, 0.019, 0.022, 0.031),
+)
+
+FACE_68 = KeypointSet(  # COCO-WholeBody-Face: the 68-point iBUG layout
+    name="face68",
+    names=tuple(f"face_{i}" for i in range(68)),
+    flip_pairs=tuple((i, 16 - i) for i in range(8)) + tuple((17 + i, 26 - i) for i in range(5))
+    + ((31, 35), (32, 34), (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46), (48, 54), (49, 53), (50, 52),
+       (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)),
+    edges=_chain(0, 16) + _chain(17, 21) + _chain(22, 26) + _chain(27, 30) + _chain(31, 35) + _chain(36, 41, True)
+    + _chain(42, 47, True) + _chain(48, 59, True) + _chain(60, 67, True),
+    sigmas=(0.042, 0.043, 0.044, 0.043, 0.04, 0.035, 0.031, 0.025, 0.02, 0.023, 0.029, 0.032, 0.037, 0.038, 0.043,
+            0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011, 0.011, 0.013, 0.015, 0.009, 0.007, 0.007,
+            0.007, 0.012, 0.009, 0.008, 0.016, 0.01, 0.017, 0.011, 0.009, 0.011, 0.009, 0.007, 0.013, 0.008, 0.011,
+            0.012, 0.01, 0.034, 0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.01, 0.008, 0.009, 0.009, 0.009, 0.007,
+            0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01, 0.008),
+)
+
+WFLW_98 = KeypointSet(
+    name="wflw98",
+    names=tuple(f"wflw_{i}" for i in range(98)),
+    flip_pairs=tuple((i, 32 - i) for i in range(16)) + tuple((33 + i, 46 - i) for i in range(5))
+    + tuple((38 + i, 50 - i) for i in range(4)) + ((55, 59), (56, 58)) + tuple((60 + i, 72 - i) for i in range(5))
+    + ((65, 75), (66, 74), (67, 73), (76, 82), (77, 81), (78, 80), (83, 87), (84, 86), (88, 92), (89, 91), (93, 95),
+       (96, 97)),
+    edges=_chain(0, 32) + _chain(33, 41, True) + _chain(42, 50, True) + _chain(51, 54) + _chain(55, 59)
+    + _chain(60, 67, True) + _chain(68, 75, True) + _chain(76, 87, True) + _chain(88, 95, True),
+)
+
+BUILTIN_SETS = {s.name: s for s in (COCO_17, MPII_16, HAND_21, FACE_68, WFLW_98)}
 
 
 def generic_set(num_joints: int) -> KeypointSet:
@@ -85,7 +131,8 @@ def generic_set(num_joints: int) -> KeypointSet:
 
 
 def keypoint_set_for(num_joints: int) -> KeypointSet:
-    """The built-in set with this many joints (17 → COCO, 16 → MPII), else a generic one."""
+    """The built-in set with this many joints (17 → COCO, 16 → MPII, 21 → hand, 68 → face, 98 → WFLW face), else a
+    generic one."""
     for kps in BUILTIN_SETS.values():
         if kps.num_joints == num_joints:
             return kps

@@ -49,12 +49,15 @@ def test_shipped_zoo_lists_the_official_models_with_checksums():
     pose = {n: e for n, e in zoo.items() if e.kind == "pose"}
     assert set(pose) == {"hrnet_w32_coco_256x192", "hrnet_w32_coco_384x288", "hrnet_w48_coco_256x192",
                          "hrnet_w48_coco_384x288", "hrnet_w32_mpii_256x256", "litehrnet_18_coco_256x192",
-                         "litehrnet_18_coco_384x288", "litehrnet_30_coco_256x192", "litehrnet_30_coco_384x288"}
+                         "litehrnet_18_coco_384x288", "litehrnet_30_coco_256x192", "litehrnet_30_coco_384x288",
+                         "hrnetv2_w18_wflw_256x256", "hrnetv2_w18_coco_wholebody_face_256x256",
+                         "hrnetv2_w18_coco_wholebody_hand_256x256", "hrnetv2_w18_onehand10k_256x256"}
     for name, entry in pose.items():
-        arch, h_w = re.match(r"((?:hrnet_w|litehrnet_)\d+)_\w+_(\d+x\d+)", name).groups()
+        arch, h_w = re.match(r"((?:hrnet_w|hrnetv2_w|litehrnet_)\d+)_\w+_(\d+x\d+)", name).groups()
         assert entry.arch == arch
         assert f"{entry.input_size[1]}x{entry.input_size[0]}" == h_w  # names are HxW, input_size is WxH
-        assert entry.keypoints == ("mpii16" if "mpii" in name else "coco17")
+        expected = {"mpii": "mpii16", "wflw": "wflw98", "face": "face68", "hand": "hand21"}
+        assert entry.keypoints == next((v for k, v in expected.items() if k in name), "coco17")
         for source in entry.sources:
             assert source.url.startswith("https://")
             # mmpose names carry the first 8 hex digits of the file's sha256: the catalogue must agree.

@@ -1,4 +1,4 @@
-"""Load HRNet and Lite-HRNet pose checkpoints: official, wrapped (``state_dict``/``module.``), mmpose-style.
+"""Load HRNet, HRNetV2 and Lite-HRNet pose checkpoints: official, wrapped (``state_dict``/``module.``), mmpose-style.
 
 Every file is read with ``torch.load(weights_only=True)``: a checkpoint can hold only
 tensors and plain containers, never code to run.
@@ -33,9 +33,11 @@ MMPOSE_PREFIXES = {
     "backbone.": "",
     "keypoint_head.final_layer.": "final_layer.",
     "head.final_layer.": "final_layer.",
+    "head.conv_layers.": "final_layer.",  # mmpose 1.x HRNetV2 head: conv_layers.{0,1} are 0.x final_layer.{0,1}
 }
 WIDTH_KEY = "transition1.0.0.weight"
 FINAL_KEY = "final_layer.weight"
+HRNETV2_FINAL_KEY = "final_layer.3.weight"
 
 
 class UltralyticsFileError(CheckpointError):
@@ -134,6 +136,10 @@ def normalize_state_dict(obj: object, name: str = "checkpoint") -> dict[str, tor
                 key = replacement + key[len(prefix):]
                 break
         out[key] = value
+    if "final_layer.0.weight" in out and "final_layer.weight" in out:  # 1.x HRNetV2: its final_layer is 0.x's .3
+        for leaf in ("weight", "bias"):
+            if f"final_layer.{leaf}" in out:
+                out[f"final_layer.3.{leaf}"] = out.pop(f"final_layer.{leaf}")
     return out
 
 
@@ -142,13 +148,16 @@ def _is_tensor_dict(obj: dict) -> bool:
 
 
 def infer_architecture(state_dict: dict[str, torch.Tensor], name: str = "checkpoint") -> tuple[str, int, int]:
-    """(arch, num_joints, final conv kernel) read off the tensors: widths give W32 vs W48, the modules per stage
-    Lite-HRNet-18 vs -30, the last layer K."""
+    """(arch, num_joints, final conv kernel) read off the tensors: widths give W32 vs W48, the concatenation head
+    HRNetV2, the modules per stage Lite-HRNet-18 vs -30, the last layer K."""
     if is_litehrnet_state(state_dict) and FINAL_KEY in state_dict:
         try:
             return litehrnet_arch_of(state_dict), int(state_dict[FINAL_KEY].shape[0]), 1
         except ValueError as exc:
             raise CheckpointError(f"{name} is {exc}") from None
+    v2 = _hrnetv2_arch_of(state_dict)
+    if v2 is not None:
+        return v2
     missing = [k for k in (WIDTH_KEY, FINAL_KEY) if k not in state_dict]
     if missing:
         some = ", ".join(list(state_dict)[:3])
@@ -158,6 +167,14 @@ def infer_architecture(state_dict: dict[str, torch.Tensor], name: str = "checkpo
     width = int(state_dict[WIDTH_KEY].shape[0])
     final = state_dict[FINAL_KEY]
     return f"hrnet_w{width}", int(final.shape[0]), int(final.shape[-1])
+
+
+def _hrnetv2_arch_of(state_dict: dict[str, torch.Tensor]) -> tuple[str, int, int] | None:
+    """HRNetV2 (the concatenation head ``final_layer.{0,1,3}`` over all four branches), if the tensors say so."""
+    head = state_dict.get(HRNETV2_FINAL_KEY)
+    if head is None or WIDTH_KEY not in state_dict or "final_layer.0.weight" not in state_dict:
+        return None
+    return f"hrnetv2_w{int(state_dict[WIDTH_KEY].shape[0])}", int(head.shape[0]), 1
 
 
 def describe_mismatch(model_sd: dict[str, torch.Tensor], ckpt_sd: dict[str, torch.Tensor], limit: int = 3) -> str:
@@ -210,8 +227,9 @@ def input_size_from_name(path: Path) -> tuple[int, int] | None:
     return (w, h)
 
 
-def default_input_size(num_joints: int) -> tuple[int, int]:
-    return (256, 256) if num_joints == 16 else (192, 256)
+def default_input_size(num_joints: int, arch: str = "hrnet_w32") -> tuple[int, int]:
+    """(width, height): 256×256 for MPII and for HRNetV2's faces and hands, else COCO's 192×256."""
+    return (256, 256) if num_joints == 16 or arch.startswith("hrnetv2") else (192, 256)
 
 
 def load_pose_model(
@@ -237,7 +255,7 @@ def load_pose_model(
     if input_size is None:
         input_size = input_size_from_name(path)
         if input_size is None:
-            input_size = default_input_size(num_joints)
+            input_size = default_input_size(num_joints, arch)
             notes.append(f"input size {input_size[0]}x{input_size[1]} assumed (pass --input-size WxH to change)")
     spec = PoseModelSpec(arch, num_joints, input_size, keypoint_set_for(num_joints), path, kernel, notes)
     return model, spec

@@ -1,8 +1,13 @@
-"""PoseHighResolutionNet with the module tree of the official HRNet pose code.
+"""PoseHighResolutionNet with the module tree of the official HRNet pose code, and HRNetV2 on the same backbone.
 
 The attribute names and construction order are chosen so that ``state_dict()``
 has exactly the keys, order and shapes of the official checkpoints
 (deep-high-resolution-net.pytorch), which therefore load with ``strict=True``.
+
+HRNetV2 (mmpose's face and hand models, ``hrnetv2_w18``) is the same backbone with a multi-scale stage 4 and bilinear
+fuse upsampling, followed by the concatenation head: the four branches resized to the highest resolution, concatenated
+(270 channels for W18), a 1×1 conv + BN + ReLU and a 1×1 conv to K heatmaps. Its keys are mmpose 0.x's without the
+``backbone.``/``keypoint_head.`` prefixes (parity kit §12).
 """
 from __future__ import annotations
 
@@ -27,10 +32,17 @@ class HRNetConfig:
     final_conv_kernel: int = 1
     stage_modules: tuple[int, int, int] = (1, 4, 3)
     blocks_per_branch: int = 4
+    v2: bool = False  # HRNetV2: every branch to the end, concatenated; bilinear fuse upsampling
 
     @property
     def arch(self) -> str:
-        return f"hrnet_w{self.width}"
+        return f"hrnetv2_w{self.width}" if self.v2 else f"hrnet_w{self.width}"
+
+    @property
+    def upsample(self) -> str:
+        """How the fuse layers upsample lower-resolution branches: the official pose HRNet's nearest, or mmpose
+        HRNetV2's bilinear (``align_corners=False``)."""
+        return "bilinear" if self.v2 else "nearest"
 
     def branch_channels(self, num_branches: int) -> list[int]:
         return [self.width * 2**b for b in range(num_branches)]
@@ -103,10 +115,10 @@ def make_blocks(block: type[nn.Module], in_ch: int, ch: int, count: int) -> nn.S
     return nn.Sequential(*layers)
 
 
-def fuse_path(src: int, dst: int, channels: list[int]) -> nn.Module:
+def fuse_path(src: int, dst: int, channels: list[int], upsample: str = "nearest") -> nn.Module:
     """Module that brings branch ``src`` to the resolution and width of branch ``dst``.
 
-    Lower-resolution inputs are projected with a 1×1 conv and upsampled (nearest);
+    Lower-resolution inputs are projected with a 1×1 conv and upsampled (``upsample``: nearest or bilinear);
     higher-resolution inputs go through a chain of stride-2 3×3 convs, with a ReLU
     after every link but the last.
     """
@@ -116,7 +128,8 @@ def fuse_path(src: int, dst: int, channels: list[int]) -> nn.Module:
         return nn.Sequential(
             nn.Conv2d(channels[src], channels[dst], kernel_size=1, bias=False),
             batch_norm(channels[dst]),
-            nn.Upsample(scale_factor=2 ** (src - dst), mode="nearest"),
+            nn.Upsample(scale_factor=2 ** (src - dst), mode=upsample,
+                        align_corners=False if upsample == "bilinear" else None),
         )
     links = []
     for k in range(dst - src):
@@ -132,7 +145,8 @@ def fuse_path(src: int, dst: int, channels: list[int]) -> nn.Module:
 class HighResolutionModule(nn.Module):
     """Parallel branches of BasicBlocks followed by all-to-all fusion."""
 
-    def __init__(self, channels: list[int], blocks_per_branch: int, multi_scale_output: bool = True):
+    def __init__(self, channels: list[int], blocks_per_branch: int, multi_scale_output: bool = True,
+                 upsample: str = "nearest"):
         super().__init__()
         self.num_branches = len(channels)
         self.branches = nn.ModuleList(
@@ -140,7 +154,7 @@ class HighResolutionModule(nn.Module):
         )
         num_outputs = self.num_branches if multi_scale_output else 1
         self.fuse_layers = nn.ModuleList(
-            nn.ModuleList(fuse_path(src, dst, channels) for src in range(self.num_branches))
+            nn.ModuleList(fuse_path(src, dst, channels, upsample) for src in range(self.num_branches))
             for dst in range(num_outputs)
         ) if self.num_branches > 1 else None
         self.relu = nn.ReLU(inplace=True)
@@ -177,16 +191,17 @@ def make_transition(in_channels: list[int], out_channels: list[int]) -> nn.Modul
     return nn.ModuleList(layers)
 
 
-def make_stage(channels: list[int], num_modules: int, blocks: int, multi_scale_output: bool) -> nn.Sequential:
+def make_stage(channels: list[int], num_modules: int, blocks: int, multi_scale_output: bool,
+               upsample: str = "nearest") -> nn.Sequential:
     modules = [
-        HighResolutionModule(channels, blocks, multi_scale_output or m < num_modules - 1)
+        HighResolutionModule(channels, blocks, multi_scale_output or m < num_modules - 1, upsample)
         for m in range(num_modules)
     ]
     return nn.Sequential(*modules)
 
 
 class PoseHighResolutionNet(nn.Module):
-    """HRNet top-down pose network: image crop [B,3,H,W] → heatmaps [B,K,H/4,W/4]."""
+    """HRNet (or HRNetV2) top-down pose network: image crop [B,3,H,W] → heatmaps [B,K,H/4,W/4]."""
 
     def __init__(self, config: HRNetConfig = HRNetConfig()):
         super().__init__()
@@ -201,13 +216,20 @@ class PoseHighResolutionNet(nn.Module):
         ch2, ch3, ch4 = (config.branch_channels(n) for n in (2, 3, 4))
         m2, m3, m4 = config.stage_modules
         self.transition1 = make_transition([64 * Bottleneck.expansion], ch2)
-        self.stage2 = make_stage(ch2, m2, config.blocks_per_branch, True)
+        up = config.upsample
+        self.stage2 = make_stage(ch2, m2, config.blocks_per_branch, True, up)
         self.transition2 = make_transition(ch2, ch3)
-        self.stage3 = make_stage(ch3, m3, config.blocks_per_branch, True)
+        self.stage3 = make_stage(ch3, m3, config.blocks_per_branch, True, up)
         self.transition3 = make_transition(ch3, ch4)
-        self.stage4 = make_stage(ch4, m4, config.blocks_per_branch, False)
+        self.stage4 = make_stage(ch4, m4, config.blocks_per_branch, config.v2, up)
         k = config.final_conv_kernel
-        self.final_layer = nn.Conv2d(ch4[0], config.num_joints, kernel_size=k, stride=1, padding=1 if k == 3 else 0)
+        if config.v2:  # the concatenation head (mmpose 0.x keypoint_head.final_layer.{0,1,3})
+            width = sum(ch4)
+            self.final_layer = nn.Sequential(nn.Conv2d(width, width, 1), batch_norm(width), nn.ReLU(inplace=True),
+                                             nn.Conv2d(width, config.num_joints, 1))
+        else:
+            self.final_layer = nn.Conv2d(ch4[0], config.num_joints, kernel_size=k, stride=1,
+                                         padding=1 if k == 3 else 0)
 
     @staticmethod
     def _transit(transition: nn.ModuleList, ys: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -220,6 +242,11 @@ class PoseHighResolutionNet(nn.Module):
         ys = self.stage2(self._transit(self.transition1, [x]))
         ys = self.stage3(self._transit(self.transition2, ys))
         ys = self.stage4(self._transit(self.transition3, ys))
+        if self.config.v2:
+            size = ys[0].shape[-2:]
+            ys = [ys[0]] + [nn.functional.interpolate(y, size=size, mode="bilinear", align_corners=False)
+                            for y in ys[1:]]
+            return self.final_layer(torch.cat(ys, dim=1))
         return self.final_layer(ys[0])
 
     def init_weights(self) -> None:
@@ -241,12 +268,12 @@ def training_init(model: nn.Module) -> None:
 
 
 def build_hrnet(arch: str = "hrnet_w32", num_joints: int = 17, final_conv_kernel: int = 1) -> PoseHighResolutionNet:
-    """Build an HRNet by preset name (``hrnet_w32``) or any width (``hrnet_w40``)."""
-    if arch in PRESETS:
-        width = PRESETS[arch].width
-    else:
-        try:
-            width = int(arch.removeprefix("hrnet_w"))
-        except ValueError:
-            raise ValueError(f"unknown architecture {arch!r}: expected hrnet_w18/w32/w48 or hrnet_w<width>") from None
-    return PoseHighResolutionNet(HRNetConfig(width=width, num_joints=num_joints, final_conv_kernel=final_conv_kernel))
+    """Build an HRNet by preset name (``hrnet_w32``), any width (``hrnet_w40``), or an HRNetV2 (``hrnetv2_w18``)."""
+    v2 = arch.startswith("hrnetv2_w")
+    try:
+        width = int(arch.removeprefix("hrnetv2_w" if v2 else "hrnet_w"))
+    except ValueError:
+        raise ValueError(f"unknown architecture {arch!r}: expected hrnet_w18/w32/w48, hrnet_w<width>, hrnetv2_w18, "
+                         f"litehrnet_18 or litehrnet_30") from None
+    return PoseHighResolutionNet(HRNetConfig(width=width, num_joints=num_joints, final_conv_kernel=final_conv_kernel,
+                                             v2=v2))

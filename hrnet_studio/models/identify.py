@@ -66,7 +66,7 @@ def _identify_checkpoint(path: Path, obj: object, name: str, input_size: tuple[i
     notes: list[str] = []
     size = input_size or _size_from(embedded.get("input_size")) or input_size_from_name(path)
     if size is None:
-        size = default_input_size(num_joints)
+        size = default_input_size(num_joints, arch)
         notes.append(f"input size {size[0]}x{size[1]} assumed (not in the file name or the checkpoint)")
     keypoints = embedded.get("keypoints")
     if keypoints is not None:
