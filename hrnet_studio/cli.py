@@ -122,7 +122,8 @@ def pipeline_choice(args: argparse.Namespace, registry, model: str | None = None
         backend=getattr(args, "backend", "auto"), detector_sha256=sha256, trust_detector=args.trust_detector,
         detector_size=getattr(args, "det_size", 640), precision=getattr(args, "precision", "fp32"),
         half=getattr(args, "half", False), input_size=getattr(args, "input_size", None),
-        det_conf=getattr(args, "det_conf", 0.4), det_iou=getattr(args, "det_iou", 0.5))
+        det_conf=getattr(args, "det_conf", 0.4), det_iou=getattr(args, "det_iou", 0.5),
+        face_model=getattr(args, "face_model", None), hand_model=getattr(args, "hand_model", None))
 
 
 def load_model(args: argparse.Namespace, registry):

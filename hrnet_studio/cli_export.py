@@ -96,6 +96,15 @@ def add_export_parser(sub) -> None:
     run.add_argument("--kpt-thr", type=probability, default=0.3,
                      help="keypoint score below which the overlay hides a joint (default 0.3)")
     run.add_argument("--max-frames", type=int, help="stop after this many frames (of each video)")
+    whole = ex.add_argument_group("whole body (face and hand landmarks on each person; off by default)")
+    whole.add_argument("--face-model", metavar="MODEL",
+                       help="a face landmark model (an installed name such as hrnetv2_w18_wflw_256x256, or a file) run "
+                            "on a box from each person's nose, eyes and ears")
+    whole.add_argument("--hand-model", metavar="MODEL",
+                       help="a hand landmark model (such as hrnetv2_w18_coco_wholebody_hand_256x256) run on a box "
+                            "past each wrist")
+    whole.add_argument("--part-thr", type=probability, default=0.3,
+                       help="landmark score below which the overlay hides a face or hand point (default 0.3)")
     ex.set_defaults(func=cmd_export)
 
 
@@ -140,6 +149,10 @@ def _pipeline(args: argparse.Namespace):
     size = f"{spec.input_size[0]}x{spec.input_size[1]}"
     say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
         f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
+    if pipeline.wholebody is not None:
+        models = {"face": pipeline.wholebody.face, "hands": pipeline.wholebody.hands}
+        say("whole body: " + "; ".join(f"{part} {m.name} ({m.spec.arch}, {m.spec.num_joints} points)"
+                                       for part, m in models.items() if m is not None))
     return choice, options, pipeline, loaded
 
 
@@ -175,8 +188,9 @@ def export_one(args: argparse.Namespace) -> int:
             bar.total = total or None
             bar.update(done - bar.n)
 
-        report = export_video(video, pipeline, output, json_path, overlay, args.max_frames,
-                              OverlayOptions(threshold=args.kpt_thr), progress, analysis, review)
+        overlay_options = OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr)
+        report = export_video(video, pipeline, output, json_path, overlay, args.max_frames, overlay_options, progress,
+                              analysis, review)
     names = ", ".join(str(p) for p in report.outputs)
     say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
     for note in report.notes + ([report.timing_note] if report.timing_note else []):
@@ -219,7 +233,8 @@ def export_many(args: argparse.Namespace) -> int:
     out = args.output.resolve()  # workers, on other nodes too, write where this process means
     filters = filter_options(args)
     tasks = [VideoTask(v, names[v], out, json=bool(args.json), overlay=bool(args.overlay),
-                       max_frames=args.max_frames, overlay_options=OverlayOptions(threshold=args.kpt_thr),
+                       max_frames=args.max_frames,
+                       overlay_options=OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr),
                        filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw,
                        use_review=not args.no_review)
              for v in videos]

@@ -31,5 +31,8 @@ def export_settings(task: VideoTask, choice: PipelineChoice, options: PipelineOp
         "smooth": [options.smooth_min_cutoff, options.smooth_beta] if options.smooth else False,
         "det_every": options.det_every, "max_frames": task.max_frames,
         "kpt_thr": task.overlay_options.threshold,
+        "wholebody": {"face": choice.face_model, "hand": choice.hand_model,
+                      "part_thr": task.overlay_options.part_threshold} if choice.face_model or choice.hand_model
+        else None,
         "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw},
     }

@@ -29,6 +29,8 @@ class OverlayOptions:
     ids: bool = True
     scores: bool = False
     threshold: float = 0.3
+    parts: bool = True  # face and hand landmarks, when the whole-body stage found them
+    part_threshold: float = 0.3  # their own score threshold, 0-1
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:
@@ -40,7 +42,8 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
 def draw_poses(frame_bgr: np.ndarray, persons: Sequence, keypoints: KeypointSet,
                options: OverlayOptions | None = None) -> int:
     """Draw ``persons`` (each with ``keypoints`` [K, 2] and ``bbox`` x1, y1, x2, y2 in frame pixels, ``scores`` [K],
-    ``track_id``) onto ``frame_bgr`` ([H, W, 3] uint8) in place. Returns the number of joints drawn."""
+    ``track_id``; and their face and hand landmarks, ``draw_parts``) onto ``frame_bgr`` ([H, W, 3] uint8) in place.
+    Returns the number of joints and landmarks drawn."""
     options = options or OverlayOptions()
     h, w = frame_bgr.shape[:2]
     thickness = max(1, round(min(h, w) / 240))
@@ -68,4 +71,30 @@ def draw_poses(frame_bgr: np.ndarray, persons: Sequence, keypoints: KeypointSet,
             for j in np.flatnonzero(visible):
                 cv2.putText(frame_bgr, f"{person.scores[j]:.2f}", tuple(pts[j] + 3), cv2.FONT_HERSHEY_SIMPLEX,
                             0.3 * thickness, colour, 1, cv2.LINE_AA)
+    if options.skeleton:
+        drawn += draw_parts(frame_bgr, persons, options)
+    return drawn
+
+
+def draw_parts(frame_bgr: np.ndarray, persons: Sequence, options: OverlayOptions | None = None) -> int:
+    """Draw each person's face and hand landmarks (``person.parts``, see ``wholebody.PartLandmarks``) onto
+    ``frame_bgr`` in place, thinner than the body and in the person's colour; landmarks scoring below
+    ``options.part_threshold`` are hidden. Returns the number of landmarks drawn."""
+    options = options or OverlayOptions()
+    if not options.parts:
+        return 0
+    h, w = frame_bgr.shape[:2]
+    radius = max(1, round(min(h, w) / 480))
+    drawn = 0
+    for person in persons:
+        colour = track_colour(person.track_id)
+        for part in getattr(person, "parts", {}).values():
+            pts = np.round(part.keypoints).astype(int)
+            visible = part.scores >= options.part_threshold
+            for a, b in part.landmarks.edges:
+                if visible[a] and visible[b]:
+                    cv2.line(frame_bgr, tuple(pts[a]), tuple(pts[b]), colour, 1, cv2.LINE_AA)
+            for j in np.flatnonzero(visible):
+                cv2.circle(frame_bgr, tuple(pts[j]), radius, (255, 255, 255), -1, cv2.LINE_AA)
+            drawn += int(visible.sum())
     return drawn

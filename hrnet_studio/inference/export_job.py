@@ -12,7 +12,7 @@ from ..analysis.outputs import AnalysisRequest, make_outputs
 from ..errors import StudioError
 from .draw import OverlayOptions, draw_poses
 from .engine import PoseEngine
-from .exporters import CocoJsonExporter, CsvExporter
+from .exporters import CocoJsonExporter, CsvExporter, PartsCsvExporter
 from .pipeline import STAGES, PosePipeline
 from .sources import TIME_FLAGS, VideoFileSource
 from .video_writer import OverlayVideoExporter
@@ -44,6 +44,12 @@ class ExportReport:
                 f"repeated time(s); marked in the CSV's time_flag column")
 
 
+def wholebody_csv_path(csv_path: str | Path) -> Path:
+    """Where the face and hand landmarks go beside a body CSV: ``clip.poses.csv`` → ``clip.wholebody.csv``."""
+    path = Path(csv_path)
+    return path.with_name(path.name.removesuffix(".csv").removesuffix(".poses") + ".wholebody.csv")
+
+
 def export_video(
     video: str | Path,
     pipeline: PosePipeline,
@@ -57,7 +63,8 @@ def export_video(
     review: Review | None = None,
 ) -> ExportReport:
     """Export every frame of ``video`` (or the first ``max_frames``): one CSV row per person per frame, COCO results
-    JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same); and what
+    JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same); with the
+    pipeline's whole-body stage, the face and hand landmarks in ``wholebody_csv_path(csv_path)`` and the JSON; and what
     ``analysis`` asks for, made from the CSV once the video is done (the CSV itself filled and smoothed, joint
     angles, TRC files). With a ``review`` (``review/review_file.py``) its corrected frames replace the predictions
     and its identity fixes rename tracks, in every output; the CSV says which joints were corrected by hand.
@@ -82,6 +89,8 @@ def export_video(
                 if processed else csv_path
             raw_csv = CsvExporter(raw_target, kps, corrections=review is not None)
             writers.append(raw_csv)
+            if pipeline.wholebody is not None:
+                writers.append(PartsCsvExporter(wholebody_csv_path(csv_path), pipeline.wholebody.part_sets))
         if json_path:
             writers.append(CocoJsonExporter(json_path, kps))
         overlay = OverlayVideoExporter(overlay_path, source.fps, (source.width, source.height)) if overlay_path else None

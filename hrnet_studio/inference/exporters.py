@@ -84,10 +84,75 @@ class CsvExporter:
         self._out.abort()
 
 
+def part_labels(part: str, landmarks: KeypointSet) -> list[str]:
+    """Column stems of one part's landmarks: ``face_0`` … for faces (their points have no names), ``left_hand_wrist``
+    … for hands."""
+    if part == "face":
+        return [f"face_{i}" for i in range(landmarks.num_joints)]
+    return [f"{part}_{name}" for name in landmarks.names]
+
+
+class PartsCsvExporter:
+    """The whole-body stage's landmarks, one row per person per frame beside the body CSV: ``frame, time_s,
+    person_id``, then for each part (face, left_hand, right_hand) its box ``<part>_box_x1…y2`` and
+    ``<label>_x, <label>_y, <label>_score`` per landmark (``part_labels``), frame pixels and 0-1 scores. A part that
+    was not seen (its body joints under 0.2) leaves its cells empty; a frame with nobody gets one row with only
+    ``frame`` and ``time_s``. Same ``write``/``finish``/``publish``/``abort`` cycle as ``CsvExporter``."""
+
+    def __init__(self, path: str | Path, part_sets: dict[str, KeypointSet]):
+        self.path = check_destination(path)
+        self._out = AtomicFile(self.path)
+        self._writer = csv.writer(self._out)
+        self._parts = part_sets
+        header = ["frame", "time_s", "person_id"]
+        for part, landmarks in part_sets.items():
+            header += [f"{part}_box_{c}" for c in ("x1", "y1", "x2", "y2")]
+            header += [f"{label}_{c}" for label in part_labels(part, landmarks) for c in ("x", "y", "score")]
+        self._width = len(header)
+        self._writer.writerow(header)
+
+    @property
+    def part(self) -> Path:
+        return self._out.part
+
+    def write(self, result: FrameResult) -> None:
+        head = [result.frame_index, f"{result.timestamp_s:.4f}"]
+        if not result.persons:
+            self._writer.writerow(head + [""] * (self._width - len(head)))
+            return
+        for slot, p in enumerate(result.persons):
+            row = head + [p.track_id if p.track_id >= 0 else slot]
+            for part, landmarks in self._parts.items():
+                found = p.parts.get(part)
+                if found is None:
+                    row += [""] * (4 + 3 * landmarks.num_joints)
+                    continue
+                values = np.concatenate([found.keypoints, found.scores[:, None]], axis=1).reshape(-1)
+                row += [f"{v:.2f}" for v in found.bbox]
+                row += [f"{v:.2f}" if i % 3 != 2 else f"{v:.4f}" for i, v in enumerate(values)]
+            self._writer.writerow(row)
+
+    def finish(self) -> None:
+        self._out.finish()
+
+    def publish(self) -> Path:
+        return self._out.publish()
+
+    def abort(self) -> None:
+        self._out.abort()
+
+
+# COCO-WholeBody's result keys for each part: [x, y, score]×K and [x, y, w, h]
+JSON_PART_KEYS = {"face": ("face_kpts", "face_box"), "left_hand": ("lefthand_kpts", "lefthand_box"),
+                  "right_hand": ("righthand_kpts", "righthand_box")}
+
+
 class CocoJsonExporter:
     """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K (frame
     pixels, score 0-1), ``score`` the official rescoring (``scoring.pose_score``), ``bbox`` [x, y, w, h] pixels,
-    ``track_id`` when tracking. Same ``write``/``finish``/``publish``/``abort`` cycle as ``CsvExporter``.
+    ``track_id`` when tracking; with the whole-body stage, each part found as COCO-WholeBody names it
+    (``face_kpts``/``face_box``, ``lefthand_…``, ``righthand_…``). Same ``write``/``finish``/``publish``/``abort``
+    cycle as ``CsvExporter``.
 
     Streamed: each result goes to the part file as it comes, so memory stays flat over any length of video; the
     file is one JSON list, the same bytes ``json.dumps`` gives for the whole list."""
@@ -110,6 +175,12 @@ class CocoJsonExporter:
             }
             if p.track_id >= 0:
                 entry["track_id"] = p.track_id
+            for part, found in p.parts.items():
+                kpts_key, box_key = JSON_PART_KEYS[part]
+                values = np.concatenate([found.keypoints, found.scores[:, None]], axis=1).reshape(-1)
+                entry[kpts_key] = [round(float(v), 3) for v in values]
+                x1, y1, x2, y2 = (float(v) for v in found.bbox)
+                entry[box_key] = [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)]
             self._out.write((", " if self.count else "") + json.dumps(entry))
             self.count += 1
 

@@ -15,6 +15,7 @@ from ..errors import StudioError
 from .detector import NO_DETECTOR, PersonDetector, detector_runtime, make_detector
 from .model_loading import LoadedPoseModel, open_pose_model
 from .pipeline import PipelineOptions, PosePipeline
+from .wholebody import LandmarkModel, WholeBodyStage
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class PipelineChoice:
     input_size: tuple[int, int] | None = None  # (width, height) for a checkpoint that does not say it
     det_conf: float = 0.4  # the detector's score threshold, 0-1
     det_iou: float = 0.5  # its non-maximum suppression IoU, 0-1
+    face_model: str | None = None  # whole-body: a face landmark model (registry name or path); None = no faces
+    hand_model: str | None = None  # whole-body: a hand landmark model; None = no hands
 
 
 def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = None, registry=None,
@@ -45,7 +48,24 @@ def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = Non
     for note in loaded.spec.notes:
         say(f"note: {note}")
     detector = open_detector(choice, on_gpu=loaded.backend.device_type != "cpu", say=say)
-    return PosePipeline(loaded.backend, loaded.spec, detector, options or PipelineOptions()), loaded
+    wholebody = open_wholebody(choice, loaded, registry, say)
+    return PosePipeline(loaded.backend, loaded.spec, detector, options or PipelineOptions(), wholebody), loaded
+
+
+def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
+                   say: Callable[[str], None] = lambda line: None) -> WholeBodyStage | None:
+    """The face and hand models of ``choice`` on the body model's runtime and device (fp32), or None when neither
+    is chosen."""
+    if not (choice.face_model or choice.hand_model):
+        return None
+    models = []
+    for name in (choice.face_model, choice.hand_model):
+        if not name:
+            models.append(None)
+            continue
+        part = open_pose_model(name, choice.backend, choice.device, fp16=choice.half, registry=registry, say=say)
+        models.append(LandmarkModel(part.backend, part.spec, part.record.name))
+    return WholeBodyStage(body.spec.keypoints, *models)
 
 
 def open_detector(choice: PipelineChoice, on_gpu: bool = False,

@@ -18,8 +18,9 @@ from .heatmaps import predict_heatmaps
 from .scoring import pose_score
 from .tracking import KeypointSmoother, PoseTracker
 from .transforms import person_crops
+from .wholebody import WholeBodyStage
 
-STAGES = ("read", "detect", "crop", "pose", "decode", "track")
+STAGES = ("read", "detect", "crop", "pose", "decode", "track", "parts")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class PersonPose:
     scores: np.ndarray  # float32 [K]
     track_id: int = -1
     corrected: np.ndarray | None = None  # bool [K]: joints a user corrected by hand (a reviewed frame), else None
+    parts: dict = field(default_factory=dict)  # "face"/"left_hand"/"right_hand" → wholebody.PartLandmarks
 
     def pose_score(self, threshold: float = 0.2) -> float:
         """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
@@ -71,7 +73,8 @@ class StageTimer:
 
 class PosePipeline:
     """Frame → persons: detect (or follow) boxes, crop each person to the model's input, run the network, decode
-    the heatmaps with the model's codec, then track and smooth. Frames are BGR uint8 [H, W, 3]; every coordinate
+    the heatmaps with the model's codec, then track and smooth, and add face and hand landmarks when a
+    ``wholebody`` stage is given. Frames are BGR uint8 [H, W, 3]; every coordinate
     that comes out is in frame pixels. Built by ``factory.build_pipeline``; run by ``engine.PoseEngine``."""
 
     def __init__(
@@ -80,10 +83,12 @@ class PosePipeline:
         spec: PoseModelSpec,
         detector: PersonDetector,
         options: PipelineOptions | None = None,
+        wholebody: WholeBodyStage | None = None,
     ):
         self.backend = backend
         self.spec = spec
         self.detector = detector
+        self.wholebody = wholebody  # face and hand landmarks after the body (off when None)
         self.tracker = PoseTracker(spec.keypoints.oks_sigmas())
         self._detector_lock = threading.Lock()  # the detect stage and a fallback in the pose stage share it
         self.options = options or PipelineOptions()
@@ -160,6 +165,10 @@ class PosePipeline:
         self.schedule.remember(persons, detected, timer.ms)
         with timer("track"):
             self._track(persons, timestamp_s)
+        if self.wholebody is not None:
+            with timer("parts"):
+                self.wholebody.add_parts(frame_bgr, persons, self.options.decoder, self.options.flip_test,
+                                         self.options.max_batch)
         return FrameResult(frame_index, timestamp_s, persons, timer.ms)
 
     def _detect(self, frame_bgr: np.ndarray, timer: StageTimer) -> Detections:

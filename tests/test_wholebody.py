@@ -1,0 +1,144 @@
+"""The whole-body stage: part boxes from body keypoints, landmarks mapped back into them, and face and hand
+landmarks through the CLI's export (random-init HRNetV2 models: geometry and plumbing, not accuracy)."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hrnet_studio.errors import StudioError
+from hrnet_studio.inference.wholebody import (
+    BODY_MIN_SCORE,
+    LandmarkModel,
+    PartBoxes,
+    WholeBodyStage,
+)
+from hrnet_studio.models.hrnet import build_hrnet
+from hrnet_studio.models.spec import PoseModelSpec
+from hrnet_studio.skeletons import COCO_17, FACE_68, HAND_21, MPII_16
+
+
+def coco_person(**moved):
+    xy = np.zeros((17, 2), np.float32)
+    named = {"nose": (100, 50), "left_eye": (105, 45), "right_eye": (95, 45), "left_ear": (112, 50),
+             "right_ear": (88, 50), "left_elbow": (130, 100), "left_wrist": (130, 140), "right_elbow": (70, 100),
+             "right_wrist": (40, 100)}
+    named.update(moved)
+    for name, point in named.items():
+        xy[COCO_17.names.index(name)] = point
+    return xy, np.ones(17, np.float32)
+
+
+def test_part_boxes_follow_the_body_keypoints():
+    boxes = PartBoxes(COCO_17)
+    xy, scores = coco_person()
+    face = boxes.box("face", xy, scores)
+    side = max(24 * 1.1, 10 * 2.5, 24 * 1.1)  # points' spread, eye distance ×2.5, ear distance ×1.1
+    np.testing.assert_allclose(face, [100 - side / 2, 48 - side / 2, 100 + side / 2, 48 + side / 2], atol=1e-4)
+    # past the wrist along the forearm: centre wrist + 0.35 · forearm, side 0.8 · forearm
+    np.testing.assert_allclose(boxes.box("left_hand", xy, scores), [114, 138, 146, 170], atol=1e-4)
+    np.testing.assert_allclose(boxes.box("right_hand", xy, scores), [17.5, 88, 41.5, 112], atol=1e-4)
+    scores[COCO_17.names.index("left_wrist")] = BODY_MIN_SCORE / 2  # a wrist not seen: no hand box
+    assert boxes.box("left_hand", xy, scores) is None
+    scores[:5] = 0  # no face points
+    assert boxes.box("face", xy, scores) is None
+
+    mpii = PartBoxes(MPII_16)
+    xy = np.zeros((16, 2), np.float32)
+    xy[MPII_16.names.index("head_top")], xy[MPII_16.names.index("upper_neck")] = (50, 10), (50, 50)
+    np.testing.assert_allclose(mpii.box("face", xy, np.ones(16, np.float32)), [32, 12, 68, 48], atol=1e-4)
+
+
+class PeakBackend:
+    """Heatmaps with one peak at a known heatmap pixel for every landmark."""
+
+    device_name, device_type = "CPU", "cpu"
+
+    def __init__(self, k, peak):
+        self.k, self.peak = k, peak
+
+    def infer(self, batch):
+        n, _, h, w = batch.shape
+        ys, xs = np.mgrid[0:h // 4, 0:w // 4]
+        g = np.exp(-((xs - self.peak[0]) ** 2 + (ys - self.peak[1]) ** 2) / 8).astype(np.float32)
+        return np.broadcast_to(g, (n, self.k, h // 4, w // 4)).copy()
+
+
+def test_landmarks_come_back_in_frame_pixels_inside_their_box():
+    spec = PoseModelSpec("hrnetv2_w18", 21, (256, 256), HAND_21)
+    model = LandmarkModel(PeakBackend(21, (32, 32)), spec)  # the centre of a 64×64 heatmap
+    boxes = np.array([[10, 20, 50, 60], [100, 40, 180, 120]], np.float32)
+    coords, scores = model.estimate(np.zeros((200, 300, 3), np.uint8), boxes, decoder="official")
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    np.testing.assert_allclose(coords, np.broadcast_to(centres[:, None], coords.shape), atol=0.01)
+    assert coords.shape == (2, 21, 2) and scores.shape == (2, 21) and np.all(scores > 0.9)
+
+
+def test_the_stage_refuses_a_model_of_the_wrong_kind():
+    def landmark(kps):
+        return LandmarkModel(PeakBackend(kps.num_joints, (0, 0)), PoseModelSpec("x", kps.num_joints, (256, 256), kps),
+                             kps.name)
+
+    with pytest.raises(StudioError, match="coco17 is a body model"):
+        WholeBodyStage(COCO_17, face=landmark(COCO_17))
+    with pytest.raises(StudioError, match="hand model, not a face model"):
+        WholeBodyStage(COCO_17, face=landmark(HAND_21))
+    with pytest.raises(StudioError, match="face model, not a hand model"):
+        WholeBodyStage(COCO_17, hands=landmark(FACE_68))
+    stage = WholeBodyStage(COCO_17, face=landmark(FACE_68), hands=landmark(HAND_21))
+    assert list(stage.part_sets) == ["face", "left_hand", "right_hand"]
+
+
+@pytest.fixture(scope="module")
+def landmark_files(tmp_path_factory):
+    """Narrow (W8) random-init HRNetV2 face (68) and hand (21) models, saved as plain state dicts."""
+    from conftest import keyed_init
+
+    folder = tmp_path_factory.mktemp("landmarks")
+    paths = {}
+    for name, k in (("face", 68), ("hand", 21)):
+        model = build_hrnet("hrnetv2_w8", k)
+        keyed_init(model)
+        paths[name] = folder / f"{name}_hrnetv2_w8_256x256.pth"
+        torch.save(model.state_dict(), paths[name])
+    return paths
+
+
+def test_whole_body_export_writes_landmarks_beside_the_body(videos, assets, small_checkpoint, landmark_files,
+                                                            tmp_path, models_home, capsys):
+    from hrnet_studio.cli import main
+
+    out = tmp_path / "gym.poses.csv"
+    code = main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint),
+                 "--detector", str(assets / "models" / "yolo11n-pose.pt"), "--face-model", str(landmark_files["face"]),
+                 "--hand-model", str(landmark_files["hand"]), "--max-frames", "2", "-o", str(out), "--json",
+                 "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "whole body: face" in err and "hands" in err
+    body = list(csv.DictReader(out.open()))
+    parts = list(csv.DictReader((tmp_path / "gym.wholebody.csv").open()))
+    assert len(parts) == len(body) >= 2
+    boxes = PartBoxes(COCO_17)
+    estimated = 0
+    for b, p in zip(body, parts):
+        assert (b["frame"], b["person_id"]) == (p["frame"], p["person_id"])
+        xy = np.array([[float(b[f"{n}_x"]), float(b[f"{n}_y"])] for n in COCO_17.names], np.float32)
+        scores = np.array([float(b[f"{n}_score"]) for n in COCO_17.names], np.float32)
+        for part, labels in (("face", [f"face_{i}" for i in range(68)]),
+                             ("left_hand", [f"left_hand_{n}" for n in HAND_21.names])):
+            expected = boxes.box(part, xy, scores)
+            if expected is None:
+                assert p[f"{part}_box_x1"] == ""
+                continue
+            box = np.array([float(p[f"{part}_box_{c}"]) for c in ("x1", "y1", "x2", "y2")])
+            np.testing.assert_allclose(box, expected, atol=0.05)  # the box the body CSV's keypoints give
+            points = np.array([[float(p[f"{label}_x"]), float(p[f"{label}_y"])] for label in labels])
+            centre, reach = (box[:2] + box[2:]) / 2, (box[2] - box[0]) * 1.25 / 2 + 1  # the padded crop
+            assert np.all(np.abs(points - centre) <= reach)
+            estimated += 1
+    assert estimated >= 2
+    entries = json.loads((tmp_path / "gym.poses.json").read_text())
+    with_face = [e for e in entries if "face_kpts" in e]
+    assert with_face and all(len(e["face_kpts"]) == 68 * 3 and len(e["face_box"]) == 4 for e in with_face)
