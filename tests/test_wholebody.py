@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from hrnet_studio.errors import StudioError
 from hrnet_studio.inference.wholebody import (
@@ -14,7 +13,6 @@ from hrnet_studio.inference.wholebody import (
     PartBoxes,
     WholeBodyStage,
 )
-from hrnet_studio.models.hrnet import build_hrnet
 from hrnet_studio.models.spec import PoseModelSpec
 from hrnet_studio.skeletons import COCO_17, FACE_68, HAND_21, MPII_16
 
@@ -90,21 +88,6 @@ def test_the_stage_refuses_a_model_of_the_wrong_kind():
     assert list(stage.part_sets) == ["face", "left_hand", "right_hand"]
 
 
-@pytest.fixture(scope="module")
-def landmark_files(tmp_path_factory):
-    """Narrow (W8) random-init HRNetV2 face (68) and hand (21) models, saved as plain state dicts."""
-    from conftest import keyed_init
-
-    folder = tmp_path_factory.mktemp("landmarks")
-    paths = {}
-    for name, k in (("face", 68), ("hand", 21)):
-        model = build_hrnet("hrnetv2_w8", k)
-        keyed_init(model)
-        paths[name] = folder / f"{name}_hrnetv2_w8_256x256.pth"
-        torch.save(model.state_dict(), paths[name])
-    return paths
-
-
 def test_whole_body_export_writes_landmarks_beside_the_body(videos, assets, small_checkpoint, landmark_files,
                                                             tmp_path, models_home, capsys):
     from hrnet_studio.cli import main
@@ -142,3 +125,53 @@ def test_whole_body_export_writes_landmarks_beside_the_body(videos, assets, smal
     entries = json.loads((tmp_path / "gym.poses.json").read_text())
     with_face = [e for e in entries if "face_kpts" in e]
     assert with_face and all(len(e["face_kpts"]) == 68 * 3 and len(e["face_box"]) == 4 for e in with_face)
+
+
+def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, videos, tmp_path):
+    from PySide6.QtCore import QSettings, Qt
+
+    for name in ("face", "hand"):  # File ▸ Import model…: a landmark model goes to the Whole body pickers
+        job = window.models.import_file(landmark_files[name])
+        qtbot.waitUntil(job.isFinished, timeout=30_000)
+    qtbot.waitUntil(lambda: window.panel.wholebody.face_combo.count() == 4, timeout=10_000)  # off, ours, 2 to download
+    assert window.panel.model_combo.currentData() == "w8"  # the body model stays
+    assert window.panel.model_combo.findData("face_hrnetv2_w8_256x256") == -1  # not a body model
+    box = window.panel.wholebody
+    assert box.face_model is None and box.hand_model is None  # off by default
+    for combo in (box.face_combo, box.hand_combo):
+        combo.setFocus()
+        qtbot.keyClick(combo, Qt.Key.Key_Down)  # off → the installed model, as a user picks it
+    assert (box.face_model, box.hand_model) == ("face_hrnetv2_w8_256x256", "hand_hrnetv2_w8_256x256")
+    qtbot.waitUntil(lambda: window.worker.pipeline is not None and window.worker.pipeline.wholebody is not None
+                    and window.worker.pipeline.wholebody.hands is not None, timeout=60_000)
+    seen = []
+    window.worker.resultReady.connect(lambda live: seen.append(live))
+    window.sources.open_path(videos / "single_person_basketball_portrait_1080x1920.mp4")  # 40 frames
+    qtbot.waitUntil(lambda: any(p.parts for live in seen for p in live.result.persons), timeout=60_000)
+    qtbot.mouseClick(window.player.play_button, Qt.MouseButton.LeftButton)  # pause
+    qtbot.wait(300)
+    for _ in range(20):  # step to a frame whose persons have landmarks
+        if any(p.parts for p in window.view.persons):
+            break
+        count = len(seen)
+        qtbot.mouseClick(window.player.step_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(seen) == count + 1, timeout=10_000)
+    landmarks = sum(len(part.scores) for p in window.view.persons for part in p.parts.values())
+    drawn = window.view.joints_drawn
+    box.threshold_slider.setFocus()
+    qtbot.keyClick(box.threshold_slider, Qt.Key.Key_End)  # landmark threshold 1.0: no landmark drawn
+    assert window.panel.overlay_options().part_threshold == 1.0
+    qtbot.waitUntil(lambda: window.view.joints_drawn < drawn, timeout=5000)
+    assert landmarks and drawn - window.view.joints_drawn <= landmarks  # only landmarks went
+
+    dialog = window.outputs.export_keypoints()
+    out = tmp_path / "portrait.poses.csv"
+    dialog.csv_edit.setText(str(out))
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.outputs.export_job is not None and window.outputs.export_job.isFinished(),
+                    timeout=120_000)
+    rows = list(csv.DictReader((tmp_path / "portrait.wholebody.csv").open()))
+    assert len(rows) == len(list(csv.DictReader(out.open()))) and any(r["right_hand_wrist_x"] for r in rows)
+    window.save_settings()
+    settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
+    assert settings.value("faceModel") == "face_hrnetv2_w8_256x256" and settings.value("partThreshold", type=int) == 100

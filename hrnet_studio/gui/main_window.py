@@ -177,8 +177,14 @@ class MainWindow(QMainWindow):
     # ----- models ------------------------------------------------------------------------------
     def refresh_models(self, select: str | None = None) -> None:
         records = self.registry.records()
+        if select and any(r.name == select and r.landmarks for r in records):  # a face or hand model: Whole body
+            select = self.panel.model_combo.currentData()
         self.panel.fill_models(records, select or self.settings.value("model", None, str))
         self.panel.fill_detectors(records, self.settings.value("detector", None, str))
+        box = self.panel.wholebody  # the pickers' own choice once filled, else the saved one
+        face = box.face_model if box.face_combo.count() else self.settings.value("faceModel", None, str)
+        hand = box.hand_model if box.hand_combo.count() else self.settings.value("handModel", None, str)
+        self.panel.fill_landmark_models(records, face, hand)
         if self.panel.model_combo.count() and self.panel.model_needs_download() and self.model_info is None:
             self.view.clear("No pose model is installed yet: pick one under Settings ▸ Pose model to download it,\n"
                             "or File ▸ Import model… for a checkpoint you have")

@@ -27,8 +27,8 @@ from ..inference.draw import OverlayOptions
 from ..inference.factory import PipelineChoice
 from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRecord, metrics_text
+from .wholebody_box import DOWNLOAD_ROLE, WholeBodyBox
 
-DOWNLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # item data marking a zoo entry that is not installed
 SHA256_ROLE = Qt.ItemDataRole.UserRole + 2  # a detector's sha256 as recorded when it was installed
 
 
@@ -58,6 +58,7 @@ SETTINGS = (
     Setting("ids_check", "ids", "check"),
     Setting("scores_check", "scores", "check"),
     Setting("threshold_slider", "threshold", "slider", int),
+    Setting("part_threshold_slider", "partThreshold", "slider", int),
 )
 
 
@@ -127,6 +128,10 @@ class SettingsPanel(QWidget):
             form.addRow(check)
         layout.addWidget(run_box)
 
+        self.wholebody = WholeBodyBox()
+        self.part_threshold_slider = self.wholebody.threshold_slider
+        layout.addWidget(self.wholebody)
+
         overlay_box = QGroupBox("Overlay")
         form = QFormLayout(overlay_box)
         self.skeleton_check = QCheckBox("Skeleton", objectName="skeletonCheck", checked=True)
@@ -158,6 +163,10 @@ class SettingsPanel(QWidget):
         for check in (self.skeleton_check, self.boxes_check, self.ids_check, self.scores_check):
             check.toggled.connect(lambda _: self.overlayChanged.emit())
         self.threshold_slider.valueChanged.connect(self._on_threshold)
+        self.wholebody.modelChosen.connect(self.modelChosen.emit)
+        self.wholebody.thresholdChanged.connect(self.overlayChanged.emit)
+        for combo in (self.wholebody.face_combo, self.wholebody.hand_combo):
+            combo.currentIndexChanged.connect(lambda _: self._show_download_button())
 
     def _on_threshold(self, value: int) -> None:
         self.threshold_label.setText(f"{value / 100:.2f}")
@@ -171,19 +180,22 @@ class SettingsPanel(QWidget):
         """What the overlay shows, as set in the panel (the view, screenshots, recordings and exports)."""
         return OverlayOptions(skeleton=self.skeleton_check.isChecked(), boxes=self.boxes_check.isChecked(),
                               ids=self.ids_check.isChecked(), scores=self.scores_check.isChecked(),
-                              threshold=self.threshold)
+                              threshold=self.threshold, part_threshold=self.wholebody.threshold)
 
     def choice(self, trusted: Callable[[str], bool] = lambda path: False) -> PipelineChoice:
         """The model, detector and runtime chosen; ``trusted(path)``: the user said yes to this detector file."""
         detector = self.detector_combo.currentData() or "none"
         return PipelineChoice(self.model_combo.currentData(), detector, self.device_combo.currentText(),
                               self.backend_combo.currentText(), self.detector_combo.currentData(SHA256_ROLE),
-                              trusted(detector), self.detector_size, self.precision_combo.currentData())
+                              trusted(detector), self.detector_size, self.precision_combo.currentData(),
+                              face_model=self.wholebody.face_model, hand_model=self.wholebody.hand_model)
 
     def save(self, settings: QSettings) -> None:
         """Write every setting of the panel (and the chosen model and detector) to ``settings``."""
         settings.setValue("model", self.model_combo.currentData())
         settings.setValue("detector", self.detector_combo.currentData())
+        settings.setValue("faceModel", self.wholebody.face_model or "")
+        settings.setValue("handModel", self.wholebody.hand_model or "")
         for s in SETTINGS:
             widget = getattr(self, s.widget)
             value = {"text": lambda: widget.currentText(), "data": lambda: widget.currentData(),
@@ -216,8 +228,10 @@ class SettingsPanel(QWidget):
         return self.detector_size_combo.currentData()
 
     def fill_models(self, records: list[ModelRecord], selected: str | None) -> None:
-        """Installed pose models first (fine-tuned ones included), then zoo models to download."""
-        pose = [r for r in records if r.kind == "pose" and not r.problem and (r.format != "onnx" or r.installed)]
+        """Installed pose models first (fine-tuned ones included), then zoo models to download; face and hand
+        landmark models go to the Whole body pickers (``fill_landmark_models``)."""
+        pose = [r for r in records if r.kind == "pose" and not r.problem and (r.format != "onnx" or r.installed)
+                and r.landmarks is None]
         names = {r.name for r in pose if r.installed}
         # An ONNX export of a listed model is not a model of its own: the Backend picker chooses it.
         pose = [r for r in pose if not (r.metadata and r.metadata.derived_from in names)]
@@ -236,6 +250,11 @@ class SettingsPanel(QWidget):
         index = self.model_combo.findData(selected) if selected else -1
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
+        self._show_download_button()
+
+    def fill_landmark_models(self, records: list[ModelRecord], face: str | None, hand: str | None) -> None:
+        """The Whole body pickers, with ``face`` / ``hand`` selected (registry names; None or "" = off)."""
+        self.wholebody.fill(records, face or None, hand or None)
         self._show_download_button()
 
     def fill_detectors(self, records: list[ModelRecord], selected: str | None) -> None:
@@ -269,7 +288,7 @@ class SettingsPanel(QWidget):
             return self.model_combo.currentData()
         if self.detector_needs_download():
             return self.detector_combo.currentData()
-        return None
+        return self.wholebody.pending_download()
 
     def _show_download_button(self) -> None:
         name = self.pending_download()

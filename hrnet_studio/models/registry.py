@@ -42,6 +42,9 @@ def metrics_text(metrics: dict[str, float]) -> str:
                      for k, v in metrics.items()) or "-"
 
 
+LANDMARK_SETS = {"face68": "face", "wflw98": "face", "hand21": "hand"}
+
+
 @dataclass
 class ModelRecord:
     """One model as the user sees it: a zoo entry (installed or not) or a file in the model folder."""
@@ -78,6 +81,18 @@ class ModelRecord:
         if self.zoo and self.zoo.keypoints:
             return BUILTIN_SETS[self.zoo.keypoints].num_joints
         return None
+
+    @property
+    def keypoint_set(self) -> str:
+        """The name of its keypoint set (``coco17``, ``face68``, ``hand21``…; ``custom<K>`` for others), or ""."""
+        if self.metadata and self.metadata.keypoints:
+            return str(self.metadata.keypoints.get("name", ""))
+        return self.zoo.keypoints if self.zoo else ""
+
+    @property
+    def landmarks(self) -> str | None:
+        """``face`` or ``hand`` for a face or hand landmark model (the whole-body stage's), None for a body model."""
+        return LANDMARK_SETS.get(self.keypoint_set)
 
     @property
     def size_bytes(self) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -191,9 +191,8 @@ class Review:
         if reviewed is not None:
             persons = [p.to_pose() for p in reviewed.persons]
         else:
-            persons = [PersonPose(p.bbox, p.box_score, p.keypoints, p.scores,
-                                  self.map_id(p.track_id, result.frame_index) if p.track_id >= 0 else -1)
-                       for p in result.persons]
+            persons = [replace(p, track_id=self.map_id(p.track_id, result.frame_index) if p.track_id >= 0 else -1)
+                       for p in result.persons]  # everything else kept (face and hand landmarks too)
         return FrameResult(result.frame_index, result.timestamp_s, persons, result.timings_ms, result.time_flag)
 
     # ----- the file --------------------------------------------------------------------------------------
