@@ -12,10 +12,13 @@ from .inference.choices import DECODERS
 def add_eval_parser(sub) -> None:
     from .cli import add_model_arguments, add_runtime_arguments
 
-    ev = sub.add_parser("eval", help="COCO keypoint AP/AR or MPII PCKh of a model on a dataset",
+    ev = sub.add_parser("eval", help="COCO keypoint AP/AR, MPII PCKh, or face NME / hand PCK, AUC, EPE of a model",
                         description="Runs a pose model on every person of a COCO-format keypoints file (ground-truth "
                                     "boxes, or a detection-results json) and reports OKS AP/AR with pycocotools; or "
-                                    "on an MPII json file and reports PCKh@0.5 per part with the official formula.")
+                                    "on an MPII json file and reports PCKh@0.5 per part with the official formula. "
+                                    "A face model (68 or 98 points) on a COCO-format face file reports NME "
+                                    "(normalised by the outer eye corners); a hand model (21 points) reports "
+                                    "PCK@0.2 of the box, AUC over 0-30 px and EPE in pixels, as mmpose defines them.")
     ev.add_argument("annotations", type=Path, help="COCO keypoints json or MPII json (ground truth)")
     ev.add_argument("images", type=Path, help="image folder")
     ev.add_argument("--format", default="auto", choices=("auto", "coco", "mpii"),
@@ -62,7 +65,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{eval_set.truth_file.name}, {flip}) with {loaded.backend.device_name}")
     with tqdm(total=len(dataset), unit="person", file=sys.stderr) as bar:
         stats = eval_set.score(loaded.backend, dataset, args.flip, args.batch, lambda done, total: bar.update(done - bar.n),
-                               args.results if fmt == "coco" else None)
+                               args.results if fmt == "coco" else None, landmarks=spec.keypoints.name)
     if args.results and fmt == "mpii":
         write_json(args.results, stats, indent=1)
     for name, value in stats.items():

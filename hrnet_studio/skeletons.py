@@ -118,6 +118,8 @@ WFLW_98 = KeypointSet(
 )
 
 BUILTIN_SETS = {s.name: s for s in (COCO_17, MPII_16, HAND_21, FACE_68, WFLW_98)}
+LANDMARK_SETS = {"face68": "face", "wflw98": "face", "hand21": "hand"}  # the whole-body stage's face and hand sets
+NME_PAIRS = {"face68": (36, 45), "wflw98": (60, 72)}  # outer eye corners: the NME's normaliser (mmpose's configs)
 
 
 def generic_set(num_joints: int) -> KeypointSet:

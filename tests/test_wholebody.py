@@ -175,3 +175,79 @@ def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, video
     window.save_settings()
     settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
     assert settings.value("faceModel") == "face_hrnetv2_w8_256x256" and settings.value("partThreshold", type=int) == 100
+
+
+# ----- face and hand metrics (mmpose's definitions) ---------------------------------------------------------------
+def test_landmark_metrics_follow_mmposes_definitions():
+    from hrnet_studio.training.evaluate import (
+        landmark_auc,
+        landmark_epe,
+        landmark_nme,
+        landmark_pck,
+    )
+
+    gt = np.zeros((2, 68, 2))
+    gt[0, 45], gt[1, 45] = (10, 0), (20, 0)  # outer eye corners 10 and 20 px apart
+    preds = gt.copy()
+    preds[0, 5] += (3, 4)  # 5 px off in the first face, 0.5 of its eye distance
+    vis = np.ones((2, 68))
+    assert landmark_nme(preds, gt, vis, (36, 45)) == pytest.approx(0.5 / 136)  # over all 136 labelled points
+    vis[1] = 0  # only the first face labelled
+    assert landmark_nme(preds, gt, vis, (36, 45)) == pytest.approx(0.5 / 68)
+
+    hands = np.zeros((2, 21, 2))
+    guess = hands.copy()
+    guess[:, :, 0] = 15  # every point 15 px off
+    guess[1, 0, 0] = 0
+    vis = np.ones((2, 21))
+    vis[1, 1:] = 0  # the second hand: only its wrist labelled
+    size = np.array([100.0, 100.0])
+    # per point, then averaged over points: the wrist is right in one hand of two, every other point wrong
+    assert landmark_pck(guess, hands, vis, size, 0.1) == pytest.approx(0.5 / 21)
+    assert landmark_pck(guess, hands, vis, size, 0.16) == pytest.approx(1.0)
+    assert landmark_epe(guess, hands, vis) == pytest.approx(15 * 21 / 22)
+    # 15 px of 30: under the thresholds 0.55 … 0.95 (9 of 20); the exact wrist under all but 0
+    only_wrong = np.ones((2, 21))
+    only_wrong[1] = 0
+    assert landmark_auc(guess, hands, only_wrong) == pytest.approx(9 / 20)
+    assert landmark_auc(hands, hands, only_wrong) == pytest.approx(19 / 20)  # threshold 0 counts nothing
+
+
+def landmark_file(path, assets, kps, jitter):
+    """A COCO-format file of ``kps`` landmarks on the sample's images: each person box holds a grid of points."""
+    sample = json.loads((assets / "data" / "coco_sample" / "annotations" / "test_coco.json").read_text())
+    rng = np.random.default_rng(0)
+    annotations = []
+    for ann in sample["annotations"][:6]:
+        x, y, w, h = ann["bbox"]
+        pts = np.stack([x + rng.uniform(0.2, 0.8, kps.num_joints) * w, y + rng.uniform(0.2, 0.8, kps.num_joints) * h],
+                       axis=1)
+        if jitter:
+            pts[36], pts[45] = (x + 0.3 * w, y + 0.4 * h), (x + 0.7 * w, y + 0.4 * h)
+        annotations.append({**ann, "keypoints": np.concatenate([pts, np.full((kps.num_joints, 1), 2)], 1)
+                            .reshape(-1).round(2).tolist(), "num_keypoints": kps.num_joints})
+    images = {a["image_id"] for a in annotations}
+    path.write_text(json.dumps({"images": [i for i in sample["images"] if i["id"] in images],
+                                "annotations": annotations,
+                                "categories": [{"id": 1, "name": kps.name, "keypoints": list(kps.names),
+                                                "skeleton": []}]}))
+    return path
+
+
+@pytest.mark.parametrize("part", ["hand", "face"])
+def test_eval_reports_mmposes_landmark_metrics(part, assets, landmark_files, tmp_path, models_home, capsys):
+    from hrnet_studio.cli import main
+
+    kps = HAND_21 if part == "hand" else FACE_68
+    annotations = landmark_file(tmp_path / f"{part}.json", assets, kps, jitter=part == "face")
+    code = main(["eval", str(annotations), str(assets / "data" / "coco_sample" / "images"), "--model",
+                 str(landmark_files[part]), "--device", "cpu", "--no-flip", "--results", str(tmp_path / "r.json")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    values = {line.split()[0]: float(line.split()[1]) for line in out.splitlines() if line.strip()}
+    if part == "face":
+        assert list(values) == ["nme"] and 0 < values["nme"] < 10
+    else:
+        assert list(values) == ["pck@0.2", "auc", "epe"]
+        assert 0 <= values["pck@0.2"] <= 1 and 0 <= values["auc"] <= 1 and values["epe"] > 0
+    assert len(json.loads((tmp_path / "r.json").read_text())) >= 1

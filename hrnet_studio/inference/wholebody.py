@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import StudioError
 from ..models.spec import PoseModelSpec
-from ..skeletons import KeypointSet
+from ..skeletons import LANDMARK_SETS, KeypointSet
 from .backends import PoseBackend
 from .codec import HeatmapCodec
 from .decode import Decoder
@@ -132,12 +132,11 @@ class WholeBodyStage:
         for model, what, place in ((face, "face", "face"), (hands, "hand", "left_hand")):
             if model is None:
                 continue
+            kind = LANDMARK_SETS.get(model.spec.keypoints.name)
             if model.spec.keypoints.name in BODY_SETS:
                 raise StudioError(f"{model.name} is a body model ({model.spec.keypoints.name}), not a {what} model")
-            if what == "face" and model.spec.keypoints.name == "hand21":
-                raise StudioError(f"{model.name} is a hand model, not a face model")
-            if what == "hand" and model.spec.keypoints.name in ("face68", "wflw98"):
-                raise StudioError(f"{model.name} is a face model, not a hand model")
+            if kind is not None and kind != what:
+                raise StudioError(f"{model.name} is a {kind} model, not a {what} model")
             if not self.boxes.can_place(place):
                 needs = "nose, eyes and ears (or head_top and upper_neck)" if what == "face" else "wrists and elbows"
                 raise StudioError(f"{what} landmarks need a body model whose keypoints include {needs}; the body "

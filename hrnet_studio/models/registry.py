@@ -20,7 +20,7 @@ from pathlib import Path
 from ..atomic_writer import copy_file
 from ..errors import StudioError
 from ..paths import models_dir, ort_cache_folder
-from ..skeletons import BUILTIN_SETS
+from ..skeletons import BUILTIN_SETS, LANDMARK_SETS
 from .detector_export import export_folder
 from .download import DownloadError, Progress, download, sha256_of
 from .identify import identify
@@ -40,9 +40,6 @@ def metrics_text(metrics: dict[str, float]) -> str:
     """``AP 0.744, AR 0.798``; ``-`` when there are none."""
     return ", ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" if v <= 1 else f"{METRIC_LABELS.get(k, k)} {v:.1f}"
                      for k, v in metrics.items()) or "-"
-
-
-LANDMARK_SETS = {"face68": "face", "wflw98": "face", "hand21": "hand"}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from ..inference.backends import PoseBackend
 from ..inference.codec import HeatmapCodec
 from ..inference.transforms import IMAGENET
 from ..models.spec import Normalization
-from ..skeletons import MPII_16, KeypointSet
+from ..skeletons import LANDMARK_SETS, MPII_16, NME_PAIRS, KeypointSet
 from .datasets.coco import CocoKeypoints
 from .datasets.joints_dataset import JointsDataset
 from .datasets.mpii import load_mpii
@@ -24,7 +24,15 @@ from .datasets.mpii_truth import (
     match_truth,
 )
 from .datasets.records import PersonRecord, check_images
-from .evaluate import coco_keypoint_ap, pck, pckh
+from .evaluate import (
+    coco_keypoint_ap,
+    landmark_auc,
+    landmark_epe,
+    landmark_nme,
+    landmark_pck,
+    pck,
+    pckh,
+)
 from .predict import coco_results, predict_records
 
 FORMATS = ("coco", "mpii")
@@ -64,10 +72,13 @@ class EvalSet:
         return JointsDataset(self.records(w / h), self.keypoints, codec, False, normalization=normalization)
 
     def score(self, backend: PoseBackend, dataset: JointsDataset, flip_test: bool = True, batch: int = 32,
-              progress: Callable[[int, int], None] | None = None, results_file: Path | None = None) -> dict:
+              progress: Callable[[int, int], None] | None = None, results_file: Path | None = None,
+              landmarks: str | None = None) -> dict:
         """COCO: the ten OKS AP/AR figures (0-1) and ``pck@0.05``, ``pck@0.1``, ``pck@0.2`` (%) against the labels
         (``PCK_THRESHOLDS``, fractions of the person's size), the COCO results written
         to ``results_file`` when given. MPII: PCKh@0.5 per part, ``Mean`` and ``Mean@0.1`` (%) and ``per_joint``.
+        A face or hand model (``landmarks``: its keypoint set's name, e.g. ``face68``, ``wflw98``, ``hand21``) on a
+        COCO-format file gets mmpose's landmark metrics instead (``landmark_scores``).
         ``dataset`` is ``self.dataset(...)`` (kept by callers that score every epoch). {} without a metric."""
         if self.metric is None:
             return {}
@@ -80,6 +91,8 @@ class EvalSet:
             from ..atomic_writer import write_json
 
             write_json(results_file, results)
+        if landmarks in LANDMARK_SETS:
+            return landmark_scores(dataset.records, coords, landmarks)
         stats = coco_keypoint_ap(self.coco.annotation_file, results, sigmas)
         return {**stats, **{f"pck@{t}": pck_of_records(dataset.records, coords, t) for t in PCK_THRESHOLDS}}
 
@@ -113,6 +126,18 @@ def build_eval_set(fmt: str, annotations: str | Path, images: str | Path, detect
         return EvalSet(MPII_16, mpii_records=records)
     truth = match_truth(load_pckh_truth(path), records, Path(annotations).name) if records else None
     return EvalSet(MPII_16, mpii_records=records, truth=truth, truth_file=Path(path))
+
+
+def landmark_scores(records: list[PersonRecord], coords: np.ndarray, landmark_set: str) -> dict:
+    """Faces: ``nme`` (a fraction of the outer-eye-corner distance, ``NME_PAIRS``). Hands: ``pck@0.2`` (of the box's
+    long side), ``auc`` (0-30 px) and ``epe`` (pixels). mmpose's definitions (``evaluate.py``)."""
+    gt = np.stack([r.joints[:, :2] for r in records])
+    vis = np.stack([r.visible[:, 0] for r in records])
+    if LANDMARK_SETS[landmark_set] == "face":
+        return {"nme": landmark_nme(coords, gt, vis, NME_PAIRS[landmark_set])}
+    size = np.array([float(np.max(r.scale)) * 200 / 1.25 for r in records])
+    return {"pck@0.2": landmark_pck(coords, gt, vis, size, 0.2), "auc": landmark_auc(coords, gt, vis),
+            "epe": landmark_epe(coords, gt, vis)}
 
 
 def pck_of_records(records: list[PersonRecord], coords: np.ndarray, threshold: float = 0.2) -> float:

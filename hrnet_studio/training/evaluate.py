@@ -1,4 +1,5 @@
-"""Evaluation: COCO OKS AP/AR (pycocotools) with the official rescoring and OKS-NMS, and MPII PCKh."""
+"""Evaluation: COCO OKS AP/AR (pycocotools) with the official rescoring and OKS-NMS, MPII PCKh, and the face and hand
+landmark metrics (NME; PCK, AUC, EPE) with mmpose's definitions."""
 from __future__ import annotations
 
 import contextlib
@@ -81,6 +82,49 @@ def pck(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, person_size: np.
         return float("nan")
     ok = err <= threshold * np.asarray(person_size, float)[:, None]
     return float(100.0 * (ok & vis).sum() / vis.sum())
+
+
+# ----- face and hand landmarks (mmpose's NME, PCKAccuracy, AUC and EPE) ------------------------------------------
+def _distances(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """[N, K] distances divided by each sample's normaliser ``norm`` [N] (pixels), −1 where a point is not labelled
+    or the sample's normaliser is not positive."""
+    err = np.linalg.norm(np.asarray(preds, float)[..., :2] - np.asarray(gt, float)[..., :2], axis=-1)
+    norm = np.asarray(norm, float)
+    valid = (np.asarray(visible) > 0) & (norm[:, None] > 0)
+    return np.where(valid, err / np.where(norm > 0, norm, 1.0)[:, None], -1.0)
+
+
+def landmark_nme(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, pair: tuple[int, int]) -> float:
+    """Normalised mean error (a fraction): every labelled point's error divided by its face's distance between the
+    ground-truth points ``pair`` (the outer eye corners: 36/45 of the 68-point face, 60/72 of WFLW), averaged over
+    all labelled points, as mmpose's ``NME(norm_mode='keypoint_distance')``."""
+    gt = np.asarray(gt, float)
+    norm = np.linalg.norm(gt[:, pair[0], :2] - gt[:, pair[1], :2], axis=-1)
+    d = _distances(preds, gt, visible, norm)
+    return float(d[d >= 0].mean()) if (d >= 0).any() else float("nan")
+
+
+def landmark_pck(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, norm: np.ndarray,
+                 threshold: float = 0.2) -> float:
+    """PCK (a fraction) as mmpose's ``keypoint_pck_accuracy``: per point, the share of its labelled instances within
+    ``threshold`` × ``norm`` [N] (the box's long side for hands), then the mean over points that have any."""
+    d = _distances(preds, gt, visible, norm)
+    per_point = [float((col[col >= 0] < threshold).mean()) for col in d.T if (col >= 0).any()]
+    return float(np.mean(per_point)) if per_point else 0.0
+
+
+def landmark_auc(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray, max_px: float = 30.0,
+                 steps: int = 20) -> float:
+    """Area under the PCK curve for thresholds 0, 1/steps … (steps − 1)/steps of ``max_px`` pixels (mmpose's
+    ``AUC(norm_factor=30, num_thrs=20)``)."""
+    norm = np.full(len(np.asarray(gt)), max_px)
+    return float(sum(landmark_pck(preds, gt, visible, norm, i / steps) for i in range(steps)) / steps)
+
+
+def landmark_epe(preds: np.ndarray, gt: np.ndarray, visible: np.ndarray) -> float:
+    """End-point error: the mean pixel distance over labelled points (mmpose's ``EPE``)."""
+    d = _distances(preds, gt, visible, np.ones(len(np.asarray(gt))))
+    return float(d[d >= 0].mean()) if (d >= 0).any() else float("nan")
 
 
 # ----- MPII ----------------------------------------------------------------------------------------
