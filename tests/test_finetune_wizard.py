@@ -55,6 +55,7 @@ def test_wizard_trains_stops_resumes_and_the_model_is_selectable(qtbot, app_wind
     assert base.model_list.currentItem().text().startswith("w8  (hrnet_w8, 17 keypoints")
     assert "nothing is re-initialised" in base.plan_label.text()
     assert any(n.startswith("new HRNet-W32 from scratch") for n in names)
+    assert any(n.startswith("new HRNetV2-W18 (landmarks") for n in names)
     base.model_list.setCurrentRow(next(i for i, n in enumerate(names) if n.startswith("w8-16kp")))
     assert "re-initialised (new keypoint set): final_layer.weight, final_layer.bias" in base.plan_label.text()
     wizard.next()

@@ -176,3 +176,26 @@ def test_an_hrnetv2_hand_model_imports_and_runs_on_every_backend(forward, tmp_pa
     exported = ModelRegistry().onnx_export_of(ModelRegistry().find("hand"))
     alone = identify(exported.path, "alone")
     assert (alone.input_size, alone.num_joints, alone.format) == ([256, 256], 21, "onnx")
+
+
+def test_an_hrnetv2_fine_tunes_to_another_landmark_set_and_registers(landmark_files, assets, tmp_path, models_home):
+    from hrnet_studio.models.checkpoints import read_state_dict
+    from hrnet_studio.models.registry import ModelRegistry
+    from hrnet_studio.training.finetune import plan_finetune
+    from hrnet_studio.training.recipe import load_recipe
+    from hrnet_studio.training.trainer import Trainer
+
+    base = landmark_files["hand"]  # 21 points; the sample's 17 are another set: a new last layer
+    plan = plan_finetune(read_state_dict(base), 17)
+    assert plan.arch == "hrnetv2_w8" and plan.reinitialised == ["final_layer.3.weight", "final_layer.3.bias"]
+    root = assets / "data" / "coco_sample"
+    recipe = load_recipe(None, [f"{k}={v}" for k, v in {
+        "data.train_annotations": root / "annotations" / "test_coco.json", "data.train_images": root / "images",
+        "model.base": base, "model.input_size": "[64, 64]", "epochs": 1, "batch_size": 6, "workers": 0,
+        "device": "cpu", "output": tmp_path / "runs", "name": "v2", "flip_test": "false",
+        "register_as": "v2-tuned"}.items()])
+    trainer = Trainer(recipe, registry=ModelRegistry(), say=lambda line: None, show_progress=False)
+    assert trainer.model.config.arch == "hrnetv2_w8"
+    record = ModelRegistry().find(trainer.run().registered)
+    assert record.metadata.arch == "hrnetv2_w8" and record.metadata.input_size == [64, 64]
+    assert record.metadata.num_joints == 17

@@ -30,7 +30,11 @@ from .finetune_data_page import DataPage
 if TYPE_CHECKING:  # PyTorch: imported when a plan is made, not when the app starts
     from ..training.finetune import FinetunePlan
 
-SCRATCH_ARCHS = ("hrnet_w18", "hrnet_w32", "hrnet_w48")
+SCRATCH_ARCHS = {  # what the wizard offers to train from scratch
+    "hrnet_w18": "HRNet-W18", "hrnet_w32": "HRNet-W32", "hrnet_w48": "HRNet-W48",
+    "hrnetv2_w18": "HRNetV2-W18 (landmarks: faces, hands, a lab's marker set)",
+    "litehrnet_18": "Lite-HRNet-18 (light, for CPUs)", "litehrnet_30": "Lite-HRNet-30 (light, for CPUs)",
+}
 INPUT_SIZES = ("192×256", "288×384", "256×256", "96×128")
 ENCODING_LABELS = {  # training targets (inference/codec.py), as the wizard names them
     "official": "official (rounded peaks, as the official HRNet)",
@@ -80,8 +84,8 @@ class BaseModelPage(QWizardPage):
             self.model_list.addItem(item)
             if preferred is None and record.num_joints == joints:
                 preferred = item
-        for arch in SCRATCH_ARCHS:
-            item = QListWidgetItem(f"new {arch.replace('hrnet_w', 'HRNet-W')} from scratch (needs a large dataset)")
+        for arch, title in SCRATCH_ARCHS.items():
+            item = QListWidgetItem(f"new {title} from scratch (needs a large dataset)")
             item.setData(Qt.ItemDataRole.UserRole, arch)
             self.model_list.addItem(item)
         self.model_list.setCurrentItem(preferred or self.model_list.item(0))

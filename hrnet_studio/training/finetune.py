@@ -30,12 +30,15 @@ class FinetunePlan:
 
 
 def arch_of_state(state: dict[str, torch.Tensor], default: str = "hrnet_w32") -> str:
-    """``hrnet_wN`` from the width of the first transition layer of an official-layout state dict, or
-    ``litehrnet_18``/``_30`` for a Lite-HRNet's (as the checkpoint reader gives them)."""
+    """``hrnet_wN`` from the width of the first transition layer of an official-layout state dict, ``hrnetv2_wN``
+    when it ends in the concatenation head, or ``litehrnet_18``/``_30`` for a Lite-HRNet's (as the checkpoint reader
+    gives them)."""
     if is_litehrnet_state(state):
         return litehrnet_arch_of(state)
     weight = state.get("transition1.0.0.weight")
-    return f"hrnet_w{int(weight.shape[0])}" if weight is not None else default
+    if weight is None:
+        return default
+    return f"{'hrnetv2' if 'final_layer.3.weight' in state else 'hrnet'}_w{int(weight.shape[0])}"
 
 
 def plan_finetune(state: dict[str, torch.Tensor], num_joints: int, arch: str | None = None) -> FinetunePlan:
