@@ -1,18 +1,20 @@
 """The HRNet family side by side: persons/s of each architecture against HRNet-W32 on the same runtime, precision and
 batch, measured in one run.
 
-    python benchmarks/families.py [--archs hrnet_w32,litehrnet_18,litehrnet_30] [--batches 1 8] [--seconds 3]
-                                  [--export VIDEO --frames 60]
+    python benchmarks/families.py [--archs hrnet_w32,litehrnet_18,litehrnet_30,hrnetv2_w18] [--batches 1 8]
+                                  [--seconds 3] [--export VIDEO --frames 60 [--wholebody]]
 
 Each network is random-initialised (speed does not depend on the weights), exported to ONNX and quantized to INT8
 (static, calibrated on random crops: it does not change the speed), and measured on PyTorch fp32, ONNX Runtime fp32
-and ONNX Runtime INT8 at 192×256 on the CPU. Runs alternate between the architectures per runtime and batch, so a
+and ONNX Runtime INT8 on the CPU, each at its own input: 192×256 for the body models, 256×256 for HRNetV2-W18 (a
+68-point face model, as mmpose publishes it). Runs alternate between the architectures per runtime and batch, so a
 busy moment of the machine does not fall on one of them only. Printed: persons/s, ms per batch, and the ratio to the
 first architecture (W32) on that runtime and batch, with the process's CPU use during the runs.
 
 ``--export VIDEO`` instead measures the whole export (detector every frame, yolo11n-pose from the shared assets,
 ONNX Runtime fp32, CSV written) of the first ``--frames`` frames with each architecture, in that order in this
-process: persons/s end to end and the ratio to the first architecture.
+process: persons/s end to end and the ratio to the first architecture. With ``--wholebody`` a last run adds the
+whole-body stage to the first architecture (HRNetV2-W18 face and hand models on every person), for its cost.
 """
 from __future__ import annotations
 
@@ -34,9 +36,16 @@ from hrnet_studio.models.checkpoints import build_pose_model  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
 from hrnet_studio.models.quantize import quantize_onnx  # noqa: E402
 
+NATIVE = {"hrnetv2_w18": ((256, 256), 68)}  # arch → (input size, keypoints) where not a 192×256 COCO body model
 
-def backends_for(arch: str, input_size: tuple[int, int], workdir: Path) -> dict:
-    model = build_pose_model(arch, 17).eval()
+
+def native(arch: str) -> tuple[tuple[int, int], int]:
+    return NATIVE.get(arch, ((192, 256), 17))
+
+
+def backends_for(arch: str, workdir: Path) -> dict:
+    input_size, joints = native(arch)
+    model = build_pose_model(arch, joints).eval()
     onnx_path, int8_path = workdir / f"{arch}.onnx", workdir / f"{arch}.int8.onnx"
     export_onnx(model, input_size, onnx_path)
     w, h = input_size
@@ -45,7 +54,7 @@ def backends_for(arch: str, input_size: tuple[int, int], workdir: Path) -> dict:
             "onnxruntime INT8": OnnxBackend(int8_path, "cpu")}
 
 
-def export_speed(archs: list[str], video: Path, frames: int, workdir: Path) -> None:
+def export_speed(archs: list[str], video: Path, frames: int, workdir: Path, wholebody: bool = False) -> None:
     import os
 
     from hrnet_studio.inference.export_job import export_video
@@ -55,39 +64,50 @@ def export_speed(archs: list[str], video: Path, frames: int, workdir: Path) -> N
         / "models" / "yolo11n-pose.pt"
     base = None
     print(f"export of {video.name}, first {frames} frames, detector every frame, ONNX Runtime fp32 on the CPU")
-    for arch in archs:
+    parts = {}
+    if wholebody:
+        for part, joints in (("face", 68), ("hand", 21)):
+            parts[part] = workdir / f"{part}_hrnetv2_w18_256x256.onnx"
+            export_onnx(build_pose_model("hrnetv2_w18", joints).eval(), (256, 256), parts[part])
+    runs = [(arch, {}) for arch in archs] + ([(archs[0], parts)] if wholebody else [])
+    for arch, landmarks in runs:
         onnx_file = workdir / f"{arch}_coco_256x192.onnx"
         export_onnx(build_pose_model(arch, 17).eval(), (192, 256), onnx_file)
-        pipeline, _ = build_pipeline(PipelineChoice(model=str(onnx_file), detector=str(detector), device="cpu",
-                                                    backend="onnx"))
+        pipeline, _ = build_pipeline(PipelineChoice(
+            model=str(onnx_file), detector=str(detector), device="cpu", backend="onnx",
+            face_model=str(landmarks["face"]) if landmarks else None,
+            hand_model=str(landmarks["hand"]) if landmarks else None))
+        label = f"{arch}+face+hands" if landmarks else arch
         cpu0, start = time.process_time(), time.perf_counter()
         report = export_video(video, pipeline, workdir / f"{arch}.csv", max_frames=frames)
         elapsed = time.perf_counter() - start
         rate = report.persons / elapsed
         base = base or rate
         pose = report.stage_ms.get("pose", 0.0) / max(report.frames, 1)
-        print(f"{arch:>14}: {report.persons} persons in {report.frames} frames, {elapsed:.1f} s, {rate:.1f} persons/s "
+        print(f"{label:>14}: {report.persons} persons in {report.frames} frames, {elapsed:.1f} s, {rate:.1f} persons/s "
               f"({rate / base:.2f}x), pose {pose:.0f} ms a frame, CPU {100 * (time.process_time() - cpu0) / elapsed:.0f}%",
               flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archs", default="hrnet_w32,litehrnet_18,litehrnet_30")
+    parser.add_argument("--archs", default="hrnet_w32,litehrnet_18,litehrnet_30,hrnetv2_w18")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--export", type=Path, metavar="VIDEO", help="measure the whole export of this video instead")
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--wholebody", action="store_true", help="with --export: also the first arch with the "
+                        "whole-body stage (HRNetV2-W18 face and hands)")
     args = parser.parse_args()
     archs = args.archs.split(",")
-    input_size = (192, 256)
     if args.export:
         with tempfile.TemporaryDirectory() as workdir:
-            export_speed(archs, args.export, args.frames, Path(workdir))
+            export_speed([a for a in archs if a not in NATIVE], args.export, args.frames, Path(workdir), args.wholebody)
         return
     with tempfile.TemporaryDirectory() as workdir:
-        per_arch = {arch: backends_for(arch, input_size, Path(workdir)) for arch in archs}
-        print(f"input {input_size[0]}x{input_size[1]}, CPU, torch {torch.__version__}, threads {torch.get_num_threads()}")
+        per_arch = {arch: backends_for(arch, Path(workdir)) for arch in archs}
+        inputs = ", ".join(f"{a} {native(a)[0][0]}x{native(a)[0][1]}" for a in archs)
+        print(f"inputs: {inputs}; CPU, torch {torch.__version__}, threads {torch.get_num_threads()}")
         print(f"{'runtime':<18}{'batch':>6}{'arch':>14}{'persons/s':>11}{'ms/batch':>10}{'vs ' + archs[0]:>16}"
               f"{'CPU %':>7}")
         for runtime in per_arch[archs[0]]:
@@ -95,7 +115,7 @@ def main() -> None:
                 base = None
                 for arch in archs:
                     cpu0, wall0 = time.process_time(), time.perf_counter()
-                    result = measure_throughput(per_arch[arch][runtime], input_size, batch, args.seconds)
+                    result = measure_throughput(per_arch[arch][runtime], native(arch)[0], batch, args.seconds)
                     cpu = 100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
                     base = base or result.persons_per_s
                     print(f"{runtime:<18}{batch:>6}{arch:>14}{result.persons_per_s:>11.1f}{result.ms_per_batch:>10.1f}"
