@@ -64,6 +64,10 @@ def test_shipped_zoo_lists_the_official_models_with_checksums():
             assert re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", source.url).group(1) == source.sha256
         assert entry.metrics
     assert zoo["hrnet_w32_coco_256x192"].official_file["sha256"].startswith("19bc0837")
+    from hrnet_studio.models.registry import metrics_text
+
+    assert metrics_text(zoo["hrnetv2_w18_wflw_256x256"].metrics) == "NME 4.06%"
+    assert metrics_text(zoo["hrnetv2_w18_coco_wholebody_hand_256x256"].metrics) == "PCK@0.2 0.813, AUC 0.840, EPE (px) 4.4"
     assert {"yolo11n-pose", "yolo11n"} <= {n for n, e in zoo.items() if e.kind == "detector"}
 
 

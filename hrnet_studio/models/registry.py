@@ -33,13 +33,19 @@ DEFAULT_POSE_MODEL = "hrnet_w32_coco_256x192"
 LEGACY_DEFAULT_FILES = ("pose_hrnet_w32_256x192.pth",)
 DEFAULT_DETECTORS = ("yolo11n-pose", "yolo11n")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
-METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK"}
+METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK", "nme": "NME", "pck@0.2": "PCK@0.2",
+                 "auc": "AUC", "epe": "EPE (px)"}
 
 
 def metrics_text(metrics: dict[str, float]) -> str:
-    """``AP 0.744, AR 0.798``; ``-`` when there are none."""
-    return ", ".join(f"{METRIC_LABELS.get(k, k)} {v:.3f}" if v <= 1 else f"{METRIC_LABELS.get(k, k)} {v:.1f}"
-                     for k, v in metrics.items()) or "-"
+    """``AP 0.744, AR 0.798`` (``NME 4.06%`` for a face model's NME); ``-`` when there are none."""
+    def one(key: str, value: float) -> str:
+        label = METRIC_LABELS.get(key, key)
+        if key == "nme":
+            return f"{label} {100 * value:.2f}%"
+        return f"{label} {value:.3f}" if value <= 1 else f"{label} {value:.1f}"
+
+    return ", ".join(one(k, v) for k, v in metrics.items()) or "-"
 
 
 @dataclass
