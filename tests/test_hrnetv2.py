@@ -159,7 +159,7 @@ def test_mmpose_hrnetv2_checkpoints_load_strictly_in_either_naming(forward, tmp_
     np.testing.assert_allclose(out, forward["hrnetv2_w18_wflw__heatmaps_real"], atol=1e-3)
 
 
-def test_an_hrnetv2_hand_model_imports_and_runs_on_every_backend(forward, tmp_path, models_home):
+def test_an_hrnetv2_hand_model_imports_and_runs_on_every_backend(forward, tmp_path, models_home, capsys):
     from hrnet_studio.inference.model_loading import open_pose_model
     from hrnet_studio.models.identify import identify
     from hrnet_studio.models.registry import ModelRegistry
@@ -176,6 +176,16 @@ def test_an_hrnetv2_hand_model_imports_and_runs_on_every_backend(forward, tmp_pa
     exported = ModelRegistry().onnx_export_of(ModelRegistry().find("hand"))
     alone = identify(exported.path, "alone")
     assert (alone.input_size, alone.num_joints, alone.format) == ([256, 256], 21, "onnx")
+
+    from hrnet_studio.cli import main
+
+    capsys.readouterr()
+    assert main(["models", "list"]) == 0
+    listed = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("hand "))
+    assert "hrnetv2_w18" in listed and "256x256" in listed and "21" in listed
+    assert main(["bench", "--model", "hand", "--backend", "onnx", "--batches", "2", "--seconds", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "hand: hrnetv2_w18, 256x256, onnx fp32" in out and out.strip().splitlines()[-1].split()[0] == "2"
 
 
 def test_an_hrnetv2_fine_tunes_to_another_landmark_set_and_registers(landmark_files, assets, tmp_path, models_home):
