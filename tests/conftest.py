@@ -107,13 +107,14 @@ def small_checkpoint_96x128(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def landmark_files(tmp_path_factory):
-    """Narrow (W8) random-init HRNetV2 face (68) and hand (21) models, saved as plain state dicts."""
+    """Narrow (W8) random-init HRNetV2 face (68) and hand (21) models for a 128×128 input (their file names say so),
+    saved as plain state dicts."""
     folder = tmp_path_factory.mktemp("landmarks")
     paths = {}
     for name, k in (("face", 68), ("hand", 21)):
         model = build_hrnet("hrnetv2_w8", k)
         keyed_init(model)
-        paths[name] = folder / f"{name}_hrnetv2_w8_256x256.pth"
+        paths[name] = folder / f"{name}_hrnetv2_w8_128x128.pth"
         torch.save(model.state_dict(), paths[name])
     return paths
 

@@ -135,13 +135,13 @@ def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, video
         qtbot.waitUntil(job.isFinished, timeout=30_000)
     qtbot.waitUntil(lambda: window.panel.wholebody.face_combo.count() == 4, timeout=10_000)  # off, ours, 2 to download
     assert window.panel.model_combo.currentData() == "w8"  # the body model stays
-    assert window.panel.model_combo.findData("face_hrnetv2_w8_256x256") == -1  # not a body model
+    assert window.panel.model_combo.findData("face_hrnetv2_w8_128x128") == -1  # not a body model
     box = window.panel.wholebody
     assert box.face_model is None and box.hand_model is None  # off by default
     for combo in (box.face_combo, box.hand_combo):
         combo.setFocus()
         qtbot.keyClick(combo, Qt.Key.Key_Down)  # off → the installed model, as a user picks it
-    assert (box.face_model, box.hand_model) == ("face_hrnetv2_w8_256x256", "hand_hrnetv2_w8_256x256")
+    assert (box.face_model, box.hand_model) == ("face_hrnetv2_w8_128x128", "hand_hrnetv2_w8_128x128")
     qtbot.waitUntil(lambda: window.worker.pipeline is not None and window.worker.pipeline.wholebody is not None
                     and window.worker.pipeline.wholebody.hands is not None, timeout=60_000)
     seen = []
@@ -174,7 +174,7 @@ def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, video
     assert len(rows) == len(list(csv.DictReader(out.open()))) and any(r["right_hand_wrist_x"] for r in rows)
     window.save_settings()
     settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
-    assert settings.value("faceModel") == "face_hrnetv2_w8_256x256" and settings.value("partThreshold", type=int) == 100
+    assert settings.value("faceModel") == "face_hrnetv2_w8_128x128" and settings.value("partThreshold", type=int) == 100
 
 
 # ----- face and hand metrics (mmpose's definitions) ---------------------------------------------------------------
