@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import zlib
 from pathlib import Path
 
@@ -152,14 +153,32 @@ def onnx_w8(tmp_path_factory, small_checkpoint) -> Path:
 GUI_LOAD_TIMEOUT = 60_000
 
 
+@pytest.fixture(scope="session")
+def yolo_pose_export(yolo_pose_weights) -> Path:
+    """The folder of yolo11n-pose's ONNX export (``detector.onnx`` and its record), made once a session."""
+    from hrnet_studio.models.detector_export import onnx_detector
+
+    return onnx_detector(yolo_pose_weights)[1].parent
+
+
+def install_detector(registry, weights: Path, export: Path | None) -> None:
+    """Import ``weights`` as a detector; with ``export``, its ONNX export is put beside it as the app would have left
+    it (the record names the same sha256, so it is used as is) instead of being made again by the test."""
+    record = registry.import_file(weights)
+    if export is not None:
+        shutil.copytree(export, record.path.parent / f"{record.path.stem}.exports")
+
+
 @pytest.fixture
-def gui_models(models_home, small_checkpoint, yolo_pose_weights):
-    """A model folder with a small HRNet (``w8``) and the real YOLO pose detector."""
+def gui_models(request, models_home, small_checkpoint, yolo_pose_weights, yolo_pose_export):
+    """A model folder with a small HRNet (``w8``) and the real YOLO pose detector (with its ONNX export, unless the
+    test is marked ``fresh_detector_export``)."""
     from hrnet_studio.models.registry import ModelRegistry
 
     registry = ModelRegistry()
     registry.import_file(small_checkpoint, name="w8")
-    registry.import_file(yolo_pose_weights)
+    fresh = request.node.get_closest_marker("fresh_detector_export") is not None
+    install_detector(registry, yolo_pose_weights, None if fresh else yolo_pose_export)
     return models_home
 
 
@@ -196,7 +215,7 @@ def runs(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, tmp_path, runs):
+def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, yolo_pose_export, tmp_path, runs):
     """The main window with ``w8``, a 16-keypoint ``w8-16kp`` and yolo11n-pose; training runs go to ``runs``."""
     from PySide6.QtCore import QSettings
 
@@ -205,7 +224,7 @@ def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, tmp_path
 
     registry = ModelRegistry()
     registry.import_file(small_checkpoint, name="w8")
-    registry.import_file(yolo_pose_weights)
+    install_detector(registry, yolo_pose_weights, yolo_pose_export)
     sixteen = tmp_path / "w8_16.pth"
     torch.save(build_hrnet("hrnet_w8", 16).state_dict(), sixteen)  # another keypoint set than the COCO sample
     registry.import_file(sixteen, name="w8-16kp")

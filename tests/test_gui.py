@@ -26,6 +26,7 @@ def results_collector(win):
     return seen
 
 
+@pytest.mark.fresh_detector_export
 def test_open_play_and_see_persons(qtbot, window, videos, gui_models):
     from hrnet_studio.thread_budget import thread_budget
 
