@@ -79,6 +79,29 @@ def keyed_init(model: PoseHighResolutionNet) -> None:
             tensor.copy_(torch.from_numpy(values.astype(np.float32)))
 
 
+def with_stored_bn(state: dict, stored, prefix: str) -> dict:
+    """``state`` with the BN running statistics a parity kit stores (``<prefix>bn_keys``, ``bn_offsets``,
+    ``bn_running_mean``, ``bn_running_var``: kit §11 and §12)."""
+    keys, offsets = stored[prefix + "bn_keys"], stored[prefix + "bn_offsets"]
+    for b, key in enumerate(keys):
+        a, z = offsets[b], offsets[b + 1]
+        state[f"{key}.running_mean"] = torch.from_numpy(stored[prefix + "bn_running_mean"][a:z].copy())
+        state[f"{key}.running_var"] = torch.from_numpy(stored[prefix + "bn_running_var"][a:z].copy())
+    return state
+
+
+def kit_sha256(state: dict) -> str:
+    """The parity kits' ``keyed_sha256``: every tensor but ``num_batches_tracked``, in order, as little-endian
+    float32 bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key, value in state.items():
+        if not key.endswith("num_batches_tracked"):
+            digest.update(value.numpy().astype("<f4").tobytes())
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def keyed_w32() -> PoseHighResolutionNet:
     model = build_hrnet("hrnet_w32", 17)

@@ -1,12 +1,12 @@
 """HRNetV2-W18 (face and hand landmarks) against mmpose's own code (parity kit §12): the state_dict layout entry by
 entry, and the forward on the kit's keyed weights with its stored BN statistics."""
-import hashlib
 import json
 import zlib
 
 import numpy as np
 import pytest
 import torch
+from conftest import kit_sha256, with_stored_bn
 
 from hrnet_studio.models.hrnet import build_hrnet
 
@@ -48,27 +48,13 @@ def keyed_state(model, stored=None, prefix="hrnetv2_w18_wflw__"):
         else:
             w = rng.uniform(0.2, 0.5, shape)
         state[name] = torch.from_numpy(w.astype(np.float32))
-    if stored is not None:
-        keys, offsets = stored[prefix + "bn_keys"], stored[prefix + "bn_offsets"]
-        for b, key in enumerate(keys):
-            a, z = offsets[b], offsets[b + 1]
-            state[f"{key}.running_mean"] = torch.from_numpy(stored[prefix + "bn_running_mean"][a:z].copy())
-            state[f"{key}.running_var"] = torch.from_numpy(stored[prefix + "bn_running_var"][a:z].copy())
-    return state
+    return with_stored_bn(state, stored, prefix) if stored is not None else state
 
 
 def ours(state):
     from hrnet_studio.models.checkpoints import normalize_state_dict
 
     return normalize_state_dict(state)
-
-
-def sha256_of(state) -> str:
-    digest = hashlib.sha256()
-    for key, value in state.items():
-        if not key.endswith("num_batches_tracked"):
-            digest.update(value.numpy().astype("<f4").tobytes())
-    return digest.hexdigest()
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -88,7 +74,7 @@ def test_forward_matches_mmpose_on_the_keyed_weights(forward, name):
     assert list(state) == list(forward[f"{name}__keyed_keys"])
     sums = np.array([float(v.double().sum()) if v.is_floating_point() else 0.0 for v in state.values()])
     np.testing.assert_allclose(sums, forward[f"{name}__keyed_sum"], rtol=1e-12)
-    assert sha256_of(state) == str(forward[f"{name}__keyed_sha256"])
+    assert kit_sha256(state) == str(forward[f"{name}__keyed_sha256"])
     model.load_state_dict(ours(state), strict=True)
     with torch.no_grad():
         random_out = model(torch.from_numpy(forward["input_random"])).numpy()
@@ -103,7 +89,7 @@ def test_formula_only_weights_match_relative_to_their_scale(forward):
     name = "hrnetv2_w18_coco_wholebody_hand"
     model = build_hrnet("hrnetv2_w18", 21).eval()
     state = keyed_state(model)
-    assert sha256_of(state) == str(forward[f"{name}__formula_only_sha256"])
+    assert kit_sha256(state) == str(forward[f"{name}__formula_only_sha256"])
     model.load_state_dict(ours(state), strict=True)
     with torch.no_grad():
         out = model(torch.from_numpy(forward["input_random"])).numpy()

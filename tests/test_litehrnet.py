@@ -1,11 +1,11 @@
 """Lite-HRNet against mmpose's own code (parity kit §11): the state_dict layout entry by entry, and the forward on the
 kit's keyed weights with its stored BN statistics."""
-import hashlib
 import json
 
 import numpy as np
 import pytest
 import torch
+from conftest import kit_sha256, with_stored_bn
 
 from hrnet_studio.models.litehrnet import build_litehrnet
 
@@ -43,21 +43,7 @@ def keyed_state(model, stored=None, prefix=""):
         else:
             w = 0.1 * s
         state[key] = torch.from_numpy(w.astype(np.float32))
-    if stored is not None:
-        keys, offsets = stored[prefix + "bn_keys"], stored[prefix + "bn_offsets"]
-        for b, key in enumerate(keys):
-            a, z = offsets[b], offsets[b + 1]
-            state[f"{key}.running_mean"] = torch.from_numpy(stored[prefix + "bn_running_mean"][a:z].copy())
-            state[f"{key}.running_var"] = torch.from_numpy(stored[prefix + "bn_running_var"][a:z].copy())
-    return state
-
-
-def sha256_of(state) -> str:
-    digest = hashlib.sha256()
-    for key, value in state.items():
-        if not key.endswith("num_batches_tracked"):
-            digest.update(value.numpy().astype("<f4").tobytes())
-    return digest.hexdigest()
+    return with_stored_bn(state, stored, prefix) if stored is not None else state
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -78,7 +64,7 @@ def test_forward_matches_mmpose_on_the_keyed_weights(forward, arch):
     assert list(state) == list(forward[prefix + "keyed_keys"])
     sums = np.array([float(v.double().sum()) if v.is_floating_point() else 0.0 for v in state.values()])
     np.testing.assert_array_equal(sums, forward[prefix + "keyed_sum"])
-    assert sha256_of(state) == str(forward[prefix + "keyed_sha256"])
+    assert kit_sha256(state) == str(forward[prefix + "keyed_sha256"])
     model.load_state_dict(state, strict=True)
     with torch.no_grad():
         random_out = model(torch.from_numpy(forward["input_random"]))
@@ -93,7 +79,7 @@ def test_formula_only_weights_match_relative_to_their_scale(forward, arch):
     prefix = f"{arch}__"
     model = build_litehrnet(arch, 17).eval()
     state = keyed_state(model)
-    assert sha256_of(state) == str(forward[prefix + "formula_only_sha256"])
+    assert kit_sha256(state) == str(forward[prefix + "formula_only_sha256"])
     model.load_state_dict(state, strict=True)
     with torch.no_grad():
         out = model(torch.from_numpy(forward["input_random"])).numpy()

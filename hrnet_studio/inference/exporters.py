@@ -31,7 +31,28 @@ def csv_header(keypoints: KeypointSet, corrections: bool = False) -> list[str]:
     return BOX_COLUMNS + joints + ([CORRECTED_COLUMN] if corrections else [])
 
 
-class CsvExporter:
+class AtomicExporter:
+    """A writer whose rows go to an ``AtomicFile`` (``self._out``): ``finish`` flushes and checks it, ``publish``
+    gives it its name, ``abort`` removes it."""
+
+    _out: AtomicFile
+
+    @property
+    def part(self) -> Path:
+        """The hidden file the rows go to until ``publish``."""
+        return self._out.part
+
+    def finish(self) -> None:
+        self._out.finish()
+
+    def publish(self) -> Path:
+        return self._out.publish()
+
+    def abort(self) -> None:
+        self._out.abort()
+
+
+class CsvExporter(AtomicExporter):
     """Rows ``frame, time_s, time_flag, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``: ``time_s`` in
     seconds (the frame's presentation time), ``time_flag`` ``gap`` after missing time or ``repeat`` for a time
     that does not advance (empty otherwise), box corners (x1, y1, x2, y2) and joints in frame pixels (2 decimals),
@@ -54,10 +75,6 @@ class CsvExporter:
         self._header = csv_header(keypoints, corrections)
         self._writer.writerow(self._header)
 
-    @property
-    def part(self) -> Path:
-        """The hidden file the rows go to until ``publish``."""
-        return self._out.part
 
     def write(self, result: FrameResult) -> None:
         head = [result.frame_index, f"{result.timestamp_s:.4f}", result.time_flag]
@@ -74,14 +91,6 @@ class CsvExporter:
                 row.append("|".join(self._names[k] for k in hand))
             self._writer.writerow(row)
 
-    def finish(self) -> None:
-        self._out.finish()
-
-    def publish(self) -> Path:
-        return self._out.publish()
-
-    def abort(self) -> None:
-        self._out.abort()
 
 
 def part_labels(part: str, landmarks: KeypointSet) -> list[str]:
@@ -92,7 +101,7 @@ def part_labels(part: str, landmarks: KeypointSet) -> list[str]:
     return [f"{part}_{name}" for name in landmarks.names]
 
 
-class PartsCsvExporter:
+class PartsCsvExporter(AtomicExporter):
     """The whole-body stage's landmarks, one row per person per frame beside the body CSV: ``frame, time_s,
     person_id``, then for each part (face, left_hand, right_hand) its box ``<part>_box_x1…y2`` and
     ``<label>_x, <label>_y, <label>_score`` per landmark (``part_labels``), frame pixels and 0-1 scores. A part that
@@ -111,9 +120,6 @@ class PartsCsvExporter:
         self._width = len(header)
         self._writer.writerow(header)
 
-    @property
-    def part(self) -> Path:
-        return self._out.part
 
     def write(self, result: FrameResult) -> None:
         head = [result.frame_index, f"{result.timestamp_s:.4f}"]
@@ -132,14 +138,6 @@ class PartsCsvExporter:
                 row += [f"{v:.2f}" if i % 3 != 2 else f"{v:.4f}" for i, v in enumerate(values)]
             self._writer.writerow(row)
 
-    def finish(self) -> None:
-        self._out.finish()
-
-    def publish(self) -> Path:
-        return self._out.publish()
-
-    def abort(self) -> None:
-        self._out.abort()
 
 
 # COCO-WholeBody's result keys for each part: [x, y, score]×K and [x, y, w, h]
@@ -147,7 +145,7 @@ JSON_PART_KEYS = {"face": ("face_kpts", "face_box"), "left_hand": ("lefthand_kpt
                   "right_hand": ("righthand_kpts", "righthand_box")}
 
 
-class CocoJsonExporter:
+class CocoJsonExporter(AtomicExporter):
     """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K (frame
     pixels, score 0-1), ``score`` the official rescoring (``scoring.pose_score``), ``bbox`` [x, y, w, h] pixels,
     ``track_id`` when tracking; with the whole-body stage, each part found as COCO-WholeBody names it
@@ -188,8 +186,3 @@ class CocoJsonExporter:
         self._out.write("]")
         self._out.finish()
 
-    def publish(self) -> Path:
-        return self._out.publish()
-
-    def abort(self) -> None:
-        self._out.abort()
