@@ -95,3 +95,23 @@ def test_ids_on_two_people_gym_clip(yolo, videos):
     assert len(counts) <= 5
     two_main = sum(c for _, c in counts.most_common(2))
     assert two_main >= 0.75 * sum(counts.values()), counts
+
+
+def test_a_pose_detector_gives_each_persons_keypoints_on_either_runtime(yolo_pose_weights, videos):
+    from hrnet_studio.inference.detector import make_detector
+
+    frame = first_frame(videos / "two_people_basketball_gym_426x240.mp4")
+    found = {runtime: make_detector(str(yolo_pose_weights), runtime=runtime).detect(frame)
+             for runtime in ("torch", "onnx")}
+    for det in found.values():
+        assert det.keypoints is not None and det.keypoints.shape == (2, 17, 3)
+        seen = det.keypoints[..., 2] > 0.5
+        x, y = det.keypoints[..., 0], det.keypoints[..., 1]
+        inside = (x >= det.boxes[:, None, 0] - 5) & (x <= det.boxes[:, None, 2] + 5) \
+            & (y >= det.boxes[:, None, 1] - 5) & (y <= det.boxes[:, None, 3] + 5)
+        assert seen.sum() >= 10 and inside[seen].all()  # each person's joints lie in that person's box
+    order = [np.argsort(d.boxes[:, 0]) for d in found.values()]
+    torch_kpts, onnx_kpts = (d.keypoints[o] for d, o in zip(found.values(), order))
+    both = (torch_kpts[..., 2] > 0.5) & (onnx_kpts[..., 2] > 0.5)
+    assert np.abs(torch_kpts[..., :2] - onnx_kpts[..., :2])[both].max() < 3  # the same joints, frame pixels
+    assert make_detector("none").detect(frame).keypoints is None

@@ -118,7 +118,7 @@ def test_our_runner_finds_the_boxes_ultralytics_finds(exported_detector, videos,
         for _ in range(3):
             ok, frame = cap.read()
             assert ok
-            boxes, scores = ours.detect(frame, class_id=0)
+            boxes, scores, _ = ours.detect(frame, class_id=0)
             result = theirs.predict(frame, conf=0.4, iou=0.5, classes=[0], imgsz=imgsz, max_det=100,
                                     device="cpu", verbose=False)[0]
             order = np.argsort(-result.boxes.conf.numpy(), kind="stable")
@@ -151,12 +151,17 @@ def test_selection_keeps_the_best_person_boxes_only():
         [250, 50, 20, 40, 0.5, 0.7],  # more a dog than a person: not a person
         [350, 50, 20, 40, 0.6, 0.0],  # a second person
     ], np.float32)
-    boxes, scores = select_boxes(rows, num_classes=2, class_id=0, conf=0.4, iou=0.5, max_det=10)
+    boxes, scores, extra = select_boxes(rows, num_classes=2, class_id=0, conf=0.4, iou=0.5, max_det=10)
     np.testing.assert_allclose(boxes, [[40, 30, 60, 70], [340, 30, 360, 70]])
     np.testing.assert_allclose(scores, [0.9, 0.6])
+    assert extra.shape == (2, 0)  # a detect model: nothing after the class scores
+    pose_rows = np.concatenate([rows[:, :5], np.arange(5 * 6, dtype=np.float32).reshape(5, 6)], axis=1)
+    _, _, keypoints = select_boxes(pose_rows, num_classes=1, class_id=0, conf=0.4, iou=0.5, max_det=10)
+    # one class now, so the "dog" row is a person too; each box keeps its own row's rest, best first
+    np.testing.assert_allclose(keypoints, [[0, 1, 2, 3, 4, 5], [24, 25, 26, 27, 28, 29], [18, 19, 20, 21, 22, 23]])
     assert len(select_boxes(rows, 2, 0, 0.4, 0.5, max_det=1)[0]) == 1
     end2end = np.array([[1, 2, 3, 4, 0.9, 0], [5, 6, 7, 8, 0.95, 3], [9, 9, 9, 9, 0.2, 0]], np.float32)
-    boxes, scores = select_boxes(end2end, 80, 0, 0.4, 0.5, 10, end2end=True)
+    boxes, scores, _ = select_boxes(end2end, 80, 0, 0.4, 0.5, 10, end2end=True)
     np.testing.assert_allclose(boxes, [[1, 2, 3, 4]]) and np.testing.assert_allclose(scores, [0.9])
 
 

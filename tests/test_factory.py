@@ -11,6 +11,7 @@ from hrnet_studio.inference.pipeline import PipelineOptions
 from hrnet_studio.models.registry import ModelRegistry
 
 
+@pytest.mark.fresh_detector_export
 def test_a_choice_becomes_a_pipeline_on_the_cpu(gui_models):
     said = []
     detector, sha256 = resolve_detector("yolo11n-pose", ModelRegistry())

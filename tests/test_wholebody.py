@@ -251,3 +251,20 @@ def test_eval_reports_mmposes_landmark_metrics(part, assets, landmark_files, tmp
         assert list(values) == ["pck@0.2", "auc", "epe"]
         assert 0 <= values["pck@0.2"] <= 1 and 0 <= values["auc"] <= 1 and values["epe"] > 0
     assert len(json.loads((tmp_path / "r.json").read_text())) >= 1
+
+
+def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_files, yolo_pose_weights, videos,
+                                                                      models_home, capsys):
+    from hrnet_studio.cli import main
+    from hrnet_studio.models.registry import ModelRegistry
+
+    ModelRegistry().import_file(landmark_files["face"], name="face")
+    calib = ["--calib", str(videos / "two_people_basketball_gym_426x240.mp4")]
+    assert main(["models", "quantize", "face", *calib, "--detector", "none"]) != 0
+    err = capsys.readouterr().err
+    assert "calibrating a face model needs a pose detector (such as yolo11n-pose)" in err and "Traceback" not in err
+    assert main(["models", "quantize", "face", *calib, "--detector", str(yolo_pose_weights), "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "collecting face crops for calibration" in err
+    meta = json.loads((models_home / "face.int8.onnx.json").read_text())
+    assert "face crops from two_people_basketball_gym_426x240.mp4" in meta["notes"][0]

@@ -25,6 +25,7 @@ NO_DETECTOR = ("none", "full", "full-frame")  # what a user types for "no detect
 class Detections:
     boxes: np.ndarray  # float32 [N, 4] x1, y1, x2, y2 in frame pixels
     scores: np.ndarray  # float32 [N]
+    keypoints: np.ndarray | None = None  # a pose detector's float32 [N, 17, 3]: x, y frame pixels, confidence 0-1
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -95,9 +96,12 @@ class YoloPersonDetector:
         )[0]
         enforce_thread_budget()
         boxes = result.boxes
+        keypoints = getattr(result, "keypoints", None)
         return Detections(
             boxes.xyxy.cpu().numpy().astype(np.float32).reshape(-1, 4),
             boxes.conf.cpu().numpy().astype(np.float32).reshape(-1),
+            keypoints.data.cpu().numpy().astype(np.float32) if keypoints is not None and keypoints.has_visible
+            else None,
         )
 
 
@@ -122,8 +126,8 @@ class OnnxPersonDetector:
         self.device = "cpu" if self.model.session.get_providers()[0] == "CPUExecutionProvider" else "cuda"
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
-        boxes, scores = self.model.detect(frame_bgr, self.person_class)
-        return Detections(boxes.reshape(-1, 4), scores.reshape(-1))
+        boxes, scores, keypoints = self.model.detect(frame_bgr, self.person_class)
+        return Detections(boxes.reshape(-1, 4), scores.reshape(-1), keypoints)
 
 
 def person_class(names: dict, filename: str) -> int:

@@ -50,6 +50,13 @@ class Letterbox:
         out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
         return out
 
+    def points_to_frame(self, points: np.ndarray) -> np.ndarray:
+        """Points ``[..., 2]`` x, y in input pixels → frame pixels (not clipped: a joint may lie outside)."""
+        out = points.astype(np.float32, copy=True)
+        out[..., 0] = (out[..., 0] - self.pad_x) / self.gain_x
+        out[..., 1] = (out[..., 1] - self.pad_y) / self.gain_y
+        return out
+
 
 def letterbox(frame_bgr: np.ndarray, size: tuple[int, int], stride: int, minimum_rectangle: bool,
               ) -> tuple[np.ndarray, Letterbox]:
@@ -71,31 +78,33 @@ def letterbox(frame_bgr: np.ndarray, size: tuple[int, int], stride: int, minimum
 
 
 def select_boxes(rows: np.ndarray, num_classes: int, class_id: int, conf: float, iou: float, max_det: int,
-                 end2end: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                 end2end: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From the network's rows ``[A, C]`` (one per anchor) to the boxes of class ``class_id``:
-    (x1, y1, x2, y2 ``[N, 4]`` in input pixels, scores ``[N]``), best first."""
+    (x1, y1, x2, y2 ``[N, 4]`` in input pixels, scores ``[N]``, the rest of each kept row ``[N, E]``: a pose
+    model's keypoints, x, y, confidence ×K), best first."""
     if end2end:
         keep = (rows[:, 4] > conf) & (rows[:, 5] == class_id)
         kept = rows[keep][:max_det]
-        return kept[:, :4].astype(np.float32), kept[:, 4].astype(np.float32)
+        return kept[:, :4].astype(np.float32), kept[:, 4].astype(np.float32), kept[:, 6:].astype(np.float32)
     scores = rows[:, 4:4 + num_classes]
     best = scores.argmax(axis=1)
     score = scores[np.arange(len(rows)), best]
     keep = (score > conf) & (best == class_id)
-    xywh, score = rows[keep, :4], score[keep]
+    xywh, score, extra = rows[keep, :4], score[keep], rows[keep, 4 + num_classes:]
     boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
     if not len(boxes):
-        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, extra.shape[1]), np.float32)
     top_left_wh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
     kept = np.asarray(cv2.dnn.NMSBoxes(top_left_wh.tolist(), score.tolist(), conf, iou), dtype=np.int64).reshape(-1)
     kept = kept[np.argsort(-score[kept], kind="stable")][:max_det]
-    return boxes[kept].astype(np.float32), score[kept].astype(np.float32)
+    return boxes[kept].astype(np.float32), score[kept].astype(np.float32), extra[kept].astype(np.float32)
 
 
 class YoloOnnx:
     """An Ultralytics YOLO detect or pose export (``.onnx``) on an ONNX Runtime session.
 
-    ``detect(frame, class_id)`` → (boxes ``[N, 4]`` float32 x1, y1, x2, y2 in frame pixels, scores ``[N]``)."""
+    ``detect(frame, class_id)`` → (boxes ``[N, 4]`` float32 x1, y1, x2, y2 in frame pixels, scores ``[N]``,
+    a pose model's keypoints ``[N, K, 3]`` x, y in frame pixels and confidence, else None)."""
 
     def __init__(self, path: str | Path, imgsz: int, conf: float, iou: float, max_det: int, device: str = "cpu"):
         from .ort_session import open_session
@@ -117,9 +126,14 @@ class YoloOnnx:
         self.size = (imgsz, imgsz) if self.dynamic else (int(fixed[0]), int(fixed[1]))
         self.conf, self.iou, self.max_det = conf, iou, max_det
 
-    def detect(self, frame_bgr: np.ndarray, class_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def detect(self, frame_bgr: np.ndarray, class_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         tensor, placed = letterbox(frame_bgr, self.size, self.stride, minimum_rectangle=self.dynamic)
         output = self.session.run(None, {self.input_name: tensor})[0][0]
         rows = output if self.end2end else output.T  # [C, A] → [A, C]
-        boxes, scores = select_boxes(rows, len(self.names), class_id, self.conf, self.iou, self.max_det, self.end2end)
-        return placed.to_frame(boxes, frame_bgr.shape), scores
+        boxes, scores, extra = select_boxes(rows, len(self.names), class_id, self.conf, self.iou, self.max_det,
+                                            self.end2end)
+        keypoints = None
+        if self.task == "pose" and extra.shape[1] and extra.shape[1] % 3 == 0:
+            keypoints = extra.reshape(len(extra), extra.shape[1] // 3, 3)
+            keypoints[..., :2] = placed.points_to_frame(keypoints[..., :2])
+        return placed.to_frame(boxes, frame_bgr.shape), scores, keypoints

@@ -1,7 +1,8 @@
 """INT8 pose models: ONNX Runtime static quantization calibrated on real person crops, kept only behind a guard.
 
 ``prepare_int8`` takes a registered model's fp32 ONNX export, collects person crops from the user's own
-footage (the detector's boxes, warped exactly as the pipeline warps them), calibrates ONNX Runtime's static
+footage (the detector's boxes, warped exactly as the pipeline warps them; for a face or hand landmark model, the
+face or hand boxes the whole-body stage would derive from a pose detector's keypoints), calibrates ONNX Runtime's static
 quantization (QDQ, per-channel int8 weights, uint8 activations) on 80% of them, and compares INT8 with fp32
 keypoints on the held-out 20%:
 
@@ -56,24 +57,46 @@ class GuardError(StudioError):
         self.report = report
 
 
+def part_boxes(landmarks: str, detector_name: str = "the detector") -> Callable[[object], np.ndarray]:
+    """For a ``face`` or ``hand`` landmark model: detections → the face (or both hands') boxes [M, 4] the whole-body
+    stage derives from each person's keypoints, which only a pose detector gives."""
+    from ..inference.wholebody import PartBoxes
+    from ..skeletons import COCO_17
+
+    boxes = PartBoxes(COCO_17)
+    parts = ("face",) if landmarks == "face" else ("left_hand", "right_hand")
+
+    def of(found) -> np.ndarray:
+        if found.keypoints is None:
+            raise StudioError(f"calibrating a {landmarks} model needs a pose detector (such as yolo11n-pose) to find "
+                              f"{landmarks}s from each person's keypoints; {detector_name} gives boxes only")
+        out = [box for kpts in found.keypoints for part in parts
+               if (box := boxes.box(part, kpts[:, :2], kpts[:, 2])) is not None]
+        return np.array(out, np.float32).reshape(-1, 4)
+
+    return of
+
+
 def calibration_crops(
     sources: Iterable[Path], input_size: tuple[int, int], detector, max_crops: int = 240, frames_per_source: int = 120,
     progress: Callable[[int, int], None] | None = None, normalization: Normalization | None = None,
-    udp: bool = False,
+    udp: bool = False, boxes_of: Callable[[object], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Normalised person crops float32 [N, 3, H, W] from videos or image folders, as the pipeline makes them
     (``normalization``: the model's, ImageNet's when not given; ``udp``: UDP's crop matrix, for udp models).
 
     Frames are taken evenly over each source (``frames_per_source`` at most); every person the detector finds is
-    cropped. Raises ``StudioError`` when no person is found."""
+    cropped, or every box ``boxes_of(detections)`` gives (``part_boxes``: faces or hands). Raises ``StudioError``
+    when nothing is found."""
     from ..inference.transforms import person_crops
 
     crops: list[np.ndarray] = []
     sources = list(sources)
     for done, frame in enumerate(_sampled_frames(sources, frames_per_source)):
         found = detector.detect(frame)
-        if len(found):
-            crops.append(person_crops(frame, found.boxes, input_size, normalization or Normalization(), udp)[0])
+        boxes = found.boxes if boxes_of is None or not len(found) else boxes_of(found)
+        if len(boxes):
+            crops.append(person_crops(frame, boxes, input_size, normalization or Normalization(), udp)[0])
         if progress:
             progress(done + 1, frames_per_source * len(sources))
         if sum(len(c) for c in crops) >= max_crops:
@@ -81,7 +104,8 @@ def calibration_crops(
     if progress:  # the frames left unread are not needed: the collection is complete
         progress(frames_per_source * len(sources), frames_per_source * len(sources))
     if not crops:
-        raise StudioError("no person was found in the calibration footage: give --calib videos or image folders "
+        raise StudioError(f"no {'face or hand' if boxes_of else 'person'} was found in the calibration footage: "
+                          "give --calib videos or image folders "
                           "with people in them")
     return np.concatenate(crops)[:max_crops]
 
@@ -165,6 +189,7 @@ class Int8Candidate:
     report: GuardReport
     calibration_crops: int
     sources: list[Path]
+    crops_of: str = "person"  # what the crops show: person, face or hand
 
     def discard(self) -> None:
         import shutil
@@ -193,12 +218,15 @@ def prepare_int8(
     if fp32 is None:
         say(f"exporting {record.name} to ONNX first...")
         fp32, _ = export_registered(registry, record)
-    say(f"collecting person crops for calibration from {', '.join(p.name for p in sources)}...")
+    what = {"face": "face", "hand": "hand"}.get(record.landmarks or "", "person")
+    say(f"collecting {what} crops for calibration from {', '.join(p.name for p in sources)}...")
     crops = calibration_crops(sources, tuple(fp32.metadata.input_size), detector, progress=progress,
                               normalization=fp32.metadata.normalization_spec(),
-                              udp=fp32.metadata.encoding == "udp")
+                              udp=fp32.metadata.encoding == "udp",
+                              boxes_of=part_boxes(what, getattr(detector, "name", "the detector"))
+                              if what != "person" else None)
     if len(crops) < 10:
-        raise StudioError(f"only {len(crops)} persons found in the calibration footage: give more (at least 10)")
+        raise StudioError(f"only {len(crops)} {what}s found in the calibration footage: give more (at least 10)")
     order = np.random.default_rng(0).permutation(len(crops))
     cut = int(round(len(crops) * (1 - held_out)))
     calibration, check = crops[order[:cut]], crops[order[cut:]]
@@ -211,7 +239,7 @@ def prepare_int8(
         Int8Candidate(record, fp32, path, GuardReport(0, 0, 0), 0, sources).discard()
         raise
     say(report.describe())
-    return Int8Candidate(record, fp32, path, report, len(calibration), sources)
+    return Int8Candidate(record, fp32, path, report, len(calibration), sources, what)
 
 
 def int8_name(record) -> str:
@@ -245,7 +273,8 @@ def _int8_metadata(candidate: Int8Candidate):
                    derived_sha256=source_sha256, sha256=None, created=now_iso(),
                    metrics={"int8_pck@0.05": round(report.pck, 4), "int8_score_r": round(report.correlation, 4)},
                    notes=[f"ONNX Runtime static quantization (QDQ, per-channel), calibrated on "
-                          f"{candidate.calibration_crops} person crops from {footage}; {verdict}: {report.describe()}"])
+                          f"{candidate.calibration_crops} {candidate.crops_of} crops from {footage}; {verdict}: "
+                          f"{report.describe()}"])
 
 
 def quantize_registered(
