@@ -268,3 +268,38 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
     assert "collecting face crops for calibration" in err
     meta = json.loads((models_home / "face.int8.onnx.json").read_text())
     assert "face crops from two_people_basketball_gym_426x240.mp4" in meta["notes"][0]
+
+
+def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, small_checkpoint, landmark_files, videos):
+    from hrnet_studio.inference.detector import Detections
+    from hrnet_studio.inference.export_job import export_video
+    from hrnet_studio.inference.model_loading import open_pose_model
+    from hrnet_studio.inference.pipeline import PosePipeline
+    from hrnet_studio.review.editing import FrameEditor
+    from hrnet_studio.review.review_file import Review
+
+    class TwoBoxes:
+        name = "boxes"
+
+        def detect(self, frame_bgr):
+            return Detections(np.array([[40, 30, 160, 220], [220, 30, 340, 220]], np.float32), np.array([0.9, 0.8]))
+
+    body = open_pose_model(str(small_checkpoint), backend="torch", device="cpu")
+    hands = open_pose_model(str(landmark_files["hand"]), backend="torch", device="cpu")
+    stage = WholeBodyStage(body.spec.keypoints, hands=LandmarkModel(hands.backend, hands.spec, "hand"))
+    pipeline = PosePipeline(body.backend, body.spec, TwoBoxes(), wholebody=stage)
+    clip = "two_people_basketball_gym_426x240.mp4"
+    review = Review.open(tmp_path / clip, COCO_17)
+    first = pipeline.estimate(np.zeros((240, 426, 3), np.uint8), TwoBoxes().detect(None))
+    for p, track in zip(first, (1, 2)):
+        p.track_id = track
+    editor = FrameEditor(review, 2, first)
+    elbow, wrist = COCO_17.names.index("left_elbow"), COCO_17.names.index("left_wrist")
+    editor.move_joint(1, elbow, 300.0, 100.0)
+    editor.move_joint(1, wrist, 300.0, 140.0)  # the forearm points down: the hand box lies below the wrist
+    out = tmp_path / "gym.poses.csv"
+    export_video(videos / clip, pipeline, out, max_frames=3, review=review)
+    rows = [r for r in csv.DictReader((tmp_path / "gym.wholebody.csv").open()) if r["frame"] == "2"]
+    person = next(r for r in rows if r["person_id"] == "2")
+    box = [float(person[f"left_hand_box_{c}"]) for c in ("x1", "y1", "x2", "y2")]
+    np.testing.assert_allclose(box, [284, 138, 316, 170], atol=0.01)  # centre (300, 154), side 32
