@@ -151,7 +151,7 @@ def _pipeline(args: argparse.Namespace):
         f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
     if pipeline.wholebody is not None:
         models = {"face": pipeline.wholebody.face, "hands": pipeline.wholebody.hands}
-        say("whole body: " + "; ".join(f"{part} {m.name} ({m.spec.arch}, {m.spec.num_joints} points)"
+        say("whole body: " + "; ".join(f"{part} {m.name} ({m.spec.arch}, {m.spec.num_joints} points, {m.precision})"
                                        for part, m in models.items() if m is not None))
     return choice, options, pipeline, loaded
 

@@ -254,7 +254,7 @@ def test_eval_reports_mmposes_landmark_metrics(part, assets, landmark_files, tmp
 
 
 def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_files, yolo_pose_weights, videos,
-                                                                      models_home, capsys):
+                                                                      models_home, capsys, small_checkpoint):
     from hrnet_studio.cli import main
     from hrnet_studio.models.registry import ModelRegistry
 
@@ -268,6 +268,19 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
     assert "collecting face crops for calibration" in err
     meta = json.loads((models_home / "face.int8.onnx.json").read_text())
     assert "face crops from two_people_basketball_gym_426x240.mp4" in meta["notes"][0]
+
+    # with INT8 chosen, the face model runs its INT8 version; a hand model without one runs in fp32, said once
+    from hrnet_studio.inference.factory import PipelineChoice, open_wholebody
+    from hrnet_studio.inference.model_loading import open_pose_model
+
+    ModelRegistry().import_file(landmark_files["hand"], name="hand")
+    body = open_pose_model(str(small_checkpoint), backend="torch", device="cpu")
+    said = []
+    stage = open_wholebody(PipelineChoice(face_model="face", hand_model="hand", device="cpu", precision="int8"),
+                           body, ModelRegistry(), said.append)
+    assert stage.face.precision == "INT8 (unguarded)" and stage.face.backend.device_name.startswith("ONNX Runtime")
+    assert stage.hands.precision == "fp32" and said[0] == \
+        "note: hand has no INT8 version (`hrnet-studio models quantize hand` makes one): it runs in fp32"
 
 
 def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, small_checkpoint, landmark_files, videos):

@@ -54,17 +54,28 @@ def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = Non
 
 def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
                    say: Callable[[str], None] = lambda line: None) -> WholeBodyStage | None:
-    """The face and hand models of ``choice`` on the body model's runtime and device (fp32), or None when neither
-    is chosen."""
+    """The face and hand models of ``choice`` on the body model's runtime and device, or None when neither is
+    chosen. With INT8 chosen, a landmark model runs its INT8 version when it has one (``models quantize``), else
+    fp32, said in one line."""
     if not (choice.face_model or choice.hand_model):
         return None
+    from ..models.registry import ModelRegistry
+
+    registry = registry or ModelRegistry()
     models = []
     for name in (choice.face_model, choice.hand_model):
         if not name:
             models.append(None)
             continue
-        part = open_pose_model(name, choice.backend, choice.device, fp16=choice.half, registry=registry, say=say)
-        models.append(LandmarkModel(part.backend, part.spec, part.record.name))
+        precision = choice.precision
+        record = registry.find(name)
+        if precision == "int8" and not (record is not None and (record.metadata and record.metadata.precision == "int8"
+                                                                 or registry.onnx_export_of(record, "int8"))):
+            say(f"note: {name} has no INT8 version (`hrnet-studio models quantize {name}` makes one): it runs in fp32")
+            precision = "fp32"
+        part = open_pose_model(name, choice.backend, choice.device, fp16=choice.half, registry=registry, say=say,
+                               precision=precision)
+        models.append(LandmarkModel(part.backend, part.spec, part.record.name, part.precision_label))
     return WholeBodyStage(body.spec.keypoints, *models)
 
 

@@ -102,10 +102,11 @@ class PartBoxes:
 class LandmarkModel:
     """A face or hand model on its runtime: boxes in, landmarks out."""
 
-    def __init__(self, backend: PoseBackend, spec: PoseModelSpec, name: str = ""):
+    def __init__(self, backend: PoseBackend, spec: PoseModelSpec, name: str = "", precision: str = "fp32"):
         self.backend = backend
         self.spec = spec
         self.name = name or spec.arch
+        self.precision = precision  # what runs, for display: fp32, INT8 or INT8 (unguarded)
 
     def estimate(self, frame_bgr: np.ndarray, boxes: np.ndarray, decoder: Decoder = "dark", flip_test: bool = False,
                  max_batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
