@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
 from hrnet_studio.inference.bench import measure_throughput  # noqa: E402
 from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
+from hrnet_studio.inference.wholebody import PARTS  # noqa: E402
 from hrnet_studio.models.checkpoints import build_pose_model  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
 from hrnet_studio.models.quantize import quantize_onnx  # noqa: E402
@@ -93,7 +94,7 @@ def export_speed(archs: list[str], video: Path, frames: int, workdir: Path, whol
 
             with open(workdir / f"{arch}.wholebody.csv", newline="") as f:
                 rows = list(csv.DictReader(f))
-            crops = sum(1 for r in rows for part in ("face", "left_hand", "right_hand") if r.get(f"{part}_box_x1"))
+            crops = sum(1 for r in rows for part in PARTS if r.get(f"{part}_box_x1"))
             parts = report.stage_ms.get("parts", 0.0) / max(report.frames, 1)
             print(f"{'':>14}  whole-body stage: {crops} face/hand crops, {parts:.0f} ms a frame", flush=True)
 

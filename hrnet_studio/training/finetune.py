@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..models.checkpoints import build_pose_model
+from ..models.checkpoints import HRNETV2_FINAL_KEY, build_pose_model
 from ..models.hrnet import PoseHighResolutionNet
 from ..models.litehrnet import (
     LITEHRNET_ARCHS,
@@ -38,7 +38,7 @@ def arch_of_state(state: dict[str, torch.Tensor], default: str = "hrnet_w32") ->
     weight = state.get("transition1.0.0.weight")
     if weight is None:
         return default
-    return f"{'hrnetv2' if 'final_layer.3.weight' in state else 'hrnet'}_w{int(weight.shape[0])}"
+    return f"{'hrnetv2' if HRNETV2_FINAL_KEY in state else 'hrnet'}_w{int(weight.shape[0])}"
 
 
 def plan_finetune(state: dict[str, torch.Tensor], num_joints: int, arch: str | None = None) -> FinetunePlan:
