@@ -283,6 +283,46 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
         "note: hand has no INT8 version (`hrnet-studio models quantize hand` makes one): it runs in fp32"
 
 
+def test_the_face_model_is_quantized_from_the_tools_menu(qtbot, window, landmark_files, videos, gui_models):
+    """Tools ▸ Quantize the face model…: calibrated on the faces of the open video's people (the window's detector is
+    yolo11n-pose); kept unguarded when the user says so, not listed as a model of its own. (That the face model runs
+    its INT8 version under Precision INT8 is tested with the CLI's quantize above.)"""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMenu, QMessageBox
+
+    job = window.models.import_file(landmark_files["face"])
+    qtbot.waitUntil(job.isFinished, timeout=30_000)
+    box = window.panel.wholebody
+    qtbot.waitUntil(lambda: box.face_combo.count() == 4, timeout=10_000)
+    menu = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&Tools")
+    face_action = window.quantize_part_actions["face"]
+
+    def open_tools_menu():
+        menu.popup(window.mapToGlobal(window.rect().center()))
+        qtbot.waitUntil(menu.isVisible, timeout=5_000)
+
+    open_tools_menu()
+    assert not face_action.isEnabled() and not window.quantize_part_actions["hand"].isEnabled()  # no face model yet
+    menu.hide()
+    box.face_combo.setFocus()
+    qtbot.keyClick(box.face_combo, Qt.Key.Key_Down)  # off → the installed face model
+    window.sources.open_path(videos / "two_people_basketball_gym_426x240.mp4")
+    window.sources.set_playing(False)  # calibration reads the open video itself
+    open_tools_menu()
+    assert face_action.isEnabled() and "face_hrnetv2_w8_128x128" in face_action.text()
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(face_action).center())
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
+    question = window.findChild(QMessageBox, "keepUnguardedQuestion")
+    assert "INT8 against fp32 on" in question.text()  # random weights: the guard refuses, the user decides
+    qtbot.mouseClick(question.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    int8 = gui_models / "face_hrnetv2_w8_128x128.int8.onnx"
+    assert int8.is_file() and "face crops from two_people_basketball_gym" in \
+        json.loads(int8.with_name(int8.name + ".json").read_text())["notes"][0]
+    assert box.face_combo.findData(int8.name) == -1 and box.face_model == "face_hrnetv2_w8_128x128"
+    assert "runs it when Precision is INT8" in window.statusBar().currentMessage()
+    assert window.panel.precision_combo.currentData() == "fp32"  # the body model has no INT8: left as it was
+
+
 def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, small_checkpoint, landmark_files, videos):
     from hrnet_studio.inference.detector import Detections
     from hrnet_studio.inference.export_job import export_video

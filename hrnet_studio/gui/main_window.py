@@ -136,6 +136,11 @@ class MainWindow(QMainWindow):
         self._action(tools_menu, "&Fine-tune a model…", self.open_finetune_wizard)
         self.quantize_flow = QuantizeFlow(self)
         self._action(tools_menu, "&Quantize to INT8…", lambda: self.quantize_flow.start())
+        self.quantize_part_actions = {
+            part: self._action(tools_menu, f"Quantize the {part} model to INT8…",
+                               lambda part=part: self.quantize_flow.start(part=part))
+            for part in ("face", "hand")}
+        tools_menu.aboutToShow.connect(self._enable_part_quantize)
         self.review.build_menu(self.menuBar().addMenu("&Review"))
         play_menu = self.menuBar().addMenu("&Playback")
         self.play_action = self._action(play_menu, "Play / pause", self.sources.toggle_playing, Qt.Key.Key_Space)
@@ -188,6 +193,13 @@ class MainWindow(QMainWindow):
         if self.panel.model_combo.count() and self.panel.model_needs_download() and self.model_info is None:
             self.view.clear("No pose model is installed yet: pick one under Settings ▸ Pose model to download it,\n"
                             "or File ▸ Import model… for a checkpoint you have")
+
+    def _enable_part_quantize(self) -> None:
+        """The face and hand entries of Tools ▸ Quantize act on Settings ▸ Whole body's models, when one is chosen."""
+        for part, action in self.quantize_part_actions.items():
+            model = self.panel.wholebody.installed_model(part)
+            action.setEnabled(model is not None)
+            action.setText(f"Quantize the {part} model{f' ({model})' if model else ''} to INT8…")
 
     def current_choice(self) -> PipelineChoice:
         return self.panel.choice(self.models.trusted)

@@ -1,4 +1,5 @@
-"""Tools ▸ Quantize to INT8…: the CLI's ``models quantize`` for the model in the picker, in the window.
+"""Tools ▸ Quantize to INT8…: the CLI's ``models quantize`` for the model in the picker, in the window; and for the
+face or hand model of Settings ▸ Whole body (calibrated on the face or hand crops of a pose detector's people).
 
 Calibration uses the user's own footage: the open video or image folder, or one they pick. Progress shows in a
 dialog that can cancel; when the INT8 model fails the accuracy guard, the user is asked whether to keep it anyway
@@ -23,12 +24,18 @@ class QuantizeFlow(WindowPart):
     def __init__(self, window):
         super().__init__(window)
         self.job: QuantizeJob | None = None
+        self.part: str | None = None  # what the running job quantizes: None (the body model), face or hand
 
-    def start(self, sources: list[Path] | None = None) -> None:
+    def start(self, sources: list[Path] | None = None, part: str | None = None) -> None:
+        """Quantize the body model in the picker, or with ``part`` ("face" / "hand") that Whole body model."""
         w, panel = self.window, self.window.panel
-        model = panel.model_combo.currentData()
-        if not model or panel.model_needs_download():
-            w.show_error("pick an installed pose model to quantize first")
+        if part is None:
+            model = None if panel.model_needs_download() else panel.model_combo.currentData()
+        else:
+            model = panel.wholebody.installed_model(part)
+        if not model:
+            w.show_error("pick an installed pose model to quantize first" if part is None else
+                         f"pick an installed {part} model under Settings ▸ Whole body to quantize first")
             return
         sources = sources or self._footage()
         if not sources:
@@ -38,14 +45,16 @@ class QuantizeFlow(WindowPart):
         self.job = job = QuantizeJob(request)
         job.setParent(w)  # Qt owns the thread: it is deleted once finished, never while it runs
         job.finished.connect(job.deleteLater)
-        dialog = QProgressDialog(f"Quantizing {model} to INT8: calibrating on people in "
+        on = "people" if part is None else f"the {part}s of people"
+        dialog = QProgressDialog(f"Quantizing {model} to INT8: calibrating on {on} in "
                                  f"{', '.join(p.name for p in sources)}…", "Cancel", 0, 0, w)
         dialog.setObjectName("quantizeProgress")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(job.cancel)
         job.progress.connect(lambda done, total: (dialog.setMaximum(max(total, 1)), dialog.setValue(done)))
-        job.ready.connect(self._verdict)
+        self.part = part
+        job.ready.connect(self._verdict)  # a method of this UI-thread object: queued from the job's thread
         job.failed.connect(self._failed)
         job.finished.connect(dialog.reset)
         job.start()
@@ -60,11 +69,11 @@ class QuantizeFlow(WindowPart):
 
     def _verdict(self, candidate) -> None:
         if candidate.report.passed:
-            self._register(candidate)
+            self._register(candidate, self.part)
         else:
-            self._ask_to_keep(candidate)
+            self._ask_to_keep(candidate, self.part)
 
-    def _register(self, candidate) -> None:
+    def _register(self, candidate, part: str | None = None) -> None:
         from ..errors import user_message
         from ..models.quantize import register_int8
 
@@ -73,7 +82,22 @@ class QuantizeFlow(WindowPart):
         except Exception as exc:  # a full disk: the message says so, the app stays up
             self._failed(user_message(exc, "saving the INT8 model"))
             return
-        self._use(record.name, candidate.report.describe())
+        if part is None:
+            self._use(record.name, candidate.report.describe())
+        else:
+            self._use_part(record.name, part, candidate.report.describe())
+
+    def _use_part(self, name: str, part: str, report: str) -> None:
+        """A face or hand model's INT8 version runs when Precision is INT8 (the body model's choice): it is reloaded
+        at once when it already is, else the status bar says so."""
+        w = self.window
+        w.refresh_models()
+        if w.panel.precision_combo.currentData() == "int8":
+            w.apply_model_choice()
+            w.statusBar().showMessage(f"{name} is ready and runs as the {part} model: {report}", 20000)
+        else:
+            w.statusBar().showMessage(f"{name} is ready: the {part} model runs it when Precision is INT8. {report}",
+                                      20000)
 
     def _use(self, name: str, report: str) -> None:
         w = self.window
@@ -88,8 +112,8 @@ class QuantizeFlow(WindowPart):
     def _failed(self, message: str) -> None:
         self.window.show_error(message)
 
-    def _ask_to_keep(self, candidate) -> None:
+    def _ask_to_keep(self, candidate, part: str | None = None) -> None:
         ask_yes_no(self.window, "INT8 failed the accuracy guard",
                    f"{candidate.report.describe()}.\n\nKeep the INT8 model anyway? It will be marked unguarded: its "
                    f"keypoints may differ from the full-precision model's.", "keepUnguardedQuestion",
-                   lambda yes: self._register(candidate) if yes else candidate.discard(), risky=True)
+                   lambda yes: self._register(candidate, part) if yes else candidate.discard(), risky=True)

@@ -27,7 +27,7 @@ from ..inference.draw import OverlayOptions
 from ..inference.factory import PipelineChoice
 from ..inference.pipeline import PipelineOptions
 from ..models.registry import ModelRecord, metrics_text
-from .wholebody_box import DOWNLOAD_ROLE, WholeBodyBox
+from .wholebody_box import DOWNLOAD_ROLE, WholeBodyBox, without_exports
 
 SHA256_ROLE = Qt.ItemDataRole.UserRole + 2  # a detector's sha256 as recorded when it was installed
 
@@ -232,9 +232,7 @@ class SettingsPanel(QWidget):
         landmark models go to the Whole body pickers (``fill_landmark_models``)."""
         pose = [r for r in records if r.kind == "pose" and not r.problem and (r.format != "onnx" or r.installed)
                 and r.landmarks is None]
-        names = {r.name for r in pose if r.installed}
-        # An ONNX export of a listed model is not a model of its own: the Backend picker chooses it.
-        pose = [r for r in pose if not (r.metadata and r.metadata.derived_from in names)]
+        pose = without_exports(pose)
         installed = [r for r in pose if r.installed]
         available = [r for r in pose if not r.installed]
         self.model_combo.blockSignals(True)

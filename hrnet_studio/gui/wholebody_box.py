@@ -17,6 +17,13 @@ from ..models.registry import ModelRecord
 DOWNLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # the settings panel's marker of a zoo entry not installed yet
 
 
+def without_exports(records: list[ModelRecord]) -> list[ModelRecord]:
+    """``records`` less the ONNX and INT8 versions of an installed one among them: those are not models of their own
+    (the Backend and Precision pickers choose them)."""
+    names = {r.name for r in records if r.installed}
+    return [r for r in records if not (r.metadata and r.metadata.derived_from in names)]
+
+
 class WholeBodyBox(QGroupBox):
     """Two pickers (off, the installed face / hand models, then the zoo's to download) and a threshold slider."""
 
@@ -55,8 +62,8 @@ class WholeBodyBox(QGroupBox):
     def fill(self, records: list[ModelRecord], face: str | None, hand: str | None) -> None:
         """List the landmark models of ``records`` and select ``face`` / ``hand`` (registry names; None = off)."""
         for combo, kind, selected in ((self.face_combo, "face", face), (self.hand_combo, "hand", hand)):
-            models = [r for r in records if r.kind == "pose" and not r.problem and r.landmarks == kind
-                      and (r.format != "onnx" or r.installed)]
+            models = without_exports([r for r in records if r.kind == "pose" and not r.problem
+                                      and r.landmarks == kind and (r.format != "onnx" or r.installed)])
             combo.blockSignals(True)
             combo.clear()
             combo.addItem("off", None)
@@ -78,6 +85,11 @@ class WholeBodyBox(QGroupBox):
     @property
     def hand_model(self) -> str | None:
         return self.hand_combo.currentData()
+
+    def installed_model(self, part: str) -> str | None:
+        """The chosen ``face`` or ``hand`` model when it is installed (None when off or still to download)."""
+        combo = self.face_combo if part == "face" else self.hand_combo
+        return None if combo.currentData(DOWNLOAD_ROLE) == "download" else combo.currentData()
 
     def pending_download(self) -> str | None:
         """The zoo name of a chosen landmark model that is not installed yet."""
