@@ -61,11 +61,15 @@ def test_export_is_a_valid_dynamic_batch_graph(onnx_w8):
         assert backend.infer(np.zeros((n, 3, 256, 192), np.float32)).shape == (n, 17, 64, 48)
 
 
-def test_torch_export_based_exporter_gives_the_same_graph_contract(small_checkpoint, tmp_path):
-    """The fallback exporter (used where the TorchScript one is gone) must pass the same checks."""
-    model, spec = load_pose_model(small_checkpoint)
+def test_torch_export_based_exporter_gives_the_same_graph_contract(tmp_path):
+    """The fallback exporter (used where the TorchScript one is gone) must pass the same checks. On an HRNet of every
+    kind of layer but one module and one block per stage: the exporter's cost grows with the operations (35 s for a
+    whole W8 on 2 cores), what it has to get right does not."""
+    from hrnet_studio.models.hrnet import HRNetConfig, PoseHighResolutionNet
+
+    model = PoseHighResolutionNet(HRNetConfig(width=8, stage_modules=(1, 1, 1), blocks_per_branch=1)).eval()
     path = tmp_path / "dynamo.onnx"
-    assert export_onnx(model, spec.input_size, path, exporter="dynamo") <= 1e-4
+    assert export_onnx(model, (192, 256), path, exporter="dynamo") <= 1e-4
     onnx.checker.check_model(str(path), full_check=True)
     assert OnnxBackend(path, "cpu").infer(np.zeros((3, 3, 256, 192), np.float32)).shape == (3, 17, 64, 48)
 

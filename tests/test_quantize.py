@@ -6,7 +6,7 @@ import pytest
 import torch
 from test_export_cli import read_csv, run_cli
 
-from hrnet_studio.models.quantize import GUARD_PCK, guard, quantize_onnx
+from hrnet_studio.models.quantize import GUARD_PCK, GuardReport, guard, quantize_onnx
 from hrnet_studio.models.registry import ModelRegistry
 
 JOINTS = 3
@@ -66,6 +66,10 @@ def test_the_guard_accepts_a_good_quantization_and_refuses_a_broken_one(blob_mod
     report = guard(blob_model, broken, held_out)
     assert not report.passed and report.pck < GUARD_PCK
     assert "PCK@0.05 agreement" in report.describe() and "needs 0.95" in report.describe()
+    assert report.speedup > 0 and "fp32's speed on this CPU" in report.describe()  # measured, reported, not judged
+    slower = GuardReport(0.99, 0.99, 32, speedup=0.71)
+    assert slower.passed and slower.describe().endswith(
+        "it runs 0.71x fp32's speed on this CPU (slower: fp32 is the faster choice for this model here)")
 
 
 def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded(capsys, models_home,
@@ -87,6 +91,7 @@ def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded(capsy
     assert "registered w8.int8.onnx (UNGUARDED: it failed the guard)" in err
     meta = json.loads((models_home / "w8.int8.onnx.json").read_text())
     assert meta["precision"] == "int8" and meta["guarded"] is False and meta["derived_from"] == "w8"
+    assert meta["metrics"]["int8_speedup"] > 0 and "x fp32's speed on this CPU" in err
     code, out, _ = run_cli(capsys, "models", "list")
     row = next(line for line in out.splitlines() if line.startswith("w8.int8.onnx"))
     assert "int8, unguarded" in row

@@ -38,14 +38,20 @@ class GuardReport:
     pck: float  # share of sure fp32 joints that INT8 places within PCK_FRACTION × person size
     correlation: float  # Pearson's r of the keypoint scores
     crops: int  # held-out crops compared
+    speedup: float = 0.0  # INT8's crops/s ÷ fp32's on this machine (0: not measured); it does not decide the verdict
 
     @property
     def passed(self) -> bool:
         return self.pck >= GUARD_PCK and self.correlation >= GUARD_CORRELATION
 
     def describe(self) -> str:
-        return (f"INT8 against fp32 on {self.crops} held-out crops: PCK@{PCK_FRACTION:g} agreement {self.pck:.3f} "
+        line = (f"INT8 against fp32 on {self.crops} held-out crops: PCK@{PCK_FRACTION:g} agreement {self.pck:.3f} "
                 f"(needs {GUARD_PCK:g}), score correlation {self.correlation:.3f} (needs {GUARD_CORRELATION:g})")
+        if self.speedup > 0:
+            line += f"; it runs {self.speedup:.2f}x fp32's speed on this CPU"
+            if self.speedup < 1:
+                line += " (slower: fp32 is the faster choice for this model here)"
+        return line
 
 
 class GuardError(StudioError):
@@ -176,7 +182,23 @@ def guard(fp32: Path, int8: Path, crops: np.ndarray) -> GuardReport:
     pck = float(close[sure].mean()) if sure.any() else 0.0
     a, b = score_ref.ravel(), score_new.ravel()
     correlation = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
-    return GuardReport(pck, correlation, len(crops))
+    return GuardReport(pck, correlation, len(crops), relative_speed(reference, candidate, crops[:8]))
+
+
+def relative_speed(reference, candidate, batch: np.ndarray, seconds: float = 0.25, rounds: int = 3) -> float:
+    """``candidate``'s crops/s ÷ ``reference``'s on ``batch`` float32 [N, 3, H, W]: each timed for ``seconds`` in
+    turn, ``rounds`` times (so a busy moment of the machine falls on both), the median ratio. Both have run once."""
+    import statistics
+    import time
+
+    def rate(backend) -> float:
+        start, runs = time.perf_counter(), 0
+        while runs == 0 or time.perf_counter() - start < seconds:
+            backend.infer(batch)
+            runs += 1
+        return runs / (time.perf_counter() - start)
+
+    return statistics.median(rate(candidate) / rate(reference) for _ in range(rounds))
 
 
 @dataclass
@@ -271,7 +293,8 @@ def _int8_metadata(candidate: Int8Candidate):
     return replace(candidate.fp32.metadata, name=name, file=name, format="onnx", precision="int8",
                    guarded=report.passed, source="int8", builtin=None, derived_from=record.name,
                    derived_sha256=source_sha256, sha256=None, created=now_iso(),
-                   metrics={"int8_pck@0.05": round(report.pck, 4), "int8_score_r": round(report.correlation, 4)},
+                   metrics={"int8_pck@0.05": round(report.pck, 4), "int8_score_r": round(report.correlation, 4),
+                            "int8_speedup": round(report.speedup, 2)},
                    notes=[f"ONNX Runtime static quantization (QDQ, per-channel), calibrated on "
                           f"{candidate.calibration_crops} {candidate.crops_of} crops from {footage}; {verdict}: "
                           f"{report.describe()}"])

@@ -34,7 +34,7 @@ LEGACY_DEFAULT_FILES = ("pose_hrnet_w32_256x192.pth",)
 DEFAULT_DETECTORS = ("yolo11n-pose", "yolo11n")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
 METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK", "nme": "NME", "pck@0.2": "PCK@0.2",
-                 "auc": "AUC", "epe": "EPE (px)"}
+                 "auc": "AUC", "epe": "EPE (px)", "int8_speedup": "INT8 speed vs fp32"}
 
 
 def metrics_text(metrics: dict[str, float]) -> str:
@@ -43,6 +43,8 @@ def metrics_text(metrics: dict[str, float]) -> str:
         label = METRIC_LABELS.get(key, key)
         if key == "nme":
             return f"{label} {100 * value:.2f}%"
+        if key == "int8_speedup":
+            return f"{label} {value:.2f}x"
         return f"{label} {value:.3f}" if value <= 1 else f"{label} {value:.1f}"
 
     return ", ".join(one(k, v) for k, v in metrics.items()) or "-"
