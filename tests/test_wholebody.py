@@ -133,10 +133,10 @@ def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, video
     for name in ("face", "hand"):  # File ▸ Import model…: a landmark model goes to the Whole body pickers
         job = window.models.import_file(landmark_files[name])
         qtbot.waitUntil(job.isFinished, timeout=30_000)
-    qtbot.waitUntil(lambda: window.panel.wholebody.face_combo.count() == 4, timeout=10_000)  # off, ours, 2 to download
+    box = window.panel.wholebody  # each picker: off, ours, 2 to download (each import refreshes them when it is done)
+    qtbot.waitUntil(lambda: box.face_combo.count() == box.hand_combo.count() == 4, timeout=10_000)
     assert window.panel.model_combo.currentData() == "w8"  # the body model stays
     assert window.panel.model_combo.findData("face_hrnetv2_w8_128x128") == -1  # not a body model
-    box = window.panel.wholebody
     assert box.face_model is None and box.hand_model is None  # off by default
     for combo in (box.face_combo, box.hand_combo):
         combo.setFocus()
