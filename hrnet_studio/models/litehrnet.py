@@ -120,7 +120,7 @@ class CrossResolutionWeighting(nn.Module):
         self.conv2 = ConvModule(int(total / ratio), total, 1, act=nn.Sigmoid())
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
-        size = tuple(int(v) for v in x[-1].shape[-2:])
+        size = _dims(x[-1])[1:]
         pooled = [_pool_to(s, size) for s in x[:-1]] + [x[-1]]
         gates = torch.split(self.conv2(self.conv1(torch.cat(pooled, dim=1))), self.channels, dim=1)
         return [s * resize_to(g, s, "nearest") for s, g in zip(x, gates)]
@@ -129,7 +129,7 @@ class CrossResolutionWeighting(nn.Module):
 def _pool_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Adaptive average pooling to ``size``; as a plain average pool where the sizes divide (always, for inputs that
     are multiples of 32), which is the same numbers and exports to ONNX with a fixed kernel."""
-    h, w = (int(v) for v in x.shape[-2:])
+    h, w = _dims(x)[1:]
     if h % size[0] == 0 and w % size[1] == 0:
         return F.avg_pool2d(x, (h // size[0], w // size[1]))
     return F.adaptive_avg_pool2d(x, size)
