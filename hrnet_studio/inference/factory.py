@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import StudioError
 from .detector import NO_DETECTOR, PersonDetector, detector_runtime, make_detector
-from .model_loading import LoadedPoseModel, open_pose_model
+from .model_loading import LoadedPoseModel, int8_version, open_pose_model
 from .pipeline import PipelineOptions, PosePipeline
 from .wholebody import LandmarkModel, WholeBodyStage
 
@@ -69,8 +69,7 @@ def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
             continue
         precision = choice.precision
         record = registry.find(name)
-        if precision == "int8" and not (record is not None and (record.metadata and record.metadata.precision == "int8"
-                                                                 or registry.onnx_export_of(record, "int8"))):
+        if precision == "int8" and (record is None or int8_version(record, registry) is None):
             say(f"note: {name} has no INT8 version (`hrnet-studio models quantize {name}` makes one): it runs in fp32")
             precision = "fp32"
         part = open_pose_model(name, choice.backend, choice.device, fp16=choice.half, registry=registry, say=say,

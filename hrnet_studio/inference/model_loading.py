@@ -114,13 +114,19 @@ def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
     return LoadedPoseModel(runner, spec, record, "onnx", meta.precision, meta.guarded is not False)
 
 
+def int8_version(record: ModelRecord, registry: ModelRegistry) -> ModelRecord | None:
+    """``record`` itself when it is INT8, else its INT8 version made by ``models quantize``, else None."""
+    if record.metadata is not None and record.metadata.precision == "int8":
+        return record
+    return registry.onnx_export_of(record, "int8")
+
+
 def _open_int8(record: ModelRecord, backend: str, device: str, input_size: tuple[int, int] | None,
                registry: ModelRegistry) -> LoadedPoseModel:
     """The INT8 version of ``record`` (or ``record`` itself when it is one), on ONNX Runtime."""
     if backend == "torch":
         raise StudioError("INT8 models run on ONNX Runtime: choose the onnx (or auto) backend")
-    is_int8 = record.metadata is not None and record.metadata.precision == "int8"
-    int8 = record if is_int8 else registry.onnx_export_of(record, "int8")
+    int8 = int8_version(record, registry)
     if int8 is None:
         raise StudioError(f"{record.name} has no INT8 version made from this file: run `hrnet-studio models quantize "
                           f"{record.name}` (in the app: Tools ▸ Quantize to INT8…)")
