@@ -146,6 +146,7 @@ def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, video
                     and window.worker.pipeline.wholebody.hands is not None, timeout=60_000)
     seen = []
     window.worker.resultReady.connect(lambda live: seen.append(live))
+    window.review.choose_folder(tmp_path)  # a review file (below) goes here, not beside the shared clip
     window.sources.open_path(videos / "single_person_basketball_portrait_1080x1920.mp4")  # 40 frames
     qtbot.waitUntil(lambda: any(p.parts for live in seen for p in live.result.persons), timeout=60_000)
     qtbot.mouseClick(window.player.play_button, Qt.MouseButton.LeftButton)  # pause
@@ -163,6 +164,24 @@ def test_whole_body_from_the_settings_panel(qtbot, window, landmark_files, video
     assert window.panel.overlay_options().part_threshold == 1.0
     qtbot.waitUntil(lambda: window.view.joints_drawn < drawn, timeout=5000)
     assert landmarks and drawn - window.view.joints_drawn <= landmarks  # only landmarks went
+
+    # correct the frame: a hand shown on it follows the wrist dragged with the mouse, as it does in the exports
+    hand_of = {p.track_id: sorted({"left_hand", "right_hand"} & set(p.parts)) for p in window.view.persons}
+    track, part = next((t, parts[0]) for t, parts in hand_of.items() if parts)
+    before = next(p for p in window.view.persons if p.track_id == track).parts[part].bbox.copy()
+    wrist = COCO_17.names.index(part.replace("_hand", "_wrist"))
+    qtbot.keyClick(window, Qt.Key.Key_E)  # correct this frame
+    start = next(p for p in window.review.editor.persons if p.track_id == track).keypoints[wrist]
+    a, b = (window.view.to_widget(*xy).toPoint() for xy in (start, start + np.array([0.0, 120.0])))
+    qtbot.mousePress(window.view, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(window.view, b)
+    qtbot.mouseRelease(window.view, Qt.MouseButton.LeftButton, pos=b)
+    qtbot.keyClick(window, Qt.Key.Key_E)  # done: the corrected frame is shown as corrected
+    shown = next(p for p in window.view.persons if p.track_id == track)
+    assert shown.corrected is not None and shown.corrected[wrist]
+    expected = window.worker.pipeline.wholebody.boxes.box(part, shown.keypoints, shown.scores)
+    np.testing.assert_allclose(shown.parts[part].bbox, expected, atol=0.01)
+    assert not np.allclose(shown.parts[part].bbox, before)
 
     dialog = window.outputs.export_keypoints()
     out = tmp_path / "portrait.poses.csv"

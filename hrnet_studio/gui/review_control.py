@@ -16,6 +16,7 @@ from ..review.editing import VISIBILITY_WORDS, FrameEditor
 from ..review.marks import draw_review_marks
 from ..review.review_file import Review
 from ..review.suggest import suggest
+from .corrected_parts import CorrectedParts
 from .jobs import SuggestJob
 from .review_panel import ReviewPanel
 from .review_set_flow import ReviewSetFlow
@@ -37,6 +38,7 @@ class ReviewControl(WindowPart):
         self._failed_for: tuple | None = None  # the source and keypoints whose review could not be read
         self._drag: tuple[int, int, np.ndarray] | None = None
         self._box_start: tuple[float, float] | None = None
+        self.corrected_parts = CorrectedParts(window.show_error)  # faces and hands on corrected frames
         p = self.panel
         p.suggest_button.clicked.connect(self.start_suggestions)
         p.cancel_button.clicked.connect(lambda: self.job.cancel() if self.job else None)
@@ -109,10 +111,12 @@ class ReviewControl(WindowPart):
         view.decorate = None
         if self.review is None:
             return live.result.persons
+        persons = self.review.apply(live.result).persons
         reviewed = self.review.frame(live.frame.index)
-        if reviewed is not None:
-            view.decorate = lambda canvas: draw_review_marks(canvas, reviewed)
-        return self.review.apply(live.result).persons
+        if reviewed is None:
+            return persons
+        view.decorate = lambda canvas: draw_review_marks(canvas, reviewed)
+        return self.corrected_parts.follow(self.window.worker.pipeline, live.frame.image, live.frame.index, persons)
 
     def _ensure_review(self, keypoints) -> None:
         path = self.source_path()

@@ -103,10 +103,8 @@ def export_video(
         for frame, result in frames:
             if review is not None:
                 result = review.apply(result)
-                if pipeline.wholebody is not None and review.frame(result.frame_index) is not None:
-                    # a corrected frame's faces and hands follow its corrected joints
-                    pipeline.wholebody.add_parts(frame.image, result.persons, pipeline.options.decoder,
-                                                 pipeline.options.flip_test, pipeline.options.max_batch)
+                if review.frame(result.frame_index) is not None:
+                    pipeline.add_parts(frame.image, result.persons)  # faces and hands follow the corrected joints
             for stage, ms in result.timings_ms.items():
                 report.stage_ms[stage] = report.stage_ms.get(stage, 0.0) + ms
             t0 = time.perf_counter()

@@ -167,9 +167,16 @@ class PosePipeline:
             self._track(persons, timestamp_s)
         if self.wholebody is not None:
             with timer("parts"):
-                self.wholebody.add_parts(frame_bgr, persons, self.options.decoder, self.options.flip_test,
-                                         self.options.max_batch)
+                self.add_parts(frame_bgr, persons)
         return FrameResult(frame_index, timestamp_s, persons, timer.ms)
+
+    def add_parts(self, frame_bgr: np.ndarray, persons: list[PersonPose]) -> None:
+        """Fill each person's face and hand landmarks (``person.parts``) from its body keypoints, with this
+        pipeline's decoder and flip test; nothing without a whole-body stage. Also how a corrected frame's faces and
+        hands follow its corrected joints."""
+        if self.wholebody is not None:
+            self.wholebody.add_parts(frame_bgr, persons, self.options.decoder, self.options.flip_test,
+                                     self.options.max_batch)
 
     def _detect(self, frame_bgr: np.ndarray, timer: StageTimer) -> Detections:
         with timer("detect"), self._detector_lock:
