@@ -72,6 +72,21 @@ def test_the_guard_accepts_a_good_quantization_and_refuses_a_broken_one(blob_mod
         "it runs 0.71x fp32's speed on this CPU (slower: fp32 is the faster choice for this model here)")
 
 
+@pytest.mark.parametrize("per_source", [120, 5])  # a few frames apart (read on to), and far apart (sought)
+def test_calibration_frames_are_spread_evenly_over_the_video(videos, per_source):
+    import cv2
+
+    from hrnet_studio.models.quantize import _sampled_frames
+
+    clip = videos / "two_people_basketball_gym_426x240.mp4"
+    capture, every = cv2.VideoCapture(str(clip)), []
+    while (frame := capture.read())[0]:
+        every.append(frame[1])
+    taken = list(_sampled_frames([clip], per_source))
+    wanted = np.linspace(0, len(every) - 1, per_source).astype(int)
+    assert len(taken) == per_source and all(np.array_equal(f, every[i]) for f, i in zip(taken, wanted))
+
+
 def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded(capsys, models_home,
                                                                            small_checkpoint_96x128, videos, tmp_path):
     """A random-weight HRNet has flat heatmaps, so its INT8 version cannot agree with fp32: the guard refuses it."""
