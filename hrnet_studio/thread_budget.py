@@ -38,7 +38,9 @@ class ThreadBudget:
     def plan(cls, cores: int | None = None) -> ThreadBudget:
         """ONNX Runtime does not spin: its idle workers spinning after a run took the cores from the detector that
         runs next (benchmarks/live.py, 2-core CPU: detection 54-66 ms instead of 86-131 ms, live 1.03-1.41x the
-        frames/s), which costs more than spinning saves the network alone (0-10%)."""
+        frames/s), which costs more than spinning saves the network alone (0-10%). Spinning within runs only (ORT's
+        ``session.force_spinning_stop``) was worse still: the detector of the next frame runs during the pose run
+        (Lite-HRNet-18, gym clip: 0.62-0.67x the frames/s)."""
         cores = cores or available_cores()
         return cls(cores=cores, torch_threads=cores, ort_intra=cores, ort_inter=1, ort_spinning=False,
                    opencv_threads=1)
