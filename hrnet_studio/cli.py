@@ -123,7 +123,8 @@ def pipeline_choice(args: argparse.Namespace, registry, model: str | None = None
         detector_size=getattr(args, "det_size", 640), precision=getattr(args, "precision", "fp32"),
         half=getattr(args, "half", False), input_size=getattr(args, "input_size", None),
         det_conf=getattr(args, "det_conf", 0.4), det_iou=getattr(args, "det_iou", 0.5),
-        face_model=getattr(args, "face_model", None), hand_model=getattr(args, "hand_model", None))
+        face_model=getattr(args, "face_model", None), hand_model=getattr(args, "hand_model", None),
+        part_precision=getattr(args, "part_precision", None))
 
 
 def load_model(args: argparse.Namespace, registry):

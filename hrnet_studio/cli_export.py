@@ -103,6 +103,9 @@ def add_export_parser(sub) -> None:
     whole.add_argument("--hand-model", metavar="MODEL",
                        help="a hand landmark model (such as hrnetv2_w18_coco_wholebody_hand_256x256) run on a box "
                             "past each wrist")
+    whole.add_argument("--part-precision", choices=["fp32", "int8"],
+                       help="precision of the face and hand models (default: --precision's); int8 runs their INT8 "
+                            "versions (`hrnet-studio models quantize MODEL`) on ONNX Runtime")
     whole.add_argument("--part-thr", type=probability, default=0.3,
                        help="landmark score below which the overlay hides a face or hand point (default 0.3)")
     ex.set_defaults(func=cmd_export)

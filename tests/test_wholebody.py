@@ -273,7 +273,8 @@ def test_eval_reports_mmposes_landmark_metrics(part, assets, landmark_files, tmp
 
 
 def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_files, yolo_pose_weights, videos,
-                                                                      models_home, capsys, small_checkpoint):
+                                                                      models_home, capsys, small_checkpoint,
+                                                                      tmp_path):
     from hrnet_studio.cli import main
     from hrnet_studio.models.registry import ModelRegistry
 
@@ -301,11 +302,22 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
     assert stage.hands.precision == "fp32" and said[0] == \
         "note: hand has no INT8 version (`hrnet-studio models quantize hand` makes one): it runs in fp32"
 
+    # the landmark models' own precision: INT8 faces beside an fp32 body on PyTorch, from the command line
+    out = tmp_path / "parts.csv"
+    assert main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint),
+                 "--backend", "torch", "--detector", str(yolo_pose_weights), "--face-model", "face", "--hand-model",
+                 "hand", "--part-precision", "int8", "--max-frames", "2", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "note: face has no INT8" not in err and "note: hand has no INT8 version" in err  # the face runs INT8
+    assert (tmp_path / "parts.wholebody.csv").is_file()
+    choice = PipelineChoice(face_model="face", device="cpu", backend="torch", part_precision="int8")
+    assert open_wholebody(choice, body, ModelRegistry()).face.backend.device_name.startswith("ONNX Runtime")
+
 
 def test_the_face_model_is_quantized_from_the_tools_menu(qtbot, window, landmark_files, videos, gui_models):
     """Tools ▸ Quantize the face model…: calibrated on the faces of the open video's people (the window's detector is
-    yolo11n-pose); kept unguarded when the user says so, not listed as a model of its own. (That the face model runs
-    its INT8 version under Precision INT8 is tested with the CLI's quantize above.)"""
+    yolo11n-pose); kept unguarded when the user says so, not listed as a model of its own, and run at once (Whole
+    body ▸ Precision becomes INT8) while the body model stays in fp32."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -338,8 +350,11 @@ def test_the_face_model_is_quantized_from_the_tools_menu(qtbot, window, landmark
     assert int8.is_file() and "face crops from two_people_basketball_gym" in \
         json.loads(int8.with_name(int8.name + ".json").read_text())["notes"][0]
     assert box.face_combo.findData(int8.name) == -1 and box.face_model == "face_hrnetv2_w8_128x128"
-    assert "runs it when Precision is INT8" in window.statusBar().currentMessage()
-    assert window.panel.precision_combo.currentData() == "fp32"  # the body model has no INT8: left as it was
+    assert "runs as the face model (Whole body ▸ Precision INT8)" in window.statusBar().currentMessage()
+    assert box.precision == "int8" and window.panel.precision_combo.currentData() == "fp32"  # the body keeps fp32
+    qtbot.waitUntil(lambda: window.worker.pipeline is not None and window.worker.pipeline.wholebody is not None
+                    and window.worker.pipeline.wholebody.face.precision == "INT8 (unguarded)", timeout=60_000)
+    assert window.model_info.precision == "fp32" and not window.errors
 
 
 def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, small_checkpoint, landmark_files, videos):

@@ -32,6 +32,7 @@ def export_settings(task: VideoTask, choice: PipelineChoice, options: PipelineOp
         "det_every": options.det_every, "max_frames": task.max_frames,
         "kpt_thr": task.overlay_options.threshold,
         "wholebody": {"face": choice.face_model, "hand": choice.hand_model,
+                      "precision": choice.part_precision or choice.precision,
                       "part_thr": task.overlay_options.part_threshold} if choice.face_model or choice.hand_model
         else None,
         "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw},

@@ -88,16 +88,16 @@ class QuantizeFlow(WindowPart):
             self._use_part(record.name, part, candidate.report.describe())
 
     def _use_part(self, name: str, part: str, report: str) -> None:
-        """A face or hand model's INT8 version runs when Precision is INT8 (the body model's choice): it is reloaded
-        at once when it already is, else the status bar says so."""
+        """A face or hand model's INT8 version runs at once: Settings ▸ Whole body's precision becomes INT8 where
+        it was not (the body model keeps its own precision) and the stage is reloaded."""
         w = self.window
         w.refresh_models()
-        if w.panel.precision_combo.currentData() == "int8":
-            w.apply_model_choice()
-            w.statusBar().showMessage(f"{name} is ready and runs as the {part} model: {report}", 20000)
-        else:
-            w.statusBar().showMessage(f"{name} is ready: the {part} model runs it when Precision is INT8. {report}",
-                                      20000)
+        box = w.panel.wholebody
+        if (box.precision or w.panel.precision_combo.currentData()) != "int8":
+            box.precision_combo.setCurrentIndex(box.precision_combo.findData("int8"))
+        w.apply_model_choice()
+        w.statusBar().showMessage(f"{name} is ready and runs as the {part} model (Whole body ▸ Precision INT8): "
+                                  f"{report}", 20000)
 
     def _use(self, name: str, report: str) -> None:
         w = self.window

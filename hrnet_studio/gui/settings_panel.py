@@ -59,6 +59,7 @@ SETTINGS = (
     Setting("scores_check", "scores", "check"),
     Setting("threshold_slider", "threshold", "slider", int),
     Setting("part_threshold_slider", "partThreshold", "slider", int),
+    Setting("part_precision_combo", "partPrecision", "data"),
 )
 
 
@@ -130,6 +131,7 @@ class SettingsPanel(QWidget):
 
         self.wholebody = WholeBodyBox()
         self.part_threshold_slider = self.wholebody.threshold_slider
+        self.part_precision_combo = self.wholebody.precision_combo
         layout.addWidget(self.wholebody)
 
         overlay_box = QGroupBox("Overlay")
@@ -188,7 +190,8 @@ class SettingsPanel(QWidget):
         return PipelineChoice(self.model_combo.currentData(), detector, self.device_combo.currentText(),
                               self.backend_combo.currentText(), self.detector_combo.currentData(SHA256_ROLE),
                               trusted(detector), self.detector_size, self.precision_combo.currentData(),
-                              face_model=self.wholebody.face_model, hand_model=self.wholebody.hand_model)
+                              face_model=self.wholebody.face_model, hand_model=self.wholebody.hand_model,
+                              part_precision=self.wholebody.precision)
 
     def save(self, settings: QSettings) -> None:
         """Write every setting of the panel (and the chosen model and detector) to ``settings``."""

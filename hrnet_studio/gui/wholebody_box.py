@@ -1,4 +1,5 @@
-"""Settings ▸ Whole body: the face and hand landmark models that run on each person, and their score threshold."""
+"""Settings ▸ Whole body: the face and hand landmark models that run on each person, their precision and their score
+threshold."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -25,9 +26,10 @@ def without_exports(records: list[ModelRecord]) -> list[ModelRecord]:
 
 
 class WholeBodyBox(QGroupBox):
-    """Two pickers (off, the installed face / hand models, then the zoo's to download) and a threshold slider."""
+    """Two pickers (off, the installed face / hand models, then the zoo's to download), their precision and a
+    threshold slider."""
 
-    modelChosen = Signal()  # a face or hand model was picked
+    modelChosen = Signal()  # a face or hand model, or their precision, was picked
     thresholdChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -39,6 +41,12 @@ class WholeBodyBox(QGroupBox):
             combo.setToolTip(f"A {what} landmark model run on a box derived from each person's "
                              + ("nose, eyes and ears" if what == "face" else "wrists and elbows") + "; off by default")
             combo.activated.connect(lambda _: self.modelChosen.emit())
+        self.precision_combo = QComboBox(objectName="partPrecisionCombo")
+        for label, value in (("as the body model", ""), ("fp32", "fp32"), ("INT8", "int8")):
+            self.precision_combo.addItem(label, value)
+        self.precision_combo.setToolTip("INT8 runs the face and hand models' INT8 versions (Tools ▸ Quantize the "
+                                        "face / hand model…) on ONNX Runtime, whatever the body model runs")
+        self.precision_combo.activated.connect(lambda _: self.modelChosen.emit())
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal, objectName="partThresholdSlider")
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setValue(30)
@@ -49,6 +57,7 @@ class WholeBodyBox(QGroupBox):
         row.addWidget(self.threshold_label)
         form.addRow("Face", self.face_combo)
         form.addRow("Hands", self.hand_combo)
+        form.addRow("Precision", self.precision_combo)
         form.addRow("Landmark threshold", row)
 
     def _on_threshold(self, value: int) -> None:
@@ -77,6 +86,11 @@ class WholeBodyBox(QGroupBox):
             index = combo.findData(selected) if selected else 0
             combo.setCurrentIndex(max(index, 0))
             combo.blockSignals(False)
+
+    @property
+    def precision(self) -> str | None:
+        """``fp32`` or ``int8`` for the face and hand models; None: as the body model."""
+        return self.precision_combo.currentData() or None
 
     @property
     def face_model(self) -> str | None:

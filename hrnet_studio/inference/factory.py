@@ -36,6 +36,7 @@ class PipelineChoice:
     det_iou: float = 0.5  # its non-maximum suppression IoU, 0-1
     face_model: str | None = None  # whole-body: a face landmark model (registry name or path); None = no faces
     hand_model: str | None = None  # whole-body: a hand landmark model; None = no hands
+    part_precision: str | None = None  # whole-body models: "fp32" or "int8"; None = as ``precision``
 
 
 def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = None, registry=None,
@@ -55,8 +56,8 @@ def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = Non
 def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
                    say: Callable[[str], None] = lambda line: None) -> WholeBodyStage | None:
     """The face and hand models of ``choice`` on the body model's runtime and device, or None when neither is
-    chosen. With INT8 chosen, a landmark model runs its INT8 version when it has one (``models quantize``), else
-    fp32, said in one line."""
+    chosen. Their precision is ``choice.part_precision`` (the body model's when not given): with INT8, a landmark
+    model runs its INT8 version on ONNX Runtime when it has one (``models quantize``), else fp32, said in one line."""
     if not (choice.face_model or choice.hand_model):
         return None
     from ..models.registry import ModelRegistry
@@ -67,12 +68,13 @@ def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
         if not name:
             models.append(None)
             continue
-        precision = choice.precision
+        precision = choice.part_precision or choice.precision
         record = registry.find(name)
         if precision == "int8" and (record is None or int8_version(record, registry) is None):
             say(f"note: {name} has no INT8 version (`hrnet-studio models quantize {name}` makes one): it runs in fp32")
             precision = "fp32"
-        part = open_pose_model(name, choice.backend, choice.device, fp16=choice.half, registry=registry, say=say,
+        backend = "onnx" if precision == "int8" else choice.backend  # INT8 runs on ONNX Runtime, whatever the body's
+        part = open_pose_model(name, backend, choice.device, fp16=choice.half, registry=registry, say=say,
                                precision=precision)
         models.append(LandmarkModel(part.backend, part.spec, part.record.name, part.precision_label))
     return WholeBodyStage(body.spec.keypoints, *models)
