@@ -4,6 +4,7 @@ correction (a frame shown again, or a redraw, reuses the landmarks)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -14,7 +15,9 @@ KEEP = 32  # corrected frames whose landmarks are remembered
 
 
 class CorrectedParts:
-    def __init__(self, show_error) -> None:
+    """The landmarks of the corrected frames shown lately, keyed by pipeline, frame and corrected joints."""
+
+    def __init__(self, show_error: Callable[[str], None]) -> None:
         self._show_error = show_error  # a one-line message in the window
         self._known: OrderedDict[tuple, list[dict]] = OrderedDict()
         self._failed: set[int] = set()  # pipelines whose stage failed: said once, not on every frame
