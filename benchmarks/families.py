@@ -2,14 +2,16 @@
 batch, measured in one run.
 
     python benchmarks/families.py [--archs hrnet_w32,litehrnet_18,litehrnet_30,hrnetv2_w18] [--batches 1 8]
-                                  [--seconds 3] [--export VIDEO --frames 60 [--wholebody]]
+                                  [--seconds 3] [--compiled] [--export VIDEO --frames 60 [--wholebody]]
 
 Each network is random-initialised (speed does not depend on the weights), exported to ONNX and quantized to INT8
 (static, calibrated on random crops: it does not change the speed), and measured on PyTorch fp32, ONNX Runtime fp32
 and ONNX Runtime INT8 on the CPU, each at its own input: 192×256 for the body models, 256×256 for HRNetV2-W18 (a
 68-point face model, as mmpose publishes it). Runs alternate between the architectures per runtime and batch, so a
 busy moment of the machine does not fall on one of them only. Printed: persons/s, ms per batch, and the ratio to the
-first architecture (W32) on that runtime and batch, with the process's CPU use during the runs.
+first architecture (W32) on that runtime and batch, with the process's CPU use during the runs. ``--compiled`` adds
+PyTorch fp32 through ``torch.compile`` (inductor, which needs a C++ compiler; the product does not use it): its
+compilation, minutes on 2 cores, happens in the warm-up runs and is printed apart.
 
 ``--export VIDEO`` instead measures the whole export (detector every frame, yolo11n-pose from the shared assets,
 ONNX Runtime fp32, CSV written) of the first ``--frames`` frames with each architecture, in that order in this
@@ -44,15 +46,18 @@ def native(arch: str) -> tuple[tuple[int, int], int]:
     return NATIVE.get(arch, ((192, 256), 17))
 
 
-def backends_for(arch: str, workdir: Path) -> dict:
+def backends_for(arch: str, workdir: Path, compiled: bool = False) -> dict:
     input_size, joints = native(arch)
     model = build_pose_model(arch, joints).eval()
     onnx_path, int8_path = workdir / f"{arch}.onnx", workdir / f"{arch}.int8.onnx"
     export_onnx(model, input_size, onnx_path)
     w, h = input_size
     quantize_onnx(onnx_path, np.random.default_rng(0).standard_normal((16, 3, h, w)).astype(np.float32), int8_path)
-    return {"torch fp32": TorchBackend(model, "cpu"), "onnxruntime fp32": OnnxBackend(onnx_path, "cpu"),
-            "onnxruntime INT8": OnnxBackend(int8_path, "cpu")}
+    backends = {"torch fp32": TorchBackend(model, "cpu"), "onnxruntime fp32": OnnxBackend(onnx_path, "cpu"),
+                "onnxruntime INT8": OnnxBackend(int8_path, "cpu")}
+    if compiled:
+        backends["torch compiled"] = TorchBackend(torch.compile(model), "cpu")
+    return backends
 
 
 def export_speed(archs: list[str], video: Path, frames: int, workdir: Path, wholebody: bool = False) -> None:
@@ -104,6 +109,7 @@ def main() -> None:
     parser.add_argument("--archs", default="hrnet_w32,litehrnet_18,litehrnet_30,hrnetv2_w18")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--compiled", action="store_true", help="also PyTorch fp32 through torch.compile")
     parser.add_argument("--export", type=Path, metavar="VIDEO", help="measure the whole export of this video instead")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--wholebody", action="store_true", help="with --export: also the first arch with the "
@@ -115,7 +121,7 @@ def main() -> None:
             export_speed([a for a in archs if a not in NATIVE], args.export, args.frames, Path(workdir), args.wholebody)
         return
     with tempfile.TemporaryDirectory() as workdir:
-        per_arch = {arch: backends_for(arch, Path(workdir)) for arch in archs}
+        per_arch = {arch: backends_for(arch, Path(workdir), args.compiled) for arch in archs}
         inputs = ", ".join(f"{a} {native(a)[0][0]}x{native(a)[0][1]}" for a in archs)
         print(f"inputs: {inputs}; CPU, torch {torch.__version__}, threads {torch.get_num_threads()}")
         print(f"{'runtime':<18}{'batch':>6}{'arch':>14}{'persons/s':>11}{'ms/batch':>10}{'vs ' + archs[0]:>16}"
@@ -124,6 +130,11 @@ def main() -> None:
             for batch in args.batches:
                 base = None
                 for arch in archs:
+                    if runtime == "torch compiled":  # compiled for this batch in warm-up runs, timed apart
+                        start = time.perf_counter()
+                        measure_throughput(per_arch[arch][runtime], native(arch)[0], batch, 0.0, warmup=2)
+                        print(f"{'':<18}{batch:>6}{arch:>14}  compiled and warmed up in "
+                              f"{time.perf_counter() - start:.0f} s", flush=True)
                     cpu0, wall0 = time.process_time(), time.perf_counter()
                     result = measure_throughput(per_arch[arch][runtime], native(arch)[0], batch, args.seconds)
                     cpu = 100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
