@@ -200,5 +200,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         int8, report = quantize_registered(registry, record, sources, detector, force=args.force, say=say,
                                            progress=progress)
     state = "" if report.passed else " (UNGUARDED: it failed the guard)"
-    say(f"registered {int8.name}{state}: run it with --precision int8 --model {record.name}")
+    run = (f"--{record.landmarks}-model {record.name} --part-precision int8" if record.landmarks
+           else f"--precision int8 --model {record.name}")
+    say(f"registered {int8.name}{state}: run it with {run}")
     return 0

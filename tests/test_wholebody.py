@@ -286,6 +286,8 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
     assert main(["models", "quantize", "face", *calib, "--detector", str(yolo_pose_weights), "--force"]) == 0
     err = capsys.readouterr().err
     assert "collecting face crops for calibration" in err
+    assert "registered face.int8.onnx (UNGUARDED: it failed the guard): run it with --face-model face --part-precision " \
+        "int8" in err
     meta = json.loads((models_home / "face.int8.onnx.json").read_text())
     assert "face crops from two_people_basketball_gym_426x240.mp4" in meta["notes"][0]
 
