@@ -11,7 +11,8 @@ from ..atomic_writer import AtomicFile
 from ..kinematics import angle_series
 from ..skeletons import KeypointSet
 from .filters import FilterOptions, frame_rate, process
-from .tracks import ExportTable, Track, fmt_number, read_export, write_export
+from ..inference.export_table import number_cell
+from .tracks import ExportTable, Track, read_export, write_export
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,12 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
     """The analysis outputs as finished part files (not yet published). ``raw_csv`` is the export's CSV as
     written (a part file), ``csv_path`` where the processed CSV goes."""
     table = read_export(raw_csv, keypoints)
-    header = _header(raw_csv)
     for track in table.tracks.values():
         process(track, request.filters)
     files: list[AtomicFile] = []
     try:
         if request.processes_csv:
-            files.append(_written(csv_path, lambda out: write_export(out, table, header, keypoints)))
+            files.append(_written(csv_path, lambda out: write_export(out, table, keypoints)))
         if request.angles is not None:
             files.append(_written(request.angles, lambda out: write_angles(out, table, keypoints)))
         if request.trc is not None:
@@ -55,11 +55,6 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
             f.abort()
         raise
     return files
-
-
-def _header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return f.readline().rstrip("\r\n").split(",")
 
 
 def _written(path: Path, write) -> AtomicFile:
@@ -90,7 +85,7 @@ def write_angles(out, table: ExportTable, keypoints: KeypointSet) -> None:
             values = []
             for name in names:
                 angle, velocity = series[name]
-                values += [fmt_number(angle[i], 2), fmt_number(velocity[i], 2)]
+                values += [number_cell(angle[i], 2), number_cell(velocity[i], 2)]
             rows.append((int(frame), track.person_id, [frame, f"{track.times[i]:.4f}", track.person_id] + values))
     columns = [f"{n.replace(' ', '_')}_{suffix}" for n in (names or []) for suffix in ("deg", "vel_deg_s")]
     writer.writerow(["frame", "time_s", "person_id"] + columns)
@@ -112,6 +107,6 @@ def write_trc(out, track: Track, keypoints: KeypointSet, name: str) -> None:
         cells = []
         for j in range(k):
             x, y = track.xy[i, j]
-            cells += [fmt_number(x, 3), fmt_number(-y, 3), "0"] if np.isfinite(x) else ["", "", ""]
+            cells += [number_cell(x, 3), number_cell(-y, 3), "0"] if np.isfinite(x) else ["", "", ""]
         out.write(f"{i + 1}\t{track.times[i]:.4f}\t" + "\t".join(cells) + "\n")
 

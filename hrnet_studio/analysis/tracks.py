@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..inference.export_table import TableLayout, TableRow, read_table
 from ..skeletons import KeypointSet
 
 
@@ -23,6 +24,7 @@ class Track:
     boxes: np.ndarray
     box_scores: np.ndarray
     filled: np.ndarray = field(default=None)  # [N, K] bool: a value interpolated over a gap
+    corrected: np.ndarray | None = None  # [N, K] bool: corrected by hand (a reviewed video's export), else None
 
     def __post_init__(self) -> None:
         if self.filled is None:
@@ -35,66 +37,54 @@ class ExportTable:
 
     frames: dict[int, tuple[float, str]]
     tracks: dict[int, Track]
-
-
-def _number(text: str) -> float:
-    return float(text) if text != "" else np.nan
+    layout: TableLayout  # the columns of the CSV it was read from
 
 
 def read_export(path: Path, keypoints: KeypointSet) -> ExportTable:
-    """The CSV ``export`` writes (columns ``frame, time_s, time_flag, person_id, box…, <joint>_x/_y/_score``)."""
+    """The CSV ``export`` writes (``inference/export_table``: every value read by its column's name)."""
+    layout, table_rows = read_table(path, keypoints)
     k = keypoints.num_joints
     frames: dict[int, tuple[float, str]] = {}
-    rows: dict[int, list[list[str]]] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        next(reader)
-        for row in reader:
-            frame = int(row[0])
-            frames[frame] = (float(row[1]), row[2])
-            if row[3] != "":
-                rows.setdefault(int(row[3]), []).append(row)
+    rows: dict[int, dict[int, TableRow]] = {}
+    for row in table_rows:
+        frames[row.frame] = (row.time_s, row.time_flag)
+        if row.person_id is not None:
+            rows.setdefault(row.person_id, {})[row.frame] = row
     tracks = {}
-    for person, person_rows in rows.items():
-        seen = {int(r[0]): r for r in person_rows}
+    for person, seen in rows.items():
         span = np.array([f for f in sorted(frames) if min(seen) <= f <= max(seen)])
-        values = np.full((len(span), 5 + 3 * k), np.nan)
+        track = Track(person, span, np.array([frames[f][0] for f in span]), np.full((len(span), k, 2), np.nan),
+                      np.full((len(span), k), np.nan), np.full((len(span), 4), np.nan), np.full(len(span), np.nan),
+                      corrected=np.zeros((len(span), k), bool) if layout.corrected else None)
         for i, frame in enumerate(span):
-            if frame in seen:
-                values[i] = [_number(v) for v in seen[frame][4:]]
-        joints = values[:, 5:].reshape(-1, k, 3)
-        tracks[person] = Track(person, span, np.array([frames[f][0] for f in span]), joints[..., :2].copy(),
-                               joints[..., 2].copy(), values[:, :4].copy(), values[:, 4].copy())
-    return ExportTable(frames, tracks)
+            row = seen.get(int(frame))
+            if row is not None:
+                track.xy[i], track.scores[i], track.boxes[i], track.box_scores[i] = row.xy, row.scores, row.box, \
+                    row.box_score
+                if track.corrected is not None:
+                    track.corrected[i] = row.corrected
+        tracks[person] = track
+    return ExportTable(frames, tracks, layout)
 
 
-def write_export(out, table: ExportTable, header: list[str], keypoints: KeypointSet) -> None:
-    """The CSV again, with the tracks' (processed) values and a last column ``filled``: the joints interpolated
-    over a gap in that row, space-separated. Rows stay in frame order; frames with nobody keep their empty row."""
+def write_export(out, table: ExportTable, keypoints: KeypointSet) -> None:
+    """The CSV again, with the tracks' (processed) values and the ``filled`` column (the joints interpolated over
+    a gap in that row); a reviewed video's ``corrected`` column is kept. Rows stay in frame order; frames with
+    nobody keep their empty row."""
+    layout = TableLayout(keypoints, corrected=table.layout.corrected, filled=True)
     writer = csv.writer(out)
-    writer.writerow(header + ["filled"])
+    writer.writerow(layout.header)
     by_frame: dict[int, list[tuple[Track, int]]] = {}
     for track in table.tracks.values():
         for i, frame in enumerate(track.frames):
             if np.isfinite(track.xy[i]).any():
                 by_frame.setdefault(int(frame), []).append((track, i))
-    width = len(header) - 3
     for frame, (time_s, flag) in sorted(table.frames.items()):
-        head = [frame, f"{time_s:.4f}", flag]
         entries = sorted(by_frame.get(frame, []), key=lambda e: e[0].person_id)
         if not entries:
-            writer.writerow(head + [""] * width + [""])
-            continue
+            writer.writerow(layout.cells(TableRow(frame, time_s, flag)))
         for track, i in entries:
-            box = [fmt_number(v, 2) for v in track.boxes[i]] + [fmt_number(track.box_scores[i], 4)]
-            joints = []
-            for j in range(keypoints.num_joints):
-                score = "" if track.filled[i, j] else fmt_number(track.scores[i, j], 4)
-                joints += [fmt_number(track.xy[i, j, 0], 2), fmt_number(track.xy[i, j, 1], 2), score]
-            filled = " ".join(keypoints.names[j] for j in np.flatnonzero(track.filled[i]))
-            writer.writerow(head + [track.person_id] + box + joints + [filled])
+            writer.writerow(layout.cells(TableRow(
+                frame, time_s, flag, track.person_id, track.boxes[i], track.box_scores[i], track.xy[i],
+                track.scores[i], None if track.corrected is None else track.corrected[i], track.filled[i])))
 
-
-def fmt_number(value: float, decimals: int) -> str:
-    """``value`` with ``decimals`` decimals; empty for NaN (a missing value in our CSVs)."""
-    return f"{value:.{decimals}f}" if np.isfinite(value) else ""

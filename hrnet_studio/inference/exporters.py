@@ -18,18 +18,8 @@ from ..atomic_writer import (
     check_destination,
 )
 from ..skeletons import KeypointSet
+from .export_table import TableLayout, TableRow
 from .pipeline import FrameResult
-
-BOX_COLUMNS = ["frame", "time_s", "time_flag", "person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
-
-
-CORRECTED_COLUMN = "corrected"  # a reviewed video's CSV: the joints corrected by hand, names joined by "|"
-
-
-def csv_header(keypoints: KeypointSet, corrections: bool = False) -> list[str]:
-    joints = [f"{name}_{c}" for name in keypoints.names for c in ("x", "y", "score")]
-    return BOX_COLUMNS + joints + ([CORRECTED_COLUMN] if corrections else [])
-
 
 class AtomicExporter:
     """A writer whose rows go to an ``AtomicFile`` (``self._out``): ``finish`` flushes and checks it, ``publish``
@@ -53,44 +43,30 @@ class AtomicExporter:
 
 
 class CsvExporter(AtomicExporter):
-    """Rows ``frame, time_s, time_flag, person_id, box…, <joint>_x, <joint>_y, <joint>_score…``: ``time_s`` in
-    seconds (the frame's presentation time), ``time_flag`` ``gap`` after missing time or ``repeat`` for a time
-    that does not advance (empty otherwise), box corners (x1, y1, x2, y2) and joints in frame pixels (2 decimals),
-    scores 0-1 (4 decimals); ``person_id`` is the track ID (or the person's place in the frame when tracking is
-    off).
-
-    A frame with nobody in it gets one row with only ``frame``, ``time_s`` and ``time_flag`` filled, so
-    every frame of the video appears in the file. With ``corrections`` (a reviewed video) a last column,
-    ``corrected``, names the joints a user corrected by hand in that row (``|``-separated; empty for a raw
-    prediction). ``write`` each ``FrameResult``, then ``finish`` (everything
-    written and checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
+    """The export table (``export_table``: its columns, units and decimals): one row per person per frame,
+    ``person_id`` the track ID (or the person's place in the frame when tracking is off). A frame with nobody in
+    it gets one row with only ``frame``, ``time_s`` and ``time_flag`` filled, so every frame of the video appears
+    in the file. With ``corrections`` (a reviewed video) the ``corrected`` column names the joints a user
+    corrected by hand in each row. ``write`` each ``FrameResult``, then ``finish`` (everything written and
+    checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
     """
 
     def __init__(self, path: str | Path, keypoints: KeypointSet, corrections: bool = False):
         self.path = check_destination(path)
         self._out = AtomicFile(self.path)
         self._writer = csv.writer(self._out)
-        self._names = keypoints.names
-        self._corrections = corrections
-        self._header = csv_header(keypoints, corrections)
-        self._writer.writerow(self._header)
-
+        self.layout = TableLayout(keypoints, corrected=corrections)
+        self._writer.writerow(self.layout.header)
 
     def write(self, result: FrameResult) -> None:
-        head = [result.frame_index, f"{result.timestamp_s:.4f}", result.time_flag]
+        head = dict(frame=result.frame_index, time_s=result.timestamp_s, time_flag=result.time_flag)
         if not result.persons:
-            self._writer.writerow(head + [""] * (len(self._header) - len(head)))
+            self._writer.writerow(self.layout.cells(TableRow(**head)))
             return
         for slot, p in enumerate(result.persons):
-            person_id = p.track_id if p.track_id >= 0 else slot
-            values = np.concatenate([p.keypoints, p.scores[:, None]], axis=1).reshape(-1)
-            row = head + [person_id] + [f"{v:.2f}" for v in p.bbox] + [f"{p.box_score:.4f}"] \
-                + [f"{v:.2f}" if i % 3 != 2 else f"{v:.4f}" for i, v in enumerate(values)]
-            if self._corrections:
-                hand = np.flatnonzero(p.corrected) if p.corrected is not None else []
-                row.append("|".join(self._names[k] for k in hand))
-            self._writer.writerow(row)
-
+            self._writer.writerow(self.layout.cells(TableRow(
+                **head, person_id=p.track_id if p.track_id >= 0 else slot, box=p.bbox, box_score=p.box_score,
+                xy=p.keypoints, scores=p.scores, corrected=p.corrected)))
 
 
 def part_labels(part: str, landmarks: KeypointSet) -> list[str]:
