@@ -67,7 +67,7 @@ def test_fine_tune_to_a_new_keypoint_set_reinitialises_only_the_last_layer(asset
 def test_recipe_errors_are_clear(tmp_path):
     from hrnet_studio.errors import StudioError
 
-    with pytest.raises(StudioError, match="unknown setting\\(s\\) lrr"):
+    with pytest.raises(StudioError, match="unknown setting optim.lrr: did you mean optim.lr"):
         load_recipe(None, ["optim.lrr=1"])
     with pytest.raises(StudioError, match="must look like section.key=value"):
         load_recipe(None, ["epochs"])

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,26 +75,83 @@ class Recipe:
 
 
 SECTIONS = {"data": DataSection, "model": ModelSection, "augment": AugmentSection, "optim": OptimSection}
+TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
-def _build(cls, values: dict, where: str):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise StudioError(f"{where}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+def setting_names() -> list[str]:
+    """Every setting a recipe or an override can name, as ``section.key`` (or ``key`` at the top)."""
+    names = []
+    for f in dataclasses.fields(Recipe):
+        section = SECTIONS.get(f.name)
+        names += [f"{f.name}.{g.name}" for g in dataclasses.fields(section)] if section else [f.name]
+    return names
+
+
+def _unknown(key: str, where: str) -> StudioError:
+    names = setting_names()
+    near = [n for n in names if n.rsplit(".", 1)[-1] == key.rsplit(".", 1)[-1]] \
+        or difflib.get_close_matches(key, names, n=3, cutoff=0.8)
+    hint = f"did you mean {' or '.join(near)}?" if near else "see the recipes in training/ for the settings"
+    return StudioError(f"{where}: unknown setting {key}: {hint}")
+
+
+def convert(key: str, value: Any, kind: Any) -> Any:
+    """``value`` (from YAML, or an override's text) as ``kind`` (str, int, float, bool or list[int]), or a one-line
+    ``StudioError`` naming the key, the value and the type expected. YAML reads ``1e-4`` as text: it becomes 0.0001."""
+    def refuse(expected: str) -> StudioError:
+        return StudioError(f"{key}={value!r} is not {expected}")
+
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in TRUE or text in FALSE:
+            return text in TRUE
+        raise refuse("true or false")
+    if kind is int or kind is float:
+        if isinstance(value, (bool, list, dict)) or value is None:
+            raise refuse("an integer" if kind is int else "a number")
+        try:
+            number = float(value)
+        except ValueError:
+            raise refuse("an integer" if kind is int else "a number") from None
+        if kind is float:
+            return number
+        if not number.is_integer():
+            raise refuse("an integer")
+        return int(number)
+    if kind == list[int]:
+        items = value if isinstance(value, list) else [v for v in str(value).strip("[] ").split(",") if v.strip()] \
+            if isinstance(value, str) else [value]
+        try:
+            return [convert(key, item, int) for item in items]
+        except StudioError:
+            raise refuse("a list of integers, e.g. [170, 200]") from None
+    if isinstance(value, (list, dict, bool)):
+        raise refuse("text")
+    return "" if value is None else str(value)
+
+
+def _build(cls, values: dict, where: str, prefix: str = ""):
+    hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in values.items():
+        if key not in hints:
+            raise _unknown(prefix + key, where)
         section = SECTIONS.get(key) if cls is Recipe else None
         if section is not None:
             if not isinstance(value, dict):
-                raise StudioError(f"{where}: {key} must be a mapping")
-            value = _build(section, value, f"{where} {key}")
-        kwargs[key] = value
+                raise StudioError(f"{where}: {key} is a section: give its settings as {key}.NAME=VALUE")
+            kwargs[key] = _build(section, value, where, f"{key}.")
+        else:
+            kwargs[key] = convert(prefix + key, value, hints[key])
     return cls(**kwargs)
 
 
 def load_recipe(path: str | Path | None = None, overrides: list[str] | None = None) -> Recipe:
-    """A recipe from YAML (or the defaults), then ``section.key=value`` overrides (values parsed as YAML)."""
+    """A recipe from YAML (or the defaults), then ``section.key=value`` overrides (values parsed as YAML); every
+    value converted to its setting's type (``convert``) or refused in one line, an unknown key refused with the
+    nearest names."""
     data: dict = {}
     if path is not None:
         path = Path(path)
@@ -110,11 +169,20 @@ def load_recipe(path: str | Path | None = None, overrides: list[str] | None = No
             raise StudioError(f"override {item!r} must look like section.key=value (e.g. optim.lr=1e-4)")
         target = data
         parts = key.split(".")
+        if len(parts) > 2 or (len(parts) == 2 and parts[0] not in SECTIONS):
+            raise _unknown(key, "override")
         for part in parts[:-1]:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise StudioError(f"override {item!r}: {part} is not a section")
-        target[parts[-1]] = yaml.safe_load(raw)
+        owner = SECTIONS[parts[0]] if len(parts) == 2 else Recipe
+        if typing.get_type_hints(owner).get(parts[-1]) is str:
+            target[parts[-1]] = raw  # text as typed: a path such as 001 or a:b stays what it says
+            continue
+        try:
+            target[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            target[parts[-1]] = raw  # refused below, in one line, if it is not of the setting's type
     recipe = _build(Recipe, data, str(path.name) if path else "recipe")
     if recipe.model.encoding not in ENCODINGS:
         raise StudioError(f"unknown target encoding {recipe.model.encoding!r}: use {', '.join(ENCODINGS)}")
