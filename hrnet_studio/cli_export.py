@@ -210,7 +210,8 @@ def export_many(args: argparse.Namespace) -> int:
 
     from .batch.export import plan, run_batch
     from .batch.inputs import collect_videos, output_names
-    from .batch.local import InProcessRunner, ProcessPoolRunner
+    from .batch.local import InProcessRunner
+    from .batch.worker_pool import ProcessPoolRunner
     from .batch.manifest import Manifest, fresh
     from .batch.ray_runner import RayRunner, import_ray
     from .batch.settings import export_settings

@@ -13,9 +13,8 @@ from ..inference.factory import PipelineChoice
 from ..inference.pipeline import PipelineOptions
 from .local import Progress, RecordSink
 from .manifest import VideoRecord
-from .task import VideoTask
+from .task import RETRIES, VideoTask
 
-RETRIES = 2  # a task whose worker died runs again this many times before its video is recorded as failed
 PROGRESS_EVERY = 10  # frames between progress messages from a task
 
 

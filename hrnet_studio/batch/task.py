@@ -16,6 +16,8 @@ from ..inference.draw import OverlayOptions
 from ..inference.pipeline import PosePipeline
 from .manifest import VideoRecord, video_stamp
 
+RETRIES = 2  # a video whose worker died (a process, a Ray task) runs again this many times before it is failed
+
 
 @dataclass(frozen=True)
 class VideoTask:
@@ -46,6 +48,20 @@ class VideoTask:
         return AnalysisRequest(self.filters, raw_csv=base.with_name(base.name + ".raw.csv") if self.keep_raw else None,
                                angles=base.with_name(base.name + ".angles.csv") if self.angles else None,
                                trc=base.with_name(base.name + ".trc") if self.trc else None)
+
+
+    def leftovers(self) -> list[Path]:
+        """The hidden part files an export of this video left behind when its process was killed mid-way."""
+        from ..atomic_writer import part_path
+        from ..inference.export_job import wholebody_csv_path
+
+        request = self.analysis()
+        named = [p for p in (*self.outputs().values(), request.raw_csv, request.angles) if p is not None]
+        named.append(wholebody_csv_path(self.outputs()["csv"]))
+        parts = [part_path(p) for p in named] + [part_path(p, keep_suffix=True) for p in named]
+        base = self.out_dir / self.name
+        parts += base.parent.glob(f".{base.name}.person*.trc.part")
+        return [p for p in parts if p.exists()]
 
 
 def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 
 from ..batch.export import BatchSummary, run_batch
 from ..batch.inputs import collect_videos, output_names
-from ..batch.local import InProcessRunner, ProcessPoolRunner
+from ..batch.local import InProcessRunner
+from ..batch.worker_pool import ProcessPoolRunner
 from ..batch.manifest import Manifest, VideoRecord
 from ..batch.settings import export_settings
 from ..batch.task import VideoTask

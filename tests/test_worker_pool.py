@@ -1,0 +1,57 @@
+"""A worker process killed mid-video (``kill -9``, as the out-of-memory killer does) costs only that video: it is
+retried on a new worker, every other video of the batch ends done, and the manifest says what happened."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections import Counter
+
+from hrnet_studio.batch.export import run_batch
+from hrnet_studio.batch.manifest import Manifest
+from hrnet_studio.batch.task import RETRIES, VideoTask
+from hrnet_studio.batch.worker_pool import ProcessPoolRunner, death_cause
+from hrnet_studio.inference.factory import PipelineChoice
+from hrnet_studio.inference.pipeline import PipelineOptions
+
+LONG = 60  # frames of the videos whose worker is killed: it is killed at its first frame, long before its last
+
+
+def test_death_causes_read_as_the_manifest_says_them():
+    assert death_cause(-9) == "worker died: signal 9" and death_cause(1) == "worker died: exit code 1"
+
+
+def test_a_killed_worker_costs_only_its_video_which_is_retried(tmp_path, videos, small_checkpoint_96x128):
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    sources = {"once": "single_person_taichi_340x256.mp4", "always": "single_person_weightlifting_340x256.mp4",
+               "a": "two_people_basketball_gym_426x240.mp4", "b": "single_person_taichi_340x256.mp4",
+               "c": "two_people_basketball_gym_426x240.mp4"}
+    tasks = []
+    for name, clip in sources.items():
+        shutil.copyfile(videos / clip, footage / f"{name}.mp4")
+        tasks.append(VideoTask(footage / f"{name}.mp4", name, tmp_path / "out",
+                               max_frames=LONG if name in ("once", "always") else 2))
+    choice = PipelineChoice(model=str(small_checkpoint_96x128), detector="none", device="cpu", backend="torch")
+    runner = ProcessPoolRunner(choice, PipelineOptions(), workers=2)
+    kills, pids = Counter(), set()
+
+    def on_progress(name: str, done: int, total: int) -> None:
+        if done == 1 and (name == "always" or (name == "once" and not kills["once"])):
+            kills[name] += 1
+            pids.add(runner.running[name])
+            os.kill(runner.running[name], signal.SIGKILL)
+
+    summary = run_batch(tasks, {"case": "killed"}, tmp_path / "out", runner, on_progress)
+    assert kills == {"once": 1, "always": RETRIES + 1} and len(pids) == RETRIES + 2  # a new worker each time
+    records = {r.name: r for r in Manifest(tmp_path / "out").last.values()}
+    assert {n: r.status for n, r in records.items()} == {"once": "done", "always": "failed", "a": "done", "b": "done",
+                                                         "c": "done"}
+    assert records["once"].attempts == 2 and records["once"].frames == LONG
+    assert records["once"].notes == ["worker died: signal 9 (attempt 1): done on attempt 2"]
+    assert records["always"].attempts == RETRIES + 1
+    assert records["always"].error == f"worker died: signal 9 on each of {RETRIES + 1} attempts exporting always.mp4"
+    assert not summary.interrupted and len(summary.failed) == 1
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())  # no part file of the killed exports is left
+    assert written == ["a.csv", "b.csv", "c.csv", "manifest.jsonl", "once.csv"]
+    assert runner.running == {}
