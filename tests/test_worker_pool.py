@@ -52,6 +52,10 @@ def test_a_killed_worker_costs_only_its_video_which_is_retried(tmp_path, videos,
     assert records["always"].attempts == RETRIES + 1
     assert records["always"].error == f"worker died: signal 9 on each of {RETRIES + 1} attempts exporting always.mp4"
     assert not summary.interrupted and len(summary.failed) == 1
+    lines = summary.lines(len(tasks))
+    assert lines[0].startswith("4 done") and "1 failed" in lines[0]
+    assert "retried: once: worker died: signal 9 (attempt 1): done on attempt 2" in lines
+    assert f"failed: always: worker died: signal 9 on each of {RETRIES + 1} attempts exporting always.mp4" in lines
     written = sorted(p.name for p in (tmp_path / "out").iterdir())  # no part file of the killed exports is left
     assert written == ["a.csv", "b.csv", "c.csv", "manifest.jsonl", "once.csv"]
     assert runner.running == {}

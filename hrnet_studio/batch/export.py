@@ -36,7 +36,8 @@ class BatchSummary:
         left = total - len(self.done) - len(self.partial) - len(self.failed) - len(self.skipped)
         if self.interrupted:
             head += f", {left} not started: interrupted (run the same command again to go on)"
-        return ([head] + [f"partial: {r.name}: {r.error}" for r in self.partial]
+        return ([head] + [f"retried: {r.name}: {r.notes[-1]}" for r in self.done + self.partial if r.attempts > 1]
+                + [f"partial: {r.name}: {r.error}" for r in self.partial]
                 + [f"failed: {r.name}: {r.error}" for r in self.failed])
 
 
