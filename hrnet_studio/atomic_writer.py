@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import StudioError, first_line
+from .errors import StudioError, first_line, os_error_cause
 
 
 class WriteError(StudioError):
@@ -27,12 +27,6 @@ class WriteError(StudioError):
         super().__init__(f"cannot write {path}: {cause}")
         self.path = Path(path)
         self.cause = cause
-
-
-def os_error_cause(exc: OSError) -> str:
-    """``OSError(ENOSPC)`` → ``no space left on device``."""
-    text = exc.strerror or (os.strerror(exc.errno) if exc.errno else "") or str(exc) or type(exc).__name__
-    return text[:1].lower() + text[1:]
 
 
 def part_path(path: str | Path, keep_suffix: bool = False) -> Path:

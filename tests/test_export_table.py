@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from hrnet_studio.analysis.filters import FilterOptions
-from hrnet_studio.analysis.outputs import AnalysisRequest
 from hrnet_studio.analysis.tracks import read_export
 from hrnet_studio.batch.export import run_batch
 from hrnet_studio.batch.local import InProcessRunner
@@ -160,3 +159,37 @@ def test_the_command_line_exports_a_reviewed_video_with_every_analysis_output(ca
     layout, rows = read_table(out, COCO_17)
     assert layout.corrected and layout.filled and len({r.frame for r in rows}) == FRAMES
     assert (tmp_path / "gym.angles.csv").is_file() and list(tmp_path.glob("gym.person*.trc"))
+
+
+def test_the_apps_export_dialog_exports_a_reviewed_video_with_angles_and_a_filter(qtbot, window, videos, tmp_path):
+    """File ▸ Export keypoints… on a video with corrections beside it, with joint angles and a Butterworth filter."""
+    from PySide6.QtCore import QPoint, Qt
+
+    from hrnet_studio.inference.pipeline import PersonPose
+
+    video = tmp_path / "clip" / "portrait.mp4"  # 40 frames: a quick export
+    video.parent.mkdir()
+    shutil.copyfile(videos / "single_person_basketball_portrait_1080x1920.mp4", video)
+    kps = np.stack([np.linspace(60, 140, 17), np.linspace(40, 200, 17)], axis=1).astype(np.float32)
+    FrameEditor(Review.open(video, COCO_17), 1, []).add_person(
+        np.array([50.0, 30.0, 150.0, 210.0]), PersonPose(np.array([50, 30, 150, 210], np.float32), 0.8, kps,
+                                                         np.full(17, 0.9, np.float32), -1), 17)
+    assert window.sources.open_path(video)
+    window.sources.set_playing(False)
+    dialog = window.outputs.export_keypoints()
+    out = tmp_path / "reviewed.csv"
+    dialog.csv_edit.setText(str(out))
+    qtbot.mouseClick(dialog.angles_check, Qt.MouseButton.LeftButton, pos=dialog.angles_check.rect().topLeft() + QPoint(6, 6))
+    dialog.angles_edit.setText(str(tmp_path / "reviewed.angles.csv"))
+    dialog.analysis_box.filter_combo.setFocus()
+    qtbot.keyClick(dialog.analysis_box.filter_combo, Qt.Key.Key_Down)  # none → Butterworth
+    dialog.accept()  # the Export button
+    qtbot.waitUntil(lambda: window.outputs.export_job is not None and window.outputs.export_job.isFinished(),
+                    timeout=300_000)
+    qtbot.waitUntil(lambda: "exported" in window.statusBar().currentMessage(), timeout=5000)
+    assert not [e for e in window.errors if "failed" in e], window.errors
+    layout, rows = read_table(out, COCO_17)
+    assert layout.corrected and layout.filled
+    drawn = [r for r in rows if r.frame == 1 and r.corrected is not None and r.corrected.all()]
+    assert len(drawn) == 1  # the person drawn by hand, every joint marked as corrected
+    assert (tmp_path / "reviewed.angles.csv").is_file()

@@ -13,7 +13,6 @@ from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from hrnet_studio.gui.main_window import MainWindow
-from hrnet_studio.inference.live_sources import PacedVideoCamera
 from hrnet_studio.models.hrnet import build_hrnet
 
 LOAD_TIMEOUT = 60_000
@@ -172,24 +171,6 @@ def test_close_while_running_stops_every_thread(qtbot, gui_models, tmp_path, vid
     capture = win.capture
     win.close()
     assert capture.isFinished() and win.worker_thread.isFinished() and win.capture is None
-
-
-def test_simulated_camera_drops_stale_frames_then_disconnects(qtbot, window, videos):
-    seen = results_collector(window)
-    camera = PacedVideoCamera(videos / "two_people_basketball_gym_426x240.mp4", fps=60, disconnect_after=180)
-    window.sources.open_source(camera)
-    assert not window.player.slider.isEnabled()  # no seeking a camera
-    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
-    indices = [live.frame.index for live in seen]
-    assert indices == sorted(indices) and len(set(indices)) == len(indices)
-    assert max(np.diff(indices)) > 1  # inference is slower than 60 fps: it always gets the newest frame
-    assert seen[-1].dropped > 0 and window.dropped_label.text().endswith("dropped")
-    qtbot.waitUntil(lambda: any("disconnected" in e for e in window.errors), timeout=20_000)
-    assert "simulated camera" in window.errors[-1]
-    # The app stays usable: open a file after the camera is gone.
-    count = len(seen)
-    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
-    qtbot.waitUntil(lambda: len(seen) > count + 1, timeout=30_000)
 
 
 @pytest.mark.parametrize("case", ["missing", "not_a_video", "empty_folder"])
@@ -424,14 +405,19 @@ def test_joint_plot_shows_a_knee_angle(qtbot, window, videos):
     window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 4, timeout=30_000)
     window.sources.set_playing(False)
-    qtbot.wait(500)  # let the frames in flight arrive
     plot = window.joint_plot
     plot.mode_box.setCurrentIndex(1)
     plot.joint_box.setCurrentText("left knee")
-    t, angle, other = plot.series()
     track = plot.person_box.currentData()
-    frames = [live for live in seen if any(p.track_id == track for p in live.result.persons)]
-    assert other is None and len(t) == len(frames) >= 2
+
+    def of_track() -> list:
+        return [live for live in seen if any(p.track_id == track for p in live.result.persons)]
+
+    # the frames in flight when playing stopped arrive in the plot too (results reach it after the collector)
+    qtbot.waitUntil(lambda: len(plot.series()[0]) == len(of_track()) >= 2, timeout=30_000)
+    t, angle, other = plot.series()
+    frames = of_track()
+    assert other is None and len(t) == len(frames)
     kp = next(p for p in frames[-1].result.persons if p.track_id == track).keypoints
     from hrnet_studio.kinematics import angle_deg
 

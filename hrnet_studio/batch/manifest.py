@@ -12,7 +12,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..atomic_writer import WriteError, flush_to_disk, os_error_cause
+from ..atomic_writer import WriteError, flush_to_disk
+from ..errors import os_error_cause
 from ..models.metadata import now_iso
 
 MANIFEST_NAME = "manifest.jsonl"

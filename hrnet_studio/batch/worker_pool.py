@@ -87,7 +87,13 @@ class ProcessPoolRunner:
             raise StudioError("--workers must be at least 1")
         self.choice, self.options, self.workers = choice, options, workers
         self.stop = stop or threading.Event()  # set: videos not started are dropped, those running finish
+        self._cancel = threading.Event()  # set: the videos running are stopped too, leaving no file
         self.running: dict[str, int] = {}
+
+    def cancel(self) -> None:
+        """End the batch now (the app closes): the workers are stopped mid-video and their part files removed."""
+        self.stop.set()
+        self._cancel.set()
 
     def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
         context = get_context("spawn")
@@ -105,6 +111,8 @@ class ProcessPoolRunner:
                 if not busy:
                     break
                 wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+                if self._cancel.is_set():
+                    break
                 for i, worker in enumerate(pool):
                     if worker.task is not None and not self._follow(worker, settings, on_progress, on_record, todo):
                         worker.close()
@@ -114,7 +122,11 @@ class ProcessPoolRunner:
         finally:
             self.running = {}
             for worker in pool:
+                task = worker.task
                 worker.close()
+                if task is not None:  # stopped mid-video (cancel, Ctrl-C): its part files go too
+                    for part in task.leftovers():
+                        discard(part)
 
     def _follow(self, worker: _Worker, settings: dict, on_progress: Progress, on_record: RecordSink,
                 todo: deque) -> bool:

@@ -38,6 +38,7 @@ from ..inference.factory import PipelineChoice, build_pipeline
 from ..inference.pipeline import PipelineOptions
 from ..thread_budget import available_cores
 from .analysis_options import AnalysisOptionsBox
+from .shutdown import stop_thread
 
 COLUMNS = ("Video", "Progress", "Status")
 
@@ -55,14 +56,21 @@ class BatchJob(QThread):
         super().__init__()
         self.setObjectName("batch")
         self.tasks, self.out_dir, self.choice, self.options, self.workers = tasks, out_dir, choice, options, workers
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # set: the batch ends after the videos in progress (Stop)
+        self.runner: InProcessRunner | ProcessPoolRunner | None = None
+
+    def cancel(self) -> None:
+        """End now: the videos in progress are cancelled (worker processes stopped) and leave no file."""
+        self.stop.set()
+        if isinstance(self.runner, ProcessPoolRunner):
+            self.runner.cancel()
 
     def run(self) -> None:
         try:
             pipeline, loaded = build_pipeline(self.choice, self.options)
             settings = export_settings(self.tasks[0], self.choice, self.options, loaded)
-            runner = (InProcessRunner(pipeline, self.stop) if self.workers == 1
-                      else ProcessPoolRunner(self.choice, self.options, self.workers, self.stop))
+            self.runner = runner = (InProcessRunner(pipeline, self.stop) if self.workers == 1
+                                    else ProcessPoolRunner(self.choice, self.options, self.workers, self.stop))
             summary = run_batch(self.tasks, settings, self.out_dir, runner, self.progress.emit, self.recorded.emit)
         except Exception as exc:
             self.failed.emit(user_message(exc, "batch export"))
@@ -267,10 +275,8 @@ class BatchExportDialog(QDialog):
         self.show_manifest()
 
     def shutdown(self) -> None:
-        """The window closes: stop at once (the video in progress leaves no file) and wait for the job."""
-        if self.job is not None and self.job.isRunning():
-            self.job.stop.set()
-            self.job.wait(60_000)
+        """The window closes: stop at once (the videos in progress leave no file) and wait for the job, bounded."""
+        stop_thread(self.job)
 
     # ----- remembered between sessions ------------------------------------------------------------------------
     def _save(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from ..errors import user_message
 from ..paths import review_sets_dir
 from ..training.datasets.inspect import DatasetReport, inspect_dataset
+from .shutdown import stop_thread
 
 REVIEW_SETS_KEY = "review/sets"  # settings: training sets written from reviews outside review_sets_dir()
 
@@ -194,5 +195,4 @@ class DataPage(QWizardPage):
                 and (self.val_report is None or self.val_report.usable))
 
     def cleanup_jobs(self) -> None:
-        if self.job is not None:
-            self.job.wait(30000)
+        stop_thread(self.job)  # reading a dataset cannot be cancelled: a bounded wait

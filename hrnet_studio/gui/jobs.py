@@ -92,9 +92,13 @@ class SuggestJob(CancellableJob):
             pipeline, _ = build_pipeline(self.choice, self.options)
             source = open_source(self.path)
             total = source.frame_count
+            def progress(done: int) -> bool:  # (Qt's emit returns True: it cannot be chained with ``or``)
+                self.progress.emit(done, total)
+                return not self._cancel.is_set()
+
             try:
                 frames = iter(source.read, None)
-                checks = scan(pipeline, frames, lambda n: self.progress.emit(n, total) or not self._cancel.is_set())
+                checks = scan(pipeline, frames, progress)
             finally:
                 source.close()
         except Exception as exc:  # the app stays up; the message says what broke

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..errors import user_message
 from ..inference.factory import PipelineChoice
 from ..inference.live_sources import LiveSource
 from ..models.registry import ModelRegistry
@@ -34,8 +35,10 @@ from .plots import JointPlot, PerformancePlot
 from .quantize_flow import QuantizeFlow
 from .review_control import ReviewControl
 from .settings_panel import SettingsPanel
+from .shutdown import stop_thread
 from .source_control import SourceControl
 from .video_view import VideoView
+from .window_layout import WindowLayout, scrolling
 from .worker import LiveResult, ModelInfo, PoseWorker
 
 
@@ -67,6 +70,8 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self._build_status_bar()
+        self.window_layout = WindowLayout(self, [self.settings_dock, self.review_dock, self.performance_dock,
+                                                 self.joint_dock])
         self._start_worker()
         self._restore_settings()
         self.refresh_models()
@@ -89,15 +94,19 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.panel = SettingsPanel()
-        self.settings_dock = self._dock("Settings", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.settings_dock = self._dock("Settings", scrolling(self.panel, "settingsScroll"),
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.performance_plot = PerformancePlot()
         self.performance_dock = self._dock("Performance", self.performance_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.joint_plot = JointPlot()
         self.joint_dock = self._dock("Joint over time", self.joint_plot, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.review = ReviewControl(self)
-        self.review_dock = self._dock("Review", self.review.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.review_dock = self._dock("Review", scrolling(self.review.panel, "reviewScroll"),
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.settings_dock, self.review_dock)
+        self.tabifyDockWidget(self.performance_dock, self.joint_dock)  # tabbed: one plot's height, not two
         self.settings_dock.raise_()
+        self.performance_dock.raise_()
         self.panel.modelChosen.connect(self.apply_model_choice)
         self.panel.download_button.clicked.connect(lambda: self.models.download(self.panel.pending_download()))
         self.panel.optionsChanged.connect(self.apply_options)
@@ -132,6 +141,8 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.settings_dock, self.review_dock, self.performance_dock, self.joint_dock):
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self.reset_layout_action = self._action(view_menu, "&Reset layout", lambda: self.window_layout.reset())
         tools_menu = self.menuBar().addMenu("&Tools")
         self._action(tools_menu, "&Fine-tune a model…", self.open_finetune_wizard)
         self.quantize_flow = QuantizeFlow(self)
@@ -150,10 +161,17 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda *_: slot())
+        action.triggered.connect(lambda *_: self.run_action(slot, text.replace("&", "").rstrip("…")))
         menu.addAction(action)
         self.addAction(action)  # shortcuts work with the menu closed
         return action
+
+    def run_action(self, slot, doing: str) -> None:
+        """A user's action: a file or folder the system refuses (no permission, a drive gone) is a message."""
+        try:
+            slot()
+        except OSError as exc:
+            self.show_error(user_message(exc, doing))
 
     def _build_status_bar(self) -> None:
         self.fps_label = QLabel("– fps", objectName="fpsLabel")
@@ -298,11 +316,7 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
-        if s.value("geometry") is not None:
-            self.restoreGeometry(s.value("geometry"))
-            self.restoreState(s.value("windowState"))
-        else:
-            self.resize(1280, 800)
+        self.window_layout.restore(s)
         self.panel.restore(s)
         speed = self.player.speed_box.findData(s.value("speed", 1.0, float))
         self.player.speed_box.setCurrentIndex(max(speed, 0))
@@ -312,11 +326,14 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("windowState", self.saveState())
+        self.window_layout.save(s)
         self.panel.save(s)
         s.setValue("speed", self.player.speed_box.currentData())
         s.sync()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.window_layout.shown()
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -329,24 +346,20 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:
-        """Stop every thread cleanly, whatever is running."""
+        """Stop every job and thread (``shutdown.stop_thread``: cancel, a bounded wait, never destroyed while it
+        runs), whatever is running; a recording in progress is saved."""
         self._closing = True
         self.save_settings()
         if self.finetune_wizard is not None:
             self.finetune_wizard.shutdown()  # a running training stops at a resumable point
         if self.outputs.batch_dialog is not None:
             self.outputs.batch_dialog.shutdown()  # the video in progress leaves no file; the manifest says the rest
-        for job in (self.outputs.export_job, self.models.download_job, self.review.job):
-            if job is not None and job.isRunning():
-                job.cancel()
-                job.wait(10000)
-        for job in (self.models.import_job, self.sources.camera_probe):
-            if job is not None:
-                job.wait(30000)
+        for job in (self.outputs.export_job, self.models.download_job, self.review.job, self.quantize_flow.job,
+                    self.models.import_job, self.sources.camera_probe):
+            stop_thread(job)
         self.sources.stop_source()
         self.worker.stop()
-        self.worker_thread.quit()
-        self.worker_thread.wait(10000)
+        stop_thread(self.worker_thread, cancel=self.worker_thread.quit)
         if not self._released:
             self._released = True
             gc_guard.release()

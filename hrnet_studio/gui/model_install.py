@@ -79,7 +79,9 @@ class ModelInstaller(WindowPart):
             self.window.refresh_models()
         else:
             self.window.refresh_models(select=name)
-        self.window.statusBar().showMessage(f"{name} downloaded and verified", 10000)
+        entry = self.window.registry.zoo.get(name)
+        checked = f" ({entry.checksum_note})" if entry is not None else ""
+        self.window.statusBar().showMessage(f"{name} downloaded{checked}", 10000)
         self.window.apply_model_choice()
 
     def ask_and_import(self) -> None:

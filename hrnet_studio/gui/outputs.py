@@ -142,6 +142,7 @@ class OutputActions(WindowPart):
                 self.window.record_action.setChecked(False)
                 self.window.show_error(str(exc))
                 return
+            self.recorder.signals.failed.connect(self._recording_failed)
             self.window.record_action.setChecked(True)
             note = self.recorder.exporter.note
             self.window.statusBar().showMessage(f"recording to {self.record_path}…" + (f" ({note})" if note else ""))
@@ -155,3 +156,15 @@ class OutputActions(WindowPart):
                 return
             dropped = f" ({recorder.dropped} frames dropped: the disk was too slow)" if recorder.dropped else ""
             self.window.statusBar().showMessage(f"recording saved: {self.record_path}{dropped}", 10000)
+
+    def _recording_failed(self, message: str) -> None:
+        """The writer failed: the recording ends now, with the reason (the failed file is already removed)."""
+        if self.recorder is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        self.window.record_action.setChecked(False)
+        try:
+            recorder.finish()  # ends the writer thread; the failed file is gone
+        except StudioError:
+            pass
+        self.window.show_error(f"the recording stopped and was not saved: {message}")

@@ -31,10 +31,12 @@ class PerformancePlot(QWidget):
         # pyqtgraph's legend box clipped all but two of the five stages.
         self.stage_legend = QLabel(" ".join(f'<span style="color:{STAGE_COLOURS[s]}">━ {s}</span>'
                                             for s in PLOTTED_STAGES), objectName="stageLegend", wordWrap=True)
+        plots = QHBoxLayout()  # side by side: the dock needs one plot's height, so the window fits a laptop screen
         for plot in (self.fps_plot, self.stage_plot):
             plot.setMinimumHeight(110)
             plot.showGrid(x=True, y=True, alpha=0.2)
-            layout.addWidget(plot)
+            plots.addWidget(plot)
+        layout.addLayout(plots)
         layout.addWidget(self.stage_legend)
         self.times: deque[float] = deque()
         self.fps: deque[float] = deque()

@@ -147,7 +147,11 @@ class ReviewControl(WindowPart):
         self._refresh()
 
     def for_export(self) -> Review | None:
-        """The open video's review when it holds corrections, for an export of that video."""
+        """The open video's review when it holds corrections, for an export of that video (read now if no frame has
+        been shown yet: an export right after opening the video uses the corrections too)."""
+        pipeline = self.window.worker.pipeline
+        if pipeline is not None:
+            self._ensure_review(pipeline.spec.keypoints)
         review = self.review
         return review if review is not None and (review.frames or review.fixes) else None
 

@@ -10,6 +10,7 @@ from ..errors import StudioError
 from ..inference.live_sources import VIDEO_SUFFIXES, LiveSource, open_source
 from .capture import CaptureThread
 from .jobs import CameraProbe
+from .shutdown import stop_thread
 from .window_part import WindowPart
 
 MAX_RECENT = 8
@@ -140,8 +141,7 @@ class SourceControl(WindowPart):
     def stop_source(self) -> None:
         window = self.window
         if window.capture is not None:
-            window.capture.stop()
-            window.capture.wait(5000)
+            stop_thread(window.capture, cancel=window.capture.stop, wait_ms=5000)
             window.capture = None
         window.source = None
         if window.outputs.recorder is not None:

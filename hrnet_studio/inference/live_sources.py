@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 
-from ..errors import StudioError, VideoError
+from ..errors import StudioError, VideoError, os_error_cause
 from .sources import Frame, VideoFileSource
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -117,21 +118,23 @@ class PacedVideoCamera:
     frame_count = 0
 
     def __init__(self, path: str | Path, fps: float | None = None, disconnect_after: int | None = None,
-                 loop: bool = True):
+                 loop: bool = True, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self._video = VideoFileSource(path)
         self.fps = fps or self._video.fps
         self.name = f"simulated camera ({self._video.name})"
         self.disconnect_after = disconnect_after
         self.loop = loop
-        self._start = time.monotonic()
+        self._clock, self._sleep = clock, sleep  # seconds; a test passes its own
+        self._start = clock()
         self._last = -1
 
     def read(self) -> Frame | None:
-        elapsed = time.monotonic() - self._start
+        elapsed = self._clock() - self._start
         due = int(elapsed * self.fps)  # the frame the "sensor" shows now
         if due <= self._last:  # the next frame is not out yet: wait for it
             due = self._last + 1
-            time.sleep(max(0.0, due / self.fps - elapsed))
+            self._sleep(max(0.0, due / self.fps - elapsed))
         if self.disconnect_after is not None and due >= self.disconnect_after:
             raise SourceError(f"{self.name} stopped delivering frames (disconnected?)")
         count = self._video.frame_count
@@ -190,6 +193,9 @@ def open_source(spec: str | Path) -> LiveSource:
     if text.startswith("camera:"):
         return CameraSource(int(text.split(":", 1)[1]))
     path = Path(text)
-    if path.is_dir():
-        return ImageFolderSource(path)
-    return VideoFileSource(path)
+    try:
+        if path.is_dir():
+            return ImageFolderSource(path)
+        return VideoFileSource(path)
+    except OSError as exc:  # no permission, a network drive gone
+        raise SourceError(f"cannot open {path}: {os_error_cause(exc)}") from None

@@ -5,7 +5,8 @@ import json
 import time
 from pathlib import Path
 
-from ..atomic_writer import WriteError, make_folder, os_error_cause
+from ..atomic_writer import WriteError, make_folder
+from ..errors import os_error_cause
 
 
 class EventLog:
