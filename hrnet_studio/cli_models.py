@@ -122,7 +122,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
             bar.close()
             say("interrupted: the part downloaded so far is kept, and the same command resumes it")
             return 130
-    say(f"installed {record.name} ({human_size(record.size_bytes)}, sha256 verified) in {record.path}")
+    say(f"installed {record.name} ({human_size(record.size_bytes)}, {registry.zoo[args.name].checksum_note}) "
+        f"in {record.path}")
     return 0
 
 

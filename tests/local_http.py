@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Behaviour:
     cut_first_at: int | None = None  # first response sends this many bytes, then drops the connection
     stall_s: float = 0.0  # wait this long before answering
+    hold: threading.Event | None = None  # wait until the test sets it (at most 60 s) before answering
     ignore_range: bool = False
 
 
@@ -38,6 +39,8 @@ class FileServer:
                 rule = owner.behaviour.get(name, Behaviour())
                 if rule.stall_s:
                     time.sleep(rule.stall_s)
+                if rule.hold is not None:
+                    rule.hold.wait(60)
                 if name not in owner.files:
                     self.send_error(404, "Not Found")
                     return

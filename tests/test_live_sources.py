@@ -56,11 +56,14 @@ def test_image_folder_skips_unreadable_images(tmp_path):
 
 
 def test_paced_camera_runs_in_real_time_and_disconnects(videos):
-    camera = PacedVideoCamera(videos / "single_person_taichi_340x256.mp4", fps=50, disconnect_after=25)
+    now = [100.0]  # the camera's clock, moved by the test (and by the camera's own waits)
+    camera = PacedVideoCamera(videos / "single_person_taichi_340x256.mp4", fps=50, disconnect_after=25,
+                              clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     first = camera.read()
-    time.sleep(0.2)  # a slow reader: the camera went on without it
+    now[0] += 0.2  # a slow reader: the camera went on without it
     second = camera.read()
-    assert second.index - first.index >= 8
+    assert (first.index, second.index) == (0, 10)
+    assert camera.read().index == 11 and now[0] == pytest.approx(100.22)  # the next frame: waited for
     with pytest.raises(SourceError, match="disconnected"):
         for _ in range(100):
             camera.read()

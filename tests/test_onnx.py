@@ -200,9 +200,15 @@ def test_stale_export_is_not_used(capsys, models_home, small_checkpoint):
     assert run_cli(capsys, "models", "export-onnx", "w8")[0] == 0
     registry = ModelRegistry()
     record = registry.find("w8")
-    assert registry.onnx_export_of(record) is not None
-    record.metadata.sha256 = "0" * 64  # as if the weights had been replaced behind the export's back
-    assert registry.onnx_export_of(record) is None
+    first = registry.onnx_export_of(record)
+    assert first is not None
+    torch.manual_seed(1)
+    torch.save(build_hrnet("hrnet_w8", 17).state_dict(), record.path)  # replaced by hand: its metadata unchanged
+    assert registry.find("w8").metadata.sha256 == record.metadata.sha256
+    assert registry.onnx_export_of(registry.find("w8")) is None  # checked against the file itself
+    assert run_cli(capsys, "models", "export-onnx", "w8")[0] == 0  # exported again, from the file as it is now
+    again = registry.onnx_export_of(registry.find("w8"))
+    assert again is not None and again.metadata.derived_sha256 != first.metadata.derived_sha256
 
 
 def test_backend_mismatches_are_explained(capsys, models_home, small_checkpoint, onnx_w8, videos, tmp_path):

@@ -29,3 +29,19 @@ def test_wheel_carries_the_model_zoo(tmp_path):
     assert "hrnet_studio/resources/model_zoo.json" in names
     assert "hrnet_studio/recipes/finetune_quick.yaml" in names  # the wizard's presets
     assert "hrnet_studio/models/registry.py" in names and "hrnet_studio/inference/onnx_backend.py" in names
+
+
+@pytest.mark.parametrize("platform, machine, expected", [
+    ("linux", "x86_64", "onnxruntime-gpu"), ("win32", "AMD64", "onnxruntime-gpu"),
+    ("darwin", "arm64", "onnxruntime"), ("darwin", "x86_64", "onnxruntime"), ("linux", "aarch64", "onnxruntime"),
+])
+def test_exactly_one_onnx_runtime_that_has_wheels_is_asked_for_on_each_platform(platform, machine, expected):
+    """README line 1 must install on Linux, Windows and macOS: onnxruntime-gpu has no macOS (or ARM Linux) wheels."""
+    from packaging.requirements import Requirement
+
+    requirements = [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+                    ["dependencies"]]
+    where = {"sys_platform": platform, "platform_machine": machine, "python_version": "3.11"}
+    runtimes = [r.name for r in requirements if r.name.startswith("onnxruntime")
+                and (r.marker is None or r.marker.evaluate(where))]
+    assert runtimes == [expected]

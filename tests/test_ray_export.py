@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,19 +27,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def processes_of(session_root: str) -> list[psutil.Process]:
+    """The processes of the Ray cluster whose files live under ``session_root`` (each names it when started)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(session_root in part for part in process.info["cmdline"] or ()):
+                found.append(process)
+        except (psutil.Error, TypeError):
+            continue
+    return found
+
+
+def stop_cluster(session_root: str) -> None:
+    """Stop only this test's cluster (``ray stop`` would stop every Ray cluster on the machine): its processes
+    and their children, asked first, then killed."""
+    processes = processes_of(session_root)
+    processes += [c for p in list(processes) for c in _children(p)]
+    for process in processes:
+        try:
+            process.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=15)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """A head node on 127.0.0.1 with 2 CPUs (the test machine's), stopped when the tests end."""
+    """A head node on 127.0.0.1 with 2 CPUs (the test machine's), with its own session folder; only its processes
+    are stopped when the tests end."""
     port = free_port()
-    started = subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-                              "--include-dashboard=false", "--disable-usage-stats"],
-                             capture_output=True, text=True, timeout=120)
-    if started.returncode != 0:
-        pytest.fail(f"ray start failed: {started.stderr[-2000:]}")
+    root = tempfile.mkdtemp(prefix="rayt")  # short: Ray's socket paths live under it
     try:
+        started = subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+                                  "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+                                  f"--temp-dir={root}"], capture_output=True, text=True, timeout=120)
+        if started.returncode != 0:
+            pytest.fail(f"ray start failed: {started.stderr[-2000:]}")
+        assert processes_of(root), "the cluster's processes cannot be told from others"
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+        stop_cluster(root)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

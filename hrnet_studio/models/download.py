@@ -7,6 +7,7 @@ then is it moved into place, so a half or wrong file never carries the real name
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import http.client
 import urllib.error
 import urllib.request
@@ -37,6 +38,18 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of the file as it is on disk now (a file overwritten by hand included), hashed once per version of
+    the file (its path, size and modification time)."""
+    stat = Path(path).stat()
+    return _sha256_of_version(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(Path(path))
 
 
 def checksum_matches(actual: str, expected: str | None) -> bool:

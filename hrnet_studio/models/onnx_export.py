@@ -125,7 +125,7 @@ def export_registered(registry, record, dest: Path | None = None):
     from dataclasses import replace
 
     from .checkpoints import load_pose_model
-    from .download import sha256_of
+    from .download import file_sha256
     from .metadata import ModelMetadata, now_iso
 
     if record.format != "pth" or record.kind != "pose":
@@ -140,7 +140,7 @@ def export_registered(registry, record, dest: Path | None = None):
     base = record.metadata or ModelMetadata(name=record.name, file=record.path.name)
     meta = replace(base, name=dest.name if in_folder else dest.stem, file=dest.name, format="onnx",
                    source="onnx-export", builtin=None, derived_from=record.name,
-                   derived_sha256=(record.metadata.sha256 if record.metadata else None) or sha256_of(record.path),
+                   derived_sha256=file_sha256(record.path),
                    input_size=list(spec.input_size),
                    num_joints=spec.num_joints, arch=spec.arch, size_bytes=dest.stat().st_size, sha256=None,
                    created=now_iso(), notes=[f"exported with opset {OPSET}; max heatmap difference to PyTorch {max_diff:.1e}"])

@@ -292,12 +292,12 @@ def register_int8(registry, candidate: Int8Candidate):
 def _int8_metadata(candidate: Int8Candidate):
     from dataclasses import replace
 
-    from .download import sha256_of
+    from .download import file_sha256
     from .metadata import now_iso
 
     record, report = candidate.record, candidate.report
     name = candidate.path.name
-    source_sha256 = record.metadata.sha256 or sha256_of(record.path)
+    source_sha256 = file_sha256(record.path)  # the file as it is now, as onnx_export_of checks it
     verdict = "passed the guard" if report.passed else "FAILED the guard and was kept anyway (unguarded)"
     footage = ", ".join(p.name for p in candidate.sources)
     return replace(candidate.fp32.metadata, name=name, file=name, format="onnx", precision="int8",

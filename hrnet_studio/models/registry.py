@@ -10,19 +10,19 @@ Two kinds of entries:
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from ..atomic_writer import copy_file
+from ..atomic_writer import copy_file, write_json
 from ..errors import StudioError
 from ..paths import models_dir, ort_cache_folder
 from ..skeletons import BUILTIN_SETS, LANDMARK_SETS
 from .detector_export import export_folder
-from .download import DownloadError, Progress, download, sha256_of
+from .download import DownloadError, Progress, download, file_sha256, sha256_of
 from .identify import identify
 from .metadata import DETECTOR, POSE, ModelMetadata, metadata_path
 from .ultralytics_files import load_restricted
@@ -32,6 +32,7 @@ MODEL_SUFFIXES = (".pth", ".pt", ".onnx")
 DEFAULT_POSE_MODEL = "hrnet_w32_coco_256x192"
 LEGACY_DEFAULT_FILES = ("pose_hrnet_w32_256x192.pth",)
 DEFAULT_DETECTORS = ("yolo11n-pose", "yolo11n")
+PINNED_DIGESTS = "zoo_sha256.json"  # in the model folder: source URL → the full sha256 of the file first downloaded
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
 METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK", "nme": "NME", "pck@0.2": "PCK@0.2",
                  "auc": "AUC", "epe": "EPE (px)", "int8_speedup": "INT8 speed vs fp32"}
@@ -138,11 +139,6 @@ class ModelRecord:
         return self.metadata.format if self.metadata else ("ultralytics" if self.kind == DETECTOR else "pth")
 
 
-@lru_cache(maxsize=64)
-def _digest_of(path: str, size: int, mtime_ns: int) -> str:
-    return sha256_of(Path(path))
-
-
 class ModelRegistry:
     def __init__(self, folder: Path | None = None, zoo: dict[str, ZooEntry] | None = None):
         self.folder = Path(folder) if folder else models_dir()
@@ -178,8 +174,7 @@ class ModelRegistry:
 
     def _describe_unregistered(self, path: Path, entry: ZooEntry) -> ModelMetadata:
         """A file under a zoo entry's name with no metadata beside it: the entry's only if its sha256 says so."""
-        stat = path.stat()
-        digest = _digest_of(str(path), stat.st_size, stat.st_mtime_ns)  # listed often: hashed once per version
+        digest = file_sha256(path)  # listed often: hashed once per version of the file
         origin = entry.recognises(digest)
         if origin is not None:
             return entry.metadata(path.stat().st_size, digest, origin)
@@ -206,11 +201,12 @@ class ModelRegistry:
                 and other.metadata.derived_from == record.name and other.installed]
 
     def onnx_export_of(self, record: ModelRecord, precision: str = "fp32") -> ModelRecord | None:
-        """The ONNX export (``precision`` fp32 or int8) made from exactly this file (same sha256), if there is one."""
+        """The ONNX export (``precision`` fp32 or int8) made from exactly this file as it is on disk now (same sha256:
+        a file replaced by hand never runs a stale export), if there is one."""
         exports = [e for e in self.exports_of(record) if e.usable and e.metadata.precision == precision]
         if not exports:
             return None
-        digest = (record.metadata.sha256 if record.metadata else None) or sha256_of(record.path)
+        digest = file_sha256(record.path)
         return next((e for e in exports if e.metadata.derived_sha256 == digest), None)
 
     def default_pose(self) -> ModelRecord | None:
@@ -265,7 +261,9 @@ class ModelRegistry:
         else:
             raise StudioError(errors[0] if len(errors) == 1 else "every source failed: " + " | ".join(errors))
         try:
-            meta = entry.metadata(dest.stat().st_size, sha256_of(dest))
+            digest = sha256_of(dest)
+            self._check_pinned(entry, source, digest, dest)
+            meta = entry.metadata(dest.stat().st_size, digest)
             if entry.kind == POSE:
                 self._check_fits(dest, entry)
             meta.write(self.folder)
@@ -273,6 +271,25 @@ class ModelRegistry:
             dest.unlink(missing_ok=True)
             raise
         return self.find(name)
+
+    def _check_pinned(self, entry: ZooEntry, source, digest: str, path: Path) -> None:
+        """A catalogue that publishes only a prefix of a file's sha256 (mmpose's file names: 8 hex digits, 32 bits)
+        checks little: the full sha256 of the file first downloaded is recorded (``PINNED_DIGESTS``) and every
+        later download of it must match it in full."""
+        if source.sha256 and len(source.sha256) == 64:
+            return  # the catalogue's own full sha256 was checked
+        pins_file = self.folder / PINNED_DIGESTS
+        try:
+            pins = json.loads(pins_file.read_text(encoding="utf-8")) if pins_file.exists() else {}
+        except (OSError, ValueError):
+            pins = {}
+        known = pins.get(source.url)
+        if known is None:
+            pins[source.url] = digest
+            write_json(pins_file, pins, indent=1)
+        elif known != digest:
+            raise StudioError(f"{entry.name} downloaded, but it is not the file first downloaded from {source.url} "
+                              f"(sha256 {digest[:12]}…, recorded {known[:12]}…): the file was deleted")
 
     def _check_fits(self, path: Path, entry: ZooEntry) -> None:
         found = identify(path, entry.name, entry.input_size)

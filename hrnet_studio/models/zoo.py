@@ -50,6 +50,17 @@ class ZooEntry:
             return "zoo"
         return None
 
+    @property
+    def checksum_note(self) -> str:
+        """What a download of this entry is checked against, in a few words for the user."""
+        published = [s.sha256 for s in self.sources if s.sha256]
+        if not published:
+            return "no published sha256"
+        if all(len(p) == 64 for p in published):
+            return "sha256 verified"
+        return (f"the {4 * min(map(len, published))}-bit sha256 prefix in the file's name verified; "
+                f"its full sha256 recorded for later downloads")
+
     def metrics_for(self, origin: str) -> dict[str, float]:
         """The published figures of that file: the official checkpoint's own, or the download's."""
         if origin == "official":
