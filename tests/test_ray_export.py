@@ -49,7 +49,7 @@ def stop_cluster(session_root: str) -> None:
             process.terminate()
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(processes, timeout=15)
+    _, alive = psutil.wait_procs(processes, timeout=5)
     for process in alive:
         try:
             process.kill()

@@ -51,15 +51,15 @@ class _Worker:
         self.task, self.attempt, self.deaths = task, attempt, deaths
         self.conn.send((task, settings))
 
-    def messages(self) -> list[tuple] | None:
-        """What the worker has sent so far; None once its end of the pipe is gone (it died)."""
+    def messages(self) -> tuple[list[tuple], bool]:
+        """What the worker has sent so far, and whether its end of the pipe is still there (False: it died)."""
         got = []
         try:
             while self.conn.poll():
                 got.append(self.conn.recv())
         except (EOFError, OSError, ValueError, TypeError, AttributeError):  # closed, or cut mid-message by a kill
-            return None
-        return got
+            return got, False
+        return got, True
 
     def close(self) -> None:
         """Stop the process: asked first (between videos), terminated when it does not end within the bound."""
@@ -113,10 +113,12 @@ class ProcessPoolRunner:
                 wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
                 if self._cancel.is_set():
                     break
-                for i, worker in enumerate(pool):
+                for worker in list(pool):
                     if worker.task is not None and not self._follow(worker, settings, on_progress, on_record, todo):
-                        worker.close()
-                        pool[i] = _Worker(context, worker.share, self.choice, self.options)
+                        worker.close()  # a new worker takes its place while there are videos left for it
+                        pool.remove(worker)
+                        if todo and not self.stop.is_set():
+                            pool.append(_Worker(context, worker.share, self.choice, self.options))
             if self.stop.is_set():
                 raise KeyboardInterrupt
         finally:
@@ -131,8 +133,8 @@ class ProcessPoolRunner:
     def _follow(self, worker: _Worker, settings: dict, on_progress: Progress, on_record: RecordSink,
                 todo: deque) -> bool:
         """Pass on what ``worker`` sent; False when it died (its video is queued again, or recorded as failed)."""
-        messages = worker.messages()
-        for message in messages or []:
+        messages, open_pipe = worker.messages()
+        for message in messages:
             if message[0] == "progress":
                 on_progress(*message[1:])
             else:
@@ -142,7 +144,7 @@ class ProcessPoolRunner:
                     record.notes.append(f"{'; '.join(worker.deaths)}: done on attempt {worker.attempt}")
                 worker.task = None
                 on_record(record)
-        if messages is not None and (worker.task is None or worker.process.is_alive()):
+        if open_pipe and (worker.task is None or worker.process.is_alive()):
             return True
         worker.process.join(STOP_WAIT_S)
         if worker.task is None:  # it died between videos: nothing was lost
