@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from hrnet_studio.inference.pipeline import PersonPose
+from hrnet_studio.inference.results import PersonPose
 from hrnet_studio.inference.scoring import pose_score
 from hrnet_studio.skeletons import COCO_17
 from hrnet_studio.training.evaluate import (

@@ -165,7 +165,7 @@ def test_the_apps_export_dialog_exports_a_reviewed_video_with_angles_and_a_filte
     """File ▸ Export keypoints… on a video with corrections beside it, with joint angles and a Butterworth filter."""
     from PySide6.QtCore import QPoint, Qt
 
-    from hrnet_studio.inference.pipeline import PersonPose
+    from hrnet_studio.inference.results import PersonPose
 
     video = tmp_path / "clip" / "portrait.mp4"  # 40 frames: a quick export
     video.parent.mkdir()

@@ -11,7 +11,8 @@ import pytest
 from hrnet_studio.errors import StudioError
 from hrnet_studio.inference.detector import Detections
 from hrnet_studio.inference.export_job import export_video
-from hrnet_studio.inference.pipeline import FrameResult, PersonPose, PosePipeline
+from hrnet_studio.inference.pipeline import PosePipeline
+from hrnet_studio.inference.results import FrameResult, PersonPose
 from hrnet_studio.review.editing import FrameEditor
 from hrnet_studio.review.review_file import NOT_LABELLED, OCCLUDED, VISIBLE, Review
 from hrnet_studio.review.suggest import FrameCheck, scan, suggest

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import user_message
-from ..inference.pipeline import PersonPose, PosePipeline
+from ..inference.pipeline import PosePipeline
+from ..inference.results import PersonPose
 
 KEEP = 32  # corrected frames whose landmarks are remembered
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QMenu
 
 from ..errors import StudioError, user_message
 from ..inference.detector import Detections
-from ..inference.pipeline import PersonPose
+from ..inference.results import PersonPose
 from ..review.editing import VISIBILITY_WORDS, FrameEditor
 from ..review.marks import draw_review_marks
 from ..review.review_file import Review

@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ..errors import UnsafeFileError, first_line, user_message
 from ..inference.engine import PoseEngine
 from ..inference.factory import PipelineChoice, build_pipeline
-from ..inference.pipeline import FrameResult, PipelineOptions, PosePipeline
+from ..inference.pipeline import PipelineOptions, PosePipeline
+from ..inference.results import FrameResult
 from ..inference.sources import Frame
 from ..models.spec import PoseModelSpec
 from ..thread_budget import enforce as enforce_thread_budget

@@ -21,7 +21,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
-from .pipeline import FrameResult, PosePipeline, StageTimer
+from .pipeline import PosePipeline, StageTimer
+from .results import FrameResult
 from .sources import Frame
 from .stages import in_thread
 

@@ -19,7 +19,7 @@ from ..atomic_writer import (
 )
 from ..skeletons import KeypointSet
 from .export_table import TableLayout, TableRow
-from .pipeline import FrameResult
+from .results import FrameResult
 
 class AtomicExporter:
     """A writer whose rows go to an ``AtomicFile`` (``self._out``): ``finish`` flushes and checks it, ``publish``

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,36 +15,12 @@ from .decode import Decoder
 from .detection_schedule import DetectionSchedule
 from .detector import Detections, PersonDetector
 from .heatmaps import predict_heatmaps
-from .scoring import pose_score
+from .results import FrameResult, PersonPose
 from .tracking import KeypointSmoother, PoseTracker
 from .transforms import person_crops
 from .wholebody import WholeBodyStage
 
 STAGES = ("read", "detect", "crop", "pose", "decode", "track", "parts")
-
-
-@dataclass
-class PersonPose:
-    bbox: np.ndarray  # float32 [4] x1, y1, x2, y2
-    box_score: float
-    keypoints: np.ndarray  # float32 [K, 2] frame pixels
-    scores: np.ndarray  # float32 [K]
-    track_id: int = -1
-    corrected: np.ndarray | None = None  # bool [K]: joints a user corrected by hand (a reviewed frame), else None
-    parts: dict = field(default_factory=dict)  # "face"/"left_hand"/"right_hand" → wholebody.PartLandmarks
-
-    def pose_score(self, threshold: float = 0.2) -> float:
-        """Official rescoring: box score × mean of the keypoint scores above ``threshold``."""
-        return pose_score(self.box_score, self.scores, threshold)
-
-
-@dataclass
-class FrameResult:
-    frame_index: int
-    timestamp_s: float  # seconds (the frame's presentation time for files)
-    persons: list[PersonPose]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    time_flag: str = ""  # the frame's ``sources.TIME_FLAGS`` entry: "gap", "repeat" or ""
 
 
 @dataclass

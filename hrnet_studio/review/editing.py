@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..inference.pipeline import PersonPose
+from ..inference.results import PersonPose
 from .review_file import (
     NOT_LABELLED,
     OCCLUDED,

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..atomic_writer import write_json
 from ..errors import StudioError
-from ..inference.pipeline import FrameResult, PersonPose
+from ..inference.results import FrameResult, PersonPose
 from ..models.metadata import keypoints_from_dict, keypoints_to_dict
 from ..skeletons import BUILTIN_SETS, KeypointSet
 

@@ -21,7 +21,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 from ..inference.decode import aligned_flip_back
-from ..inference.pipeline import PersonPose, PosePipeline
+from ..inference.pipeline import PosePipeline
+from ..inference.results import PersonPose
 from ..inference.sources import Frame
 from ..inference.transforms import person_crops
 from .review_file import Suggestion
