@@ -210,8 +210,7 @@ def export_many(args: argparse.Namespace) -> int:
 
     from .batch.export import plan, run_batch
     from .batch.inputs import collect_videos, output_names
-    from .batch.local import InProcessRunner
-    from .batch.worker_pool import ProcessPoolRunner
+    from .batch.worker_pool import local_runner
     from .batch.manifest import Manifest, fresh
     from .batch.ray_runner import RayRunner, import_ray
     from .batch.settings import export_settings
@@ -251,10 +250,9 @@ def export_many(args: argparse.Namespace) -> int:
 
         runner = RayRunner(args.ray, choice, options, ModelRegistry().folder, args.cpus_per_task, args.gpus_per_task)
         where = f" on the Ray cluster {args.ray or '(default address)'}"
-    elif args.workers > 1:
-        runner, where = ProcessPoolRunner(choice, options, args.workers), f" with {args.workers} workers"
     else:
-        runner, where = InProcessRunner(pipeline), ""
+        runner = local_runner(pipeline, choice, options, args.workers)
+        where = f" with {args.workers} workers" if args.workers > 1 else ""
     say(f"{len(videos)} videos → {args.output}{where}")
     running: dict[str, str] = {}
     with tqdm(total=len(videos), unit="video", desc="videos", file=sys.stderr, dynamic_ncols=True) as bar:

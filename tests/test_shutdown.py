@@ -12,6 +12,7 @@ import threading
 import pytest
 from PySide6.QtCore import QThread, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QProgressDialog
 
 from hrnet_studio.atomic_writer import WriteError
 from hrnet_studio.gui import shutdown
@@ -140,6 +141,8 @@ def start(kind: str, window, qtbot, videos, tmp_path, request):
     elif kind == "quantize":
         window.quantize_flow.start(sources=[video])
         job = window.quantize_flow.job
+        dialog = window.findChild(QProgressDialog, "quantizeProgress")
+        qtbot.waitUntil(lambda: dialog.value() >= 1, timeout=120_000)  # calibrating (the export before it is one call)
     elif kind == "batch":
         footage = tmp_path / "footage"
         footage.mkdir()

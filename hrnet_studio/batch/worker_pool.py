@@ -18,12 +18,21 @@ from multiprocessing.connection import wait
 from ..atomic_writer import discard
 from ..errors import StudioError, user_message
 from ..inference.factory import PipelineChoice, build_pipeline
-from ..inference.pipeline import PipelineOptions
-from .local import Progress, RecordSink, core_shares, gpu_count, gpu_shares
+from ..inference.pipeline import PipelineOptions, PosePipeline
+from .local import InProcessRunner, Progress, RecordSink, core_shares, gpu_count, gpu_shares
 from .manifest import VideoRecord
 from .task import RETRIES, VideoTask, run_task
 
 STOP_WAIT_S = 10.0  # how long a worker told to stop may take before it is terminated
+
+
+def local_runner(pipeline: PosePipeline, choice: PipelineChoice, options: PipelineOptions, workers: int,
+                 stop: threading.Event | None = None) -> InProcessRunner | ProcessPoolRunner:
+    """The runner for a batch on this machine (the CLI's and the app's alike): ``pipeline`` in this process for one
+    worker, else ``workers`` processes that each build their own from ``choice``."""
+    if workers == 1:
+        return InProcessRunner(pipeline, stop)
+    return ProcessPoolRunner(choice, options, workers, stop)
 
 
 def death_cause(exitcode: int | None) -> str:

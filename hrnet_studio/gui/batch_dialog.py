@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ..batch.export import BatchSummary, run_batch
 from ..batch.inputs import collect_videos, output_names
 from ..batch.local import InProcessRunner
-from ..batch.worker_pool import ProcessPoolRunner
+from ..batch.worker_pool import ProcessPoolRunner, local_runner
 from ..batch.manifest import Manifest, VideoRecord
 from ..batch.settings import export_settings
 from ..batch.task import VideoTask
@@ -69,8 +69,7 @@ class BatchJob(QThread):
         try:
             pipeline, loaded = build_pipeline(self.choice, self.options)
             settings = export_settings(self.tasks[0], self.choice, self.options, loaded)
-            self.runner = runner = (InProcessRunner(pipeline, self.stop) if self.workers == 1
-                                    else ProcessPoolRunner(self.choice, self.options, self.workers, self.stop))
+            self.runner = runner = local_runner(pipeline, self.choice, self.options, self.workers, self.stop)
             summary = run_batch(self.tasks, settings, self.out_dir, runner, self.progress.emit, self.recorded.emit)
         except Exception as exc:
             self.failed.emit(user_message(exc, "batch export"))
