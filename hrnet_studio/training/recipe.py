@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,20 +110,25 @@ def convert(key: str, value: Any, kind: Any) -> Any:
             return text in TRUE
         raise refuse("true or false")
     if kind is int or kind is float:
+        expected = "an integer" if kind is int else "a number"
         if isinstance(value, (bool, list, dict)) or value is None:
-            raise refuse("an integer" if kind is int else "a number")
+            raise refuse(expected)
+        if kind is int and isinstance(value, int):
+            return value
         try:
             number = float(value)
         except ValueError:
-            raise refuse("an integer" if kind is int else "a number") from None
-        if kind is float:
-            return number
-        if not number.is_integer():
-            raise refuse("an integer")
-        return int(number)
+            raise refuse(expected) from None
+        if not math.isfinite(number) or (kind is int and not number.is_integer()):
+            raise refuse(expected)
+        return number if kind is float else int(number)
     if kind == list[int]:
-        items = value if isinstance(value, list) else [v for v in str(value).strip("[] ").split(",") if v.strip()] \
-            if isinstance(value, str) else [value]
+        if isinstance(value, list):
+            items = value
+        elif isinstance(value, str):  # "5,8" or "[5, 8]" as typed
+            items = [v for v in value.strip("[] ").split(",") if v.strip()]
+        else:
+            items = [value]
         try:
             return [convert(key, item, int) for item in items]
         except StudioError:
