@@ -7,7 +7,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 PREFERRED_SIZE = QSize(1280, 800)  # the window's size on a screen with room for it
-SMALLEST_SCREEN = QSize(1280, 720)  # the smallest screen on which every part stays reachable
 
 
 def scrolling(widget: QWidget, name: str) -> QScrollArea:

@@ -17,6 +17,7 @@ read); a filled joint has no score. ``corrected`` and ``filled`` hold joint name
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def joint_columns(keypoints: KeypointSet) -> list[str]:
 
 def number_cell(value: float, decimals: int) -> str:
     """``value`` with ``decimals`` decimals; empty for NaN (a missing value)."""
-    return f"{value:.{decimals}f}" if np.isfinite(value) else ""
+    return f"{value:.{decimals}f}" if math.isfinite(value) else ""
 
 
 @dataclass
