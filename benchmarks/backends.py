@@ -23,14 +23,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
-from hrnet_studio.inference.bench import measure_throughput  # noqa: E402
-from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
-from hrnet_studio.inference.ort_session import tensorrt_present  # noqa: E402
+from hrnet_studio.inference.quantize import quantize_onnx  # noqa: E402
+from hrnet_studio.inference.runtime.backends import TorchBackend  # noqa: E402
+from hrnet_studio.inference.runtime.bench import measure_throughput  # noqa: E402
+from hrnet_studio.inference.runtime.onnx_backend import OnnxBackend  # noqa: E402
+from hrnet_studio.inference.runtime.ort_session import tensorrt_present  # noqa: E402
 from hrnet_studio.models.checkpoints import load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
-from hrnet_studio.models.quantize import quantize_onnx  # noqa: E402
 
 
 def make_backends(model: torch.nn.Module, input_size: tuple[int, int], device: str, workdir: Path) -> dict:

@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrnet_studio.inference.codec import HeatmapCodec
-from hrnet_studio.inference.decode import DECODERS, decode
-from hrnet_studio.inference.transforms import (
+from hrnet_studio.inference.codec.decode import DECODERS, decode
+from hrnet_studio.inference.codec.heatmap_codec import HeatmapCodec
+from hrnet_studio.inference.codec.transforms import (
     affine_transform_points,
     get_affine_transform,
 )

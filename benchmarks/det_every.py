@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hrnet_studio.inference.engine import PoseEngine  # noqa: E402
 from hrnet_studio.inference.factory import PipelineChoice, build_pipeline  # noqa: E402
 from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline  # noqa: E402
-from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
 from hrnet_studio.inference.tracking import box_iou  # noqa: E402
 from hrnet_studio.models.registry import ModelRegistry  # noqa: E402
+from hrnet_studio.sources.video_file import VideoFileSource  # noqa: E402
 
 CLIPS = ("single_person_taichi_340x256.mp4", "single_person_weightlifting_340x256.mp4",
          "two_people_basketball_gym_426x240.mp4", "two_people_portrait_1080x1920.mp4",

@@ -35,7 +35,7 @@ def shared_dir() -> Path:
 def looped_video(path: Path, frames: int) -> Path:
     import av
 
-    from hrnet_studio.inference.sources import VideoFileSource
+    from hrnet_studio.sources.video_file import VideoFileSource
 
     with VideoFileSource(shared_dir() / "data" / "videos" / "single_person_taichi_340x256.mp4") as clip:
         images = [f.image for f in clip]
@@ -51,11 +51,11 @@ def looped_video(path: Path, frames: int) -> Path:
 def measure(video: Path, persons: int, variant: str, overlay: bool, out_dir: Path) -> dict:
     import psutil
 
-    from hrnet_studio.inference import export_job
-    from hrnet_studio.inference.backends import TorchBackend
-    from hrnet_studio.inference.detector import Detections
-    from hrnet_studio.inference.export_job import export_video
+    from hrnet_studio.export import job as export_job
+    from hrnet_studio.export.job import export_video
+    from hrnet_studio.inference.detect.detector import Detections
     from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
+    from hrnet_studio.inference.runtime.backends import TorchBackend
     from hrnet_studio.models.hrnet import build_hrnet
     from hrnet_studio.models.spec import PoseModelSpec
     from hrnet_studio.skeletons import COCO_17

@@ -31,13 +31,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
-from hrnet_studio.inference.bench import measure_throughput  # noqa: E402
-from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
+from hrnet_studio.inference.quantize import quantize_onnx  # noqa: E402
+from hrnet_studio.inference.runtime.backends import TorchBackend  # noqa: E402
+from hrnet_studio.inference.runtime.bench import measure_throughput  # noqa: E402
+from hrnet_studio.inference.runtime.onnx_backend import OnnxBackend  # noqa: E402
 from hrnet_studio.inference.wholebody import PARTS  # noqa: E402
 from hrnet_studio.models.checkpoints import build_pose_model  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
-from hrnet_studio.models.quantize import quantize_onnx  # noqa: E402
 
 NATIVE = {"hrnetv2_w18": ((256, 256), 68)}  # arch → (input size, keypoints) where not a 192×256 COCO body model
 
@@ -63,7 +63,7 @@ def backends_for(arch: str, workdir: Path, compiled: bool = False) -> dict:
 def export_speed(archs: list[str], video: Path, frames: int, workdir: Path, wholebody: bool = False) -> None:
     import os
 
-    from hrnet_studio.inference.export_job import export_video
+    from hrnet_studio.export.job import export_video
     from hrnet_studio.inference.factory import PipelineChoice, build_pipeline
 
     detector = Path(os.environ.get("HRNET_STUDIO_ASSETS", Path(__file__).resolve().parents[2] / "shared")) \

@@ -51,14 +51,14 @@ def run_once(args: argparse.Namespace) -> dict:
 
     from PySide6.QtCore import Qt
 
-    from hrnet_studio.gui import worker as worker_module
-    from hrnet_studio.gui.capture import CaptureThread
-    from hrnet_studio.gui.channel import FrameChannel
-    from hrnet_studio.gui.worker import PoseWorker
+    from hrnet_studio.gui.live import worker as worker_module
+    from hrnet_studio.gui.live.capture import CaptureThread
+    from hrnet_studio.gui.live.channel import FrameChannel
+    from hrnet_studio.gui.live.worker import PoseWorker
     from hrnet_studio.inference.engine import PoseEngine
     from hrnet_studio.inference.factory import PipelineChoice
-    from hrnet_studio.inference.live_sources import PacedVideoCamera
     from hrnet_studio.inference.pipeline import PipelineOptions
+    from hrnet_studio.sources.live import PacedVideoCamera
 
     if not variant["overlapped"]:
         worker_module.PoseEngine = lambda pipeline, depth=1: PoseEngine(pipeline, depth, overlap=False)
@@ -183,8 +183,8 @@ def random_w32(folder: Path) -> Path:
 def install(model_file: Path, video: Path, detector: str, int8: bool) -> str:
     """Import the model into this run's model folder (ONNX Runtime then runs its export, as in the app) and, for
     INT8 variants, quantize it on the clip's crops; returns its name."""
-    from hrnet_studio.inference.detector import make_detector
-    from hrnet_studio.models.quantize import prepare_int8, register_int8
+    from hrnet_studio.inference.detect.detector import make_detector
+    from hrnet_studio.inference.quantize import prepare_int8, register_int8
     from hrnet_studio.models.registry import ModelRegistry
 
     registry = ModelRegistry()

@@ -29,8 +29,8 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from hrnet_studio.inference.decode import decode
-    from hrnet_studio.inference.transforms import (
+    from hrnet_studio.inference.codec.decode import decode
+    from hrnet_studio.inference.codec.transforms import (
         box_to_center_scale,
         normalize_crops,
         warp_crops,

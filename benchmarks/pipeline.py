@@ -34,19 +34,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrnet_studio.inference.backends import TorchBackend  # noqa: E402
-from hrnet_studio.inference.decode import decode  # noqa: E402
-from hrnet_studio.inference.detector import detector_runtime, make_detector  # noqa: E402
-from hrnet_studio.inference.export_job import export_video  # noqa: E402
-from hrnet_studio.inference.onnx_backend import OnnxBackend  # noqa: E402
+from hrnet_studio.export.job import export_video  # noqa: E402
+from hrnet_studio.inference.codec.decode import decode  # noqa: E402
+from hrnet_studio.inference.detect.detector import detector_runtime, make_detector  # noqa: E402
 from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
-from hrnet_studio.inference.sources import VideoFileSource  # noqa: E402
+from hrnet_studio.inference.quantize import calibration_crops, quantize_onnx  # noqa: E402
+from hrnet_studio.inference.runtime.backends import TorchBackend  # noqa: E402
+from hrnet_studio.inference.runtime.onnx_backend import OnnxBackend  # noqa: E402
 from hrnet_studio.models.checkpoints import load_pose_model  # noqa: E402
 from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
-from hrnet_studio.models.quantize import calibration_crops, quantize_onnx  # noqa: E402
 from hrnet_studio.models.spec import PoseModelSpec  # noqa: E402
 from hrnet_studio.skeletons import COCO_17  # noqa: E402
+from hrnet_studio.sources.video_file import VideoFileSource  # noqa: E402
 
 
 def shared_dir() -> Path:

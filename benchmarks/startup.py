@@ -61,8 +61,8 @@ import sys
 import cv2, numpy as np, torch
 from ultralytics import YOLO
 from hrnet_studio.models.hrnet import build_hrnet
-from hrnet_studio.inference.transforms import box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
-from hrnet_studio.inference.decode import decode
+from hrnet_studio.inference.codec.transforms import box_to_center_scale, normalize_crops, warp_crops, xyxy_to_xywh
+from hrnet_studio.inference.codec.decode import decode
 video, weights, detector = sys.argv[1:4]
 yolo = YOLO(detector)
 model = build_hrnet("hrnet_w32", 17)
@@ -92,9 +92,9 @@ def prepare(folder: Path, video: Path, detector: Path) -> Path:
     """The model folder a user has after the first run: W32 with its ONNX export and INT8 version, the detector
     with its ONNX export. Returns the W32 checkpoint."""
     os.environ["HRNET_STUDIO_MODELS"] = str(folder / "models")
-    from hrnet_studio.inference.detector import make_detector
+    from hrnet_studio.inference.detect.detector import make_detector
+    from hrnet_studio.inference.quantize import prepare_int8, register_int8
     from hrnet_studio.models.onnx_export import export_registered
-    from hrnet_studio.models.quantize import prepare_int8, register_int8
     from hrnet_studio.models.registry import ModelRegistry
 
     weights = random_w32(folder)

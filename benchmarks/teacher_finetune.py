@@ -9,7 +9,7 @@ Held-out frames are the last 20% of each video (a temporal split, so neighbourin
 between train and validation). No pretrained HRNet exists here, so the network starts from random weights:
 the figure shows the training loop learning, not a finished model.
 
-With several ``--encodings`` (training targets, ``inference/codec.py``) each is trained from the same random
+With several ``--encodings`` (training targets, ``inference/codec/heatmap_codec.py``) each is trained from the same random
 weights, on the same labels, with the same seed and the same budget, side by side in this one run: the
 budget is ``--minutes`` of training for the first encoding, and the others get the same number of epochs
 (an equal amount of work however loaded the machine is), or ``--epochs`` for each. Printed: PCK@0.05, PCK@0.1 and PCK@0.2 on the

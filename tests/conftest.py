@@ -205,6 +205,13 @@ def gui_models(request, models_home, small_checkpoint, yolo_pose_weights, yolo_p
     return models_home
 
 
+def results_collector(win) -> list:
+    """Every live result the window's worker hands over, appended as it arrives."""
+    seen = []
+    win.worker.resultReady.connect(lambda live: seen.append(live))
+    return seen
+
+
 def make_settings(path: Path, **values):
     from PySide6.QtCore import QSettings
 

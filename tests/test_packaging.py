@@ -1,10 +1,10 @@
 """The package as pip builds it: every subpackage listed, the resources inside."""
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def test_wheel_carries_the_model_zoo(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "hrnet_studio/resources/model_zoo.json" in names
     assert "hrnet_studio/recipes/finetune_quick.yaml" in names  # the wizard's presets
-    assert "hrnet_studio/models/registry.py" in names and "hrnet_studio/inference/onnx_backend.py" in names
+    assert "hrnet_studio/models/registry.py" in names and "hrnet_studio/inference/runtime/onnx_backend.py" in names
 
 
 @pytest.mark.parametrize("platform, machine, expected", [

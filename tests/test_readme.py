@@ -1,7 +1,8 @@
 """README.md's two commands are what a newcomer types; CI must run exactly them, and they must be enough."""
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import torch
 
-from hrnet_studio.cli import main
-from hrnet_studio.inference.detector import YoloPersonDetector
+from hrnet_studio.cli.main import main
+from hrnet_studio.inference.detect.detector import YoloPersonDetector
 from hrnet_studio.thread_budget import ThreadBudget, available_cores, thread_budget
 
 
@@ -31,7 +31,7 @@ def test_pytorch_keeps_its_budget_after_the_detector_loads_and_runs(yolo_pose_we
 
 
 def test_onnx_runtime_sessions_get_the_budget(onnx_w8):
-    from hrnet_studio.inference.onnx_backend import OnnxBackend
+    from hrnet_studio.inference.runtime.onnx_backend import OnnxBackend
 
     backend = OnnxBackend(onnx_w8, "cpu")
     options = backend.session.get_session_options()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import StudioError
-from ..inference.live_sources import VIDEO_SUFFIXES
+from ..sources.live import VIDEO_SUFFIXES
 
 GLOB_CHARS = set("*?[")
 

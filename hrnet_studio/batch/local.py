@@ -57,7 +57,7 @@ def gpu_count(choice: PipelineChoice) -> int:
     """The GPUs workers can be shown: none when the choice runs on the CPU or this machine has none."""
     if choice.device == "cpu":
         return 0
-    from ..inference.backends import gpu_present
+    from ..inference.runtime.backends import gpu_present
 
     if not gpu_present():
         return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from ..analysis.filters import FilterOptions
+from ..export.analysis.filters import FilterOptions
 from ..inference.factory import PipelineChoice
-from ..inference.model_loading import LoadedPoseModel
 from ..inference.pipeline import PipelineOptions
+from ..inference.runtime.model_loading import LoadedPoseModel
 from .task import VideoTask
 
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.filters import FilterOptions
-from ..analysis.outputs import AnalysisRequest
 from ..errors import StudioError, user_message
-from ..inference.draw import OverlayOptions
+from ..export.analysis.filters import FilterOptions
+from ..export.analysis.outputs import AnalysisRequest
+from ..export.draw import OverlayOptions
 from ..inference.pipeline import PosePipeline
 from .manifest import VideoRecord, video_stamp
 
@@ -53,7 +53,7 @@ class VideoTask:
     def leftovers(self) -> list[Path]:
         """The hidden part files an export of this video left behind when its process was killed mid-way."""
         from ..atomic_writer import part_path
-        from ..inference.export_job import wholebody_csv_path
+        from ..export.job import wholebody_csv_path
 
         request = self.analysis()
         named = [p for p in (*self.outputs().values(), request.raw_csv, request.angles) if p is not None]
@@ -68,7 +68,7 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
              progress: Callable[[int, int], bool | None] | None = None, worker: str = "") -> VideoRecord:
     """Export ``task``'s video with ``pipeline``; the record to append to the manifest."""
     from ..atomic_writer import make_folder
-    from ..inference.export_job import export_video
+    from ..export.job import export_video
 
     started = time.perf_counter()
     record = VideoRecord(str(task.video), task.name, "failed", settings, worker=worker or socket.gethostname())

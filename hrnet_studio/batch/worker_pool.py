@@ -19,7 +19,14 @@ from ..atomic_writer import discard
 from ..errors import StudioError, user_message
 from ..inference.factory import PipelineChoice, build_pipeline
 from ..inference.pipeline import PipelineOptions, PosePipeline
-from .local import InProcessRunner, Progress, RecordSink, core_shares, gpu_count, gpu_shares
+from .local import (
+    InProcessRunner,
+    Progress,
+    RecordSink,
+    core_shares,
+    gpu_count,
+    gpu_shares,
+)
 from .manifest import VideoRecord
 from .task import RETRIES, VideoTask, run_task
 

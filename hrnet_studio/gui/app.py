@@ -47,8 +47,8 @@ def run_app(source: Path | None = None, argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
+    from .common.shutdown import end_process
     from .main_window import MainWindow
-    from .shutdown import end_process
 
     drop_opencv_qt_paths()  # before the application loads its platform plugin
     QCoreApplication.setOrganizationName("HRNet Studio")

@@ -22,24 +22,24 @@ from PySide6.QtWidgets import (
 
 from ..errors import user_message
 from ..inference.factory import PipelineChoice
-from ..inference.live_sources import LiveSource
 from ..models.registry import ModelRegistry
-from . import gc_guard
-from .capture import CaptureThread
-from .channel import FrameChannel
-from .controls import PlayerBar
-from .finetune_wizard import FineTuneWizard
-from .model_install import ModelInstaller
-from .outputs import OutputActions
-from .plots import JointPlot, PerformancePlot
-from .quantize_flow import QuantizeFlow
-from .review_control import ReviewControl
-from .settings_panel import SettingsPanel
-from .shutdown import stop_thread
+from ..sources.live import LiveSource
+from .common import gc_guard
+from .common.shutdown import stop_thread
+from .export.outputs import OutputActions
+from .finetune.wizard import FineTuneWizard
+from .live.capture import CaptureThread
+from .live.channel import FrameChannel
+from .live.player_bar import PlayerBar
+from .live.plots import JointPlot, PerformancePlot
+from .live.video_view import VideoView
+from .live.worker import LiveResult, ModelInfo, PoseWorker
+from .models.install import ModelInstaller
+from .models.quantize_flow import QuantizeFlow
+from .review.control import ReviewControl
+from .settings.panel import SettingsPanel
 from .source_control import SourceControl
-from .video_view import VideoView
 from .window_layout import WindowLayout, scrolling
-from .worker import LiveResult, ModelInfo, PoseWorker
 
 
 class MainWindow(QMainWindow):

@@ -7,10 +7,10 @@ from pathlib import Path
 from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QToolBar
 
 from ..errors import StudioError
-from ..inference.live_sources import VIDEO_SUFFIXES, LiveSource, open_source
-from .capture import CaptureThread
-from .jobs import CameraProbe
-from .shutdown import stop_thread
+from ..sources.live import VIDEO_SUFFIXES, LiveSource, open_source
+from .common.jobs import CameraProbe
+from .common.shutdown import stop_thread
+from .live.capture import CaptureThread
 from .window_part import WindowPart
 
 MAX_RECENT = 8

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .services import WindowServices
 
 
 class WindowPart(QObject):
     """A QObject of the UI thread, so that signals from worker threads are queued to its methods; it reaches the
-    window (its source, panel, view, status bar, messages) through ``self.window``."""
+    window (its source, panel, view, status bar, messages) through ``self.window``: the ``WindowServices`` of
+    ``services.py``, never the window's class."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowServices):
         super().__init__(window)
         self.window = window

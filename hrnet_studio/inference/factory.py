@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StudioError
-from .detector import NO_DETECTOR, PersonDetector, detector_runtime, make_detector
-from .model_loading import LoadedPoseModel, int8_version, open_pose_model
+from .detect.detector import (
+    NO_DETECTOR,
+    PersonDetector,
+    detector_runtime,
+    make_detector,
+)
 from .pipeline import PipelineOptions, PosePipeline
+from .runtime.model_loading import LoadedPoseModel, int8_version, open_pose_model
 from .wholebody import LandmarkModel, WholeBodyStage
 
 

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models.spec import PoseModelSpec
-from .backends import PoseBackend
-from .codec import HeatmapCodec
-from .decode import Decoder
-from .detection_schedule import DetectionSchedule
-from .detector import Detections, PersonDetector
-from .heatmaps import predict_heatmaps
+from .codec.decode import Decoder
+from .codec.heatmap_codec import HeatmapCodec
+from .codec.transforms import person_crops
+from .detect.detector import Detections, PersonDetector
+from .detect.schedule import DetectionSchedule
 from .results import FrameResult, PersonPose
+from .runtime.backends import PoseBackend
+from .runtime.heatmaps import predict_heatmaps
 from .tracking import KeypointSmoother, PoseTracker
-from .transforms import person_crops
 from .wholebody import WholeBodyStage
 
 STAGES = ("read", "detect", "crop", "pose", "decode", "track", "parts")
@@ -121,7 +121,7 @@ class PosePipeline:
 
     def detect_stage(self, frame_bgr: np.ndarray, timer: StageTimer) -> Detections | None:
         """Person boxes for a frame, or None when this frame's boxes follow the previous frame's keypoints
-        (``detection_schedule.py``)."""
+        (``detect/schedule.py``)."""
         return self._detect(frame_bgr, timer) if self.schedule.wants_detection() else None
 
     def pose_stage(

@@ -17,11 +17,11 @@ import numpy as np
 from ..errors import StudioError
 from ..models.spec import PoseModelSpec
 from ..skeletons import LANDMARK_SETS, KeypointSet
-from .backends import PoseBackend
-from .codec import HeatmapCodec
-from .decode import Decoder
-from .heatmaps import predict_heatmaps
-from .transforms import person_crops
+from .codec.decode import Decoder
+from .codec.heatmap_codec import HeatmapCodec
+from .codec.transforms import person_crops
+from .runtime.backends import PoseBackend
+from .runtime.heatmaps import predict_heatmaps
 
 PARTS = ("face", "left_hand", "right_hand")
 BODY_MIN_SCORE = 0.2  # body keypoints under this score do not place a part box

@@ -7,11 +7,11 @@ then is it moved into place, so a half or wrong file never carries the real name
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 

@@ -69,12 +69,12 @@ class ModelMetadata:
     num_joints: int = 0
     keypoints: dict[str, Any] | None = None
     normalization: dict[str, Any] = field(default_factory=lambda: Normalization().to_dict())
-    encoding: str = "official"  # the training targets' encoding: "official", "unbiased" or "udp" (inference/codec.py)
+    encoding: str = "official"  # the training targets' encoding: "official", "unbiased" or "udp" (inference/codec/heatmap_codec.py)
     source: str = "import"  # "zoo", "import", "onnx-export", "int8", "fine-tune"
     builtin: str | None = None  # the zoo entry this file installs
     derived_from: str | None = None  # e.g. the .pth an ONNX file was exported from
     derived_sha256: str | None = None  # ... and that file's sha256, so a replaced source is never mistaken for it
-    precision: str = "fp32"  # "fp32" or "int8" (ONNX Runtime static quantization, models/quantize.py)
+    precision: str = "fp32"  # "fp32" or "int8" (ONNX Runtime static quantization, inference/quantize.py)
     guarded: bool | None = None  # int8 only: passed the accuracy guard (False: kept with --force)
     training_data: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)

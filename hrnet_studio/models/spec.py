@@ -16,7 +16,7 @@ from ..skeletons import KeypointSet
 
 HEATMAP_STRIDE = 4  # HRNet's heatmaps are a quarter of the input, in both directions
 COLOURS = ("rgb", "bgr")
-ENCODINGS = ("official", "unbiased", "udp")  # training targets and the crop geometry they imply (inference/codec.py)
+ENCODINGS = ("official", "unbiased", "udp")  # training targets and the crop geometry they imply (inference/codec/heatmap_codec.py)
 
 
 def heatmap_size_for(input_size: tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -70,7 +70,7 @@ class PoseModelSpec:
     final_conv_kernel: int = 1
     notes: list[str] = field(default_factory=list)
     normalization: Normalization = field(default_factory=Normalization)
-    encoding: str = "official"  # the training targets' encoding, so inference decodes to match (inference/codec.py)
+    encoding: str = "official"  # the training targets' encoding, so inference decodes to match (inference/codec/heatmap_codec.py)
 
     @property
     def heatmap_size(self) -> tuple[int, int]:

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import rankdata
 
-from ..inference.decode import aligned_flip_back
+from ..inference.codec.decode import aligned_flip_back
+from ..inference.codec.transforms import person_crops
 from ..inference.pipeline import PosePipeline
 from ..inference.results import PersonPose
-from ..inference.sources import Frame
-from ..inference.transforms import person_crops
+from ..sources.video_file import Frame
 from .review_file import Suggestion
 
 SIGNALS = ("low confidence", "jump", "flip disagreement", "track change")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..atomic_writer import make_folder, write_bytes, write_json
 from ..errors import StudioError
-from ..inference.live_sources import open_source
+from ..sources.live import open_source
 from ..training.label import category_for
 from .review_file import Review
 

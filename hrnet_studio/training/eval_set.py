@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError
-from ..inference.backends import PoseBackend
-from ..inference.codec import HeatmapCodec
-from ..inference.transforms import IMAGENET
+from ..inference.codec.heatmap_codec import HeatmapCodec
+from ..inference.codec.transforms import IMAGENET
+from ..inference.runtime.backends import PoseBackend
 from ..models.spec import Normalization
 from ..skeletons import LANDMARK_SETS, MPII_16, NME_PAIRS, KeypointSet
 from .datasets.coco import CocoKeypoints

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..atomic_writer import make_folder, write_bytes, write_json
 from ..errors import StudioError, first_line
-from ..inference.sources import VideoFileSource
 from ..skeletons import COCO_17, KeypointSet
+from ..sources.video_file import VideoFileSource
 
 
 @dataclass

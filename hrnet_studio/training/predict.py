@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..inference.backends import PoseBackend
-from ..inference.heatmaps import predict_heatmaps
+from ..inference.runtime.backends import PoseBackend
+from ..inference.runtime.heatmaps import predict_heatmaps
 from ..inference.scoring import pose_score
 from .datasets.joints_dataset import JointsDataset
 from .datasets.records import PersonRecord

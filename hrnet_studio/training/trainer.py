@@ -16,9 +16,9 @@ from torch.utils.data import DataLoader
 
 from ..atomic_writer import torch_save
 from ..errors import StudioError
-from ..inference.backends import TorchBackend, resolve_device
-from ..inference.codec import HeatmapCodec
-from ..inference.transforms import IMAGENET
+from ..inference.codec.heatmap_codec import HeatmapCodec
+from ..inference.codec.transforms import IMAGENET
+from ..inference.runtime.backends import TorchBackend, resolve_device
 from ..models.checkpoints import (
     build_pose_model,
     embedded_metadata,

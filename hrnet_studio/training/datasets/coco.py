@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...inference.transforms import box_to_center_scale
+from ...inference.codec.transforms import box_to_center_scale
 from ...skeletons import COCO_17, KeypointSet
 from .records import DatasetError, PersonRecord, read_json
 

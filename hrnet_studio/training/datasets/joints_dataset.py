@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ...inference.codec import HeatmapCodec
-from ...inference.transforms import (
+from ...inference.codec.heatmap_codec import HeatmapCodec
+from ...inference.codec.transforms import (
     IMAGENET,
     affine_transform_points,
     normalize_crops,

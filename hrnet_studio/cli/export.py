@@ -1,0 +1,297 @@
+"""``hrnet-studio export``: the keypoints of every frame of one video, or of many (folders, patterns, list files)
+with one set of outputs per video, a manifest that makes the batch resumable, and several worker processes."""
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
+from ..inference.choices import DECODERS
+from .common import (
+    add_model_arguments,
+    add_runtime_arguments,
+    add_trust_argument,
+    pipeline_choice,
+    probability,
+    say,
+)
+
+
+def add_export_parser(sub) -> None:
+    ex = sub.add_parser(
+        "export", help="export the keypoints of every frame of videos to CSV (and JSON / overlay mp4)",
+        description="Detect every person in every frame, estimate their keypoints with HRNet and write one CSV row "
+                    "per person per frame. Give one video, or many: files, folders, glob patterns ('clips/*.mp4') "
+                    "and list files (@list.txt); then -o names a folder that gets one set of outputs per video "
+                    "and a manifest.jsonl, and running the same command again skips what is done.")
+    ex.add_argument("inputs", nargs="+", metavar="VIDEO", help="video files, folders, glob patterns or @list files")
+    ex.add_argument("-o", "--output", type=Path, help="one video: the CSV file (default: <video name>.poses.csv "
+                    "here); several: the output folder")
+    ex.add_argument("--json", nargs="?", const=True, type=Path, metavar="FILE",
+                    help="also write COCO-results JSON (one video: to FILE or beside the CSV; several: one each)")
+    ex.add_argument("--video", dest="overlay", nargs="?", const=True, type=Path, metavar="FILE",
+                    help="also write an H.264 mp4 with the skeletons drawn (as --json)")
+    ex.add_argument("--review", type=Path, metavar="FILE",
+                    help="corrections made in the app's review (default: <video>.review.json beside the video, when "
+                         "there is one): corrected frames replace the predictions; the CSV gets a 'corrected' column")
+    ex.add_argument("--no-review", action="store_true", help="ignore the video's review file: raw predictions only")
+    analysis = ex.add_argument_group("for analysis", "made from the keypoints once the video is done")
+    analysis.add_argument("--filter", default="none", choices=("none", "butterworth", "savgol"),
+                          help="smooth each person's keypoints over time with no lag: a Butterworth low-pass run "
+                               "forwards and backwards, or Savitzky-Golay (default none; the CSV gets the result)")
+    analysis.add_argument("--cutoff", type=float, default=6.0, metavar="HZ", help="Butterworth cut-off (default 6 Hz)")
+    analysis.add_argument("--filter-order", type=int, default=4, help="Butterworth order (default 4)")
+    analysis.add_argument("--window", type=float, default=0.25, metavar="SECONDS",
+                          help="Savitzky-Golay window (default 0.25 s)")
+    analysis.add_argument("--polyorder", type=int, default=3, help="Savitzky-Golay polynomial order (default 3)")
+    analysis.add_argument("--fill-gaps", type=float, default=0.0, metavar="SECONDS",
+                          help="interpolate a joint missing (or under --kpt-thr) for up to this long; the CSV's "
+                               "'filled' column names the joints filled (default 0: none)")
+    analysis.add_argument("--keep-raw", action="store_true",
+                          help="with --filter or --fill-gaps, also keep the unprocessed CSV (NAME.raw.csv)")
+    analysis.add_argument("--angles", nargs="?", const=True, type=Path, metavar="FILE",
+                          help="joint angles and angular velocities per person and frame (one video: FILE or "
+                               "NAME.angles.csv beside the CSV; several: one each)")
+    analysis.add_argument("--trc", nargs="?", const=True, type=Path, metavar="BASE",
+                          help="OpenSim TRC marker files, one per person: BASE.person<ID>.trc (default NAME)")
+    batch = ex.add_argument_group("many videos")
+    batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
+    batch.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="export N videos at once in worker processes sharing this machine's cores (default 1)")
+    batch.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="run each video as a task on a Ray cluster (ADDRESS such as head-node:6379; without it, "
+                            "RAY_ADDRESS or the cluster started here with `ray start`, else a local one); the output "
+                            "and model folders must be on storage every node sees. Needs hrnet-studio[cluster]")
+    batch.add_argument("--cpus-per-task", type=float, default=2, metavar="N",
+                       help="CPUs each Ray task declares and uses (default 2)")
+    batch.add_argument("--gpus-per-task", type=float, default=0, metavar="N",
+                       help="GPUs each Ray task declares (default 0; 1 to run each video on a GPU)")
+    batch.add_argument("--redo", action="store_true", help="export every video again, even those the manifest "
+                       "says are done")
+    model = ex.add_argument_group("models")
+    add_model_arguments(model)
+    model.add_argument("--detector", help="Ultralytics YOLO weights (a path or an installed name; detect or pose "
+                       "model), or 'none' for a full-frame box; default: yolo11n-pose / yolo11n if installed")
+    add_trust_argument(model)
+    run = ex.add_argument_group("inference")
+    add_runtime_arguments(run)
+    run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
+    run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
+    run.add_argument("--decoder", default="dark", choices=DECODERS, help="heatmap decoding (default: dark)")
+    run.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                     help="stable person IDs across frames (default: on)")
+    run.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time")
+    run.add_argument("--smooth-min-cutoff", type=float, default=1.0, help="One-Euro min cutoff in Hz (default 1.0)")
+    run.add_argument("--smooth-beta", type=float, default=0.05, help="One-Euro speed coefficient (default 0.05)")
+    run.add_argument("--det-conf", type=probability, default=0.4, help="detector confidence threshold (default 0.4)")
+    run.add_argument("--det-iou", type=probability, default=0.5, help="detector NMS IoU threshold (default 0.5)")
+    run.add_argument("--det-every", type=int, default=1, metavar="N",
+                     help="run the detector on every N-th frame; in between, each person's box follows their "
+                          "keypoints, and the detector comes back at once when a person is lost (default 1: "
+                          "every frame; 0 = auto, from the measured costs)")
+    run.add_argument("--det-size", type=int, default=640, metavar="PIXELS",
+                     help="detector input size, a multiple of 32 (default 640; 320 is about 4x faster and "
+                          "misses small persons)")
+    run.add_argument("--kpt-thr", type=probability, default=0.3,
+                     help="keypoint score below which the overlay hides a joint (default 0.3)")
+    run.add_argument("--max-frames", type=int, help="stop after this many frames (of each video)")
+    whole = ex.add_argument_group("whole body (face and hand landmarks on each person; off by default)")
+    whole.add_argument("--face-model", metavar="MODEL",
+                       help="a face landmark model (an installed name such as hrnetv2_w18_wflw_256x256, or a file) run "
+                            "on a box from each person's nose, eyes and ears")
+    whole.add_argument("--hand-model", metavar="MODEL",
+                       help="a hand landmark model (such as hrnetv2_w18_coco_wholebody_hand_256x256) run on a box "
+                            "past each wrist")
+    whole.add_argument("--part-precision", choices=["fp32", "int8"],
+                       help="precision of the face and hand models (default: --precision's); int8 runs their INT8 "
+                            "versions (`hrnet-studio models quantize MODEL`) on ONNX Runtime")
+    whole.add_argument("--part-thr", type=probability, default=0.3,
+                       help="landmark score below which the overlay hides a face or hand point (default 0.3)")
+    ex.set_defaults(func=cmd_export)
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    """Several videos (or a folder, a pattern, a list, an output folder, workers): one set of outputs each."""
+    first = str(args.inputs[0])
+    return (len(args.inputs) > 1 or first.startswith("@") or Path(first).is_dir() or glob.has_magic(first)
+            or (args.output is not None and args.output.is_dir()) or args.workers > 1 or args.ray is not None)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..inference.detect.detector import check_detector_size
+    from ..inference.detect.schedule import check_det_every
+
+    if args.batch < 1:
+        raise StudioError("--batch must be at least 1")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise StudioError("--max-frames must be at least 1")
+    if args.workers < 1:
+        raise StudioError("--workers must be at least 1")
+    check_det_every(args.det_every)
+    check_detector_size(args.det_size)
+    if args.review is not None and is_batch(args):
+        raise StudioError("--review names one video's corrections: export that video on its own")
+    return export_many(args) if is_batch(args) else export_one(args)
+
+
+def _pipeline(args: argparse.Namespace):
+    from ..inference.detect.detector import detector_label
+    from ..inference.factory import build_pipeline
+    from ..inference.pipeline import PipelineOptions
+    from ..models.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
+                              smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
+                              max_batch=args.batch, det_every=args.det_every)
+    choice = pipeline_choice(args, registry)
+    pipeline, loaded = build_pipeline(choice, options, registry, say)
+    spec = pipeline.spec
+    size = f"{spec.input_size[0]}x{spec.input_size[1]}"
+    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
+        f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
+    if pipeline.wholebody is not None:
+        models = {"face": pipeline.wholebody.face, "hands": pipeline.wholebody.hands}
+        say("whole body: " + "; ".join(f"{part} {m.name} ({m.spec.arch}, {m.spec.num_joints} points, {m.precision})"
+                                       for part, m in models.items() if m is not None))
+    return choice, options, pipeline, loaded
+
+
+def export_one(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..export.draw import OverlayOptions
+    from ..export.job import export_video
+    from ..sources.video_file import VideoFileSource
+
+    video = Path(args.inputs[0])
+    VideoFileSource(video).close()  # fail on a bad video before loading any model
+    output = args.output or Path(f"{video.stem}.poses.csv")
+    json_path = output.with_suffix(".json") if args.json is True else args.json
+    overlay = output.with_name(output.stem.removesuffix(".poses") + ".overlay.mp4") if args.overlay is True \
+        else args.overlay
+    analysis = analysis_request(args, output)
+    _, _, pipeline, _ = _pipeline(args)
+    review = None
+    if not args.no_review:
+        from ..review.review_file import Review
+
+        if args.review is not None and not args.review.is_file():
+            raise StudioError(f"review file not found: {args.review}")
+        review = Review.find(video, pipeline.spec.keypoints) if args.review is None else \
+            Review.open(video, pipeline.spec.keypoints, path=args.review)
+        if review is not None:
+            say(f"using the corrections in {review.path.name}: {len(review.frames)} corrected frame(s), "
+                f"{len(review.fixes)} identity fix(es)")
+    with tqdm(total=None, unit="frame", desc=video.name, file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total or None
+            bar.update(done - bar.n)
+
+        overlay_options = OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr)
+        report = export_video(video, pipeline, output, json_path, overlay, args.max_frames, overlay_options, progress,
+                              analysis, review)
+    names = ", ".join(str(p) for p in report.outputs)
+    say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
+    for note in report.notes + ([report.timing_note] if report.timing_note else []):
+        say(f"note: {note}")
+    if report.truncated:
+        say(f"error: {video.name} stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
+            f"(truncated or damaged file); the frames before it were exported")
+        return EXIT_PARTIAL
+    return 0
+
+
+def export_many(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..batch.export import plan, run_batch
+    from ..batch.inputs import collect_videos, output_names
+    from ..batch.manifest import Manifest, fresh
+    from ..batch.ray_runner import RayRunner, import_ray
+    from ..batch.settings import export_settings
+    from ..batch.task import VideoTask
+    from ..batch.worker_pool import local_runner
+    from ..export.draw import OverlayOptions
+
+    if args.output is None:
+        raise StudioError("several videos need an output folder: -o FOLDER (each video gets its own outputs there)")
+    if args.output.exists() and not args.output.is_dir():
+        raise StudioError(f"{args.output} is a file: with several videos, -o names a folder")
+    for flag, value in (("--json", args.json), ("--video", args.overlay), ("--angles", args.angles),
+                        ("--trc", args.trc)):
+        if value not in (None, True):
+            raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
+                              f"{args.output}")
+    if args.ray is not None:
+        import_ray()  # without Ray installed, say so before anything loads
+        if args.workers > 1:
+            raise StudioError("--workers is for this machine; on a Ray cluster each task takes --cpus-per-task CPUs")
+    videos = collect_videos(args.inputs, args.recursive)
+    names = output_names(videos)
+    out = args.output.resolve()  # workers, on other nodes too, write where this process means
+    filters = filter_options(args)
+    tasks = [VideoTask(v, names[v], out, json=bool(args.json), overlay=bool(args.overlay),
+                       max_frames=args.max_frames,
+                       overlay_options=OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr),
+                       filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw,
+                       use_review=not args.no_review)
+             for v in videos]
+    choice, options, pipeline, loaded = _pipeline(args)
+    settings = export_settings(tasks[0], choice, options, loaded)
+    if args.redo:
+        fresh(Manifest(args.output).path)
+    if args.ray is not None:
+        from ..models.registry import ModelRegistry
+
+        runner = RayRunner(args.ray, choice, options, ModelRegistry().folder, args.cpus_per_task, args.gpus_per_task)
+        where = f" on the Ray cluster {args.ray or '(default address)'}"
+    else:
+        runner = local_runner(pipeline, choice, options, args.workers)
+        where = f" with {args.workers} workers" if args.workers > 1 else ""
+    say(f"{len(videos)} videos → {args.output}{where}")
+    running: dict[str, str] = {}
+    with tqdm(total=len(videos), unit="video", desc="videos", file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(name: str, done: int, total: int) -> None:
+            running[name] = f"{name} {100 * done // total}%" if total else f"{name} {done}"
+            bar.set_postfix_str(", ".join(running.values())[-80:], refresh=False)
+            bar.refresh()
+
+        def finished(record) -> None:
+            running.pop(record.name, None)
+            bar.update(1)
+            if record.status != "done":
+                tqdm.write(f"{record.status}: {record.name}: {record.error}", file=sys.stderr)
+
+        bar.update(len(plan(tasks, settings, Manifest(out))[1]))  # the videos done before count as done
+        summary = run_batch(tasks, settings, args.output, runner, progress, finished)
+    for line in summary.lines(len(tasks)):
+        say(line)
+    say(f"manifest: {Manifest(args.output).path}")
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if summary.ok else EXIT_PARTIAL
+
+
+def filter_options(args: argparse.Namespace):
+    from ..export.analysis.filters import FilterOptions
+
+    options = FilterOptions(args.filter, args.cutoff, args.filter_order, args.window, args.polyorder, args.fill_gaps,
+                            args.kpt_thr)
+    options.check()
+    return options
+
+
+def analysis_request(args: argparse.Namespace, csv_path: Path):
+    """The analysis outputs of one video whose CSV goes to ``csv_path`` (flags without a file name: beside it)."""
+    from ..export.analysis.outputs import AnalysisRequest
+
+    stem = csv_path.name.removesuffix(".csv").removesuffix(".poses")
+    beside = csv_path.with_name
+    return AnalysisRequest(
+        filter_options(args),
+        raw_csv=beside(f"{stem}.raw.csv") if args.keep_raw else None,
+        angles=beside(f"{stem}.angles.csv") if args.angles is True else args.angles,
+        trc=beside(f"{stem}.trc") if args.trc is True else args.trc)

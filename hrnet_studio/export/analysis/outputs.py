@@ -1,0 +1,112 @@
+"""The analysis outputs of one export, made from its raw CSV before anything is published: the processed CSV
+(filled and smoothed), the joint angles CSV, and one TRC marker file per person."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...atomic_writer import AtomicFile
+from ...kinematics import angle_series
+from ...skeletons import KeypointSet
+from ..table import number_cell
+from .filters import FilterOptions, frame_rate, process
+from .tracks import ExportTable, Track, read_export, write_export
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """What to make from the raw keypoints: ``filters`` applied to the CSV itself (the raw one kept as
+    ``raw_csv`` when given), ``angles`` CSV, ``trc`` base path (``BASE.person<ID>.trc`` per track)."""
+
+    filters: FilterOptions = FilterOptions()
+    raw_csv: Path | None = None
+    angles: Path | None = None
+    trc: Path | None = None
+
+    @property
+    def processes_csv(self) -> bool:
+        return self.filters.filter != "none" or self.filters.max_gap_s > 0
+
+    @property
+    def wanted(self) -> bool:
+        return self.processes_csv or self.angles is not None or self.trc is not None
+
+
+def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request: AnalysisRequest) -> list[AtomicFile]:
+    """The analysis outputs as finished part files (not yet published). ``raw_csv`` is the export's CSV as
+    written (a part file), ``csv_path`` where the processed CSV goes."""
+    table = read_export(raw_csv, keypoints)
+    for track in table.tracks.values():
+        process(track, request.filters)
+    files: list[AtomicFile] = []
+    try:
+        if request.processes_csv:
+            files.append(_written(csv_path, lambda out: write_export(out, table, keypoints)))
+        if request.angles is not None:
+            files.append(_written(request.angles, lambda out: write_angles(out, table, keypoints)))
+        if request.trc is not None:
+            for track in table.tracks.values():
+                path = request.trc.with_name(f"{request.trc.stem}.person{track.person_id}.trc")
+                files.append(_written(path, lambda out, t=track: write_trc(out, t, keypoints, path.name)))
+    except BaseException:
+        for f in files:
+            f.abort()
+        raise
+    return files
+
+
+def _written(path: Path, write) -> AtomicFile:
+    out = AtomicFile(path)
+    try:
+        write(out)
+        out.finish()
+    except BaseException:
+        out.abort()
+        raise
+    return out
+
+
+def write_angles(out, table: ExportTable, keypoints: KeypointSet) -> None:
+    """``frame, time_s, person_id`` then ``<angle>_deg, <angle>_vel_deg_s`` for each angle the set has, one row
+    per person per frame they appear in (after filling and smoothing)."""
+    import csv
+
+    writer = csv.writer(out)
+    names: list[str] | None = None
+    rows = []
+    for track in table.tracks.values():
+        series = angle_series(keypoints, track.xy, track.times)
+        names = names or list(series)
+        for i, frame in enumerate(track.frames):
+            if not np.isfinite(track.xy[i]).any():
+                continue
+            values = []
+            for name in names:
+                angle, velocity = series[name]
+                values += [number_cell(angle[i], 2), number_cell(velocity[i], 2)]
+            rows.append((int(frame), track.person_id, [frame, f"{track.times[i]:.4f}", track.person_id] + values))
+    columns = [f"{n.replace(' ', '_')}_{suffix}" for n in (names or []) for suffix in ("deg", "vel_deg_s")]
+    writer.writerow(["frame", "time_s", "person_id"] + columns)
+    for _, _, row in sorted(rows, key=lambda r: (r[0], r[1])):
+        writer.writerow(row)
+
+
+def write_trc(out, track: Track, keypoints: KeypointSet, name: str) -> None:
+    """OpenSim's TRC marker format, 2D as Sports2D writes it: X = x, Y = −y (y up), Z = 0, in pixels; one row per
+    frame of the track's span (1-based ``Frame#``, ``Time`` the video's), missing markers left empty."""
+    rate = frame_rate(track.times)
+    n, k = len(track.frames), keypoints.num_joints
+    out.write(f"PathFileType\t4\t(X/Y/Z)\t{name}\n")
+    out.write("DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames\n")
+    out.write(f"{rate:.2f}\t{rate:.2f}\t{n}\t{k}\tpx\t{rate:.2f}\t{int(track.frames[0]) + 1}\t{n}\n")
+    out.write("Frame#\tTime\t" + "\t\t\t".join(keypoints.names) + "\t\t\n")
+    out.write("\t\t" + "\t".join(f"X{j + 1}\tY{j + 1}\tZ{j + 1}" for j in range(k)) + "\n\n")
+    for i in range(n):
+        cells = []
+        for j in range(k):
+            x, y = track.xy[i, j]
+            cells += [number_cell(x, 3), number_cell(-y, 3), "0"] if np.isfinite(x) else ["", "", ""]
+        out.write(f"{i + 1}\t{track.times[i]:.4f}\t" + "\t".join(cells) + "\n")
+

@@ -1,0 +1,84 @@
+""""Export keypoints…": choose the CSV / JSON / overlay-video outputs for the open video, and what to make from the
+keypoints for analysis (smoothing, gap filling, joint angles, TRC files)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from ...export.analysis.outputs import AnalysisRequest
+from .analysis_options import AnalysisOptionsBox
+
+
+class ExportDialog(QDialog):
+    def __init__(self, video: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export keypoints")
+        self.video = video
+        stem = video.with_suffix("")
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"Every frame of <b>{video.name}</b>, with the model and options chosen in the window."))
+        self.csv_check, self.csv_edit = self._row(form, "CSV (one row per person per frame)", f"{stem}.poses.csv",
+                                                  True, "CSV files (*.csv)", "csv")
+        self.json_check, self.json_edit = self._row(form, "COCO results JSON", f"{stem}.poses.json", False,
+                                                    "JSON files (*.json)", "json")
+        self.overlay_check, self.overlay_edit = self._row(form, "Overlay video (mp4)", f"{stem}.overlay.mp4", False,
+                                                          "MP4 video (*.mp4)", "overlay")
+        self.angles_check, self.angles_edit = self._row(form, "Joint angles CSV", f"{stem}.angles.csv", False,
+                                                        "CSV files (*.csv)", "angles")
+        self.trc_check, self.trc_edit = self._row(form, "OpenSim TRC, one per person", f"{stem}.trc", False,
+                                                  "TRC files (*.trc)", "trc")
+        self.analysis_box = AnalysisOptionsBox()
+        form.addRow(self.analysis_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.buttons = buttons
+
+    def _row(self, form: QFormLayout, label: str, default: str, checked: bool, pattern: str, name: str):
+        check = QCheckBox(label, objectName=f"{name}Check", checked=checked)
+        edit = QLineEdit(default, objectName=f"{name}Path")
+        browse = QPushButton("…")
+        browse.setFixedWidth(32)
+        browse.clicked.connect(lambda: self._browse(edit, pattern))
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        holder = QWidget()
+        holder.setLayout(row)
+        form.addRow(check, holder)
+        return check, edit
+
+    def _browse(self, edit: QLineEdit, pattern: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save as", edit.text(), pattern)
+        if path:
+            edit.setText(path)
+
+    def outputs(self) -> tuple[Path | None, Path | None, Path | None]:
+        def pick(check: QCheckBox, edit: QLineEdit) -> Path | None:
+            return Path(edit.text()).expanduser() if check.isChecked() and edit.text().strip() else None
+
+        return pick(self.csv_check, self.csv_edit), pick(self.json_check, self.json_edit), \
+            pick(self.overlay_check, self.overlay_edit)
+
+    def analysis(self, threshold: float) -> AnalysisRequest:
+        """What to make from the keypoints (``threshold``: the score under which a joint counts as missing)."""
+        csv = Path(self.csv_edit.text()).expanduser()
+        checked = {name: Path(edit.text()).expanduser() if check.isChecked() and edit.text().strip() else None
+                   for name, check, edit in (("angles", self.angles_check, self.angles_edit),
+                                             ("trc", self.trc_check, self.trc_edit))}
+        raw = csv.with_name(csv.name.removesuffix(".csv") + ".raw.csv") if self.analysis_box.keep_raw else None
+        return AnalysisRequest(self.analysis_box.filter_options(threshold), raw, checked["angles"], checked["trc"])

@@ -1,0 +1,1 @@
+"""The live view: capture thread, inference worker, the video view, player bar, plots, recording and the source bar."""

@@ -1,0 +1,1 @@
+"""The settings panel: pose model and runtime, detector, estimation options, overlay, and whole-body parts."""

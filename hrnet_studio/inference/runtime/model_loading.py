@@ -1,0 +1,171 @@
+"""Turn "which model, which backend" into a ready ``PoseBackend`` and its ``PoseModelSpec``.
+
+The CLI, the GUI and benchmarks call ``open_pose_model``; nothing after it knows whether
+PyTorch or ONNX Runtime runs the network.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import StudioError
+from ...models.metadata import POSE, ModelMetadata
+from ...models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
+from ...models.spec import PoseModelSpec
+from ...skeletons import keypoint_set_for
+from ...thread_budget import enforce as enforce_thread_budget
+from ..choices import BACKENDS, PRECISIONS
+from .backends import PoseBackend, TorchBackend, gpu_present
+
+
+@dataclass
+class LoadedPoseModel:
+    backend: PoseBackend
+    spec: PoseModelSpec  # spec.path is the file that runs (the .onnx export when ONNX Runtime runs a .pth model)
+    record: ModelRecord  # the model the user asked for
+    backend_kind: str  # "torch" or "onnx"
+    precision: str = "fp32"  # what runs: "fp32" (or fp16 on a GPU), "int8"
+    guarded: bool = True  # False for an INT8 model kept although it failed the accuracy guard
+
+    @property
+    def precision_label(self) -> str:
+        """``INT8``, ``INT8 (unguarded)`` or ``fp32``, for the status bar and the CLI."""
+        return "INT8" + ("" if self.guarded else " (unguarded)") if self.precision == "int8" else "fp32"
+
+
+def first_run_message(registry: ModelRegistry) -> str:
+    entry = registry.zoo.get(DEFAULT_POSE_MODEL)
+    size = f", about {entry.size_bytes // 1_000_000} MB" if entry and entry.size_bytes else ""
+    return (f"no pose model is installed yet: run `hrnet-studio models pull {DEFAULT_POSE_MODEL}` "
+            f"(official HRNet-W32 COCO weights{size}), or `hrnet-studio models import FILE.pth` for a checkpoint "
+            f"you have (official, mmpose or your own); models live in {registry.folder}")
+
+
+def open_pose_model(
+    ref: str | Path | None = None,
+    backend: str = "auto",
+    device: str = "auto",
+    fp16: bool = False,
+    channels_last: bool = False,
+    input_size: tuple[int, int] | None = None,
+    registry: ModelRegistry | None = None,
+    say: Callable[[str], None] | None = None,
+    precision: str = "fp32",
+) -> LoadedPoseModel:
+    """The model ``ref`` (a registered name or a file; None = the default) ready to run. ``precision`` "int8" runs
+    its INT8 version (``hrnet-studio models quantize``) on ONNX Runtime."""
+    if backend not in BACKENDS:
+        raise StudioError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+    if precision not in PRECISIONS:
+        raise StudioError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
+    registry = registry or ModelRegistry()
+    if ref is None:
+        record = registry.default_pose()
+        if record is None:
+            raise StudioError(first_run_message(registry))
+    else:
+        record = registry.resolve(ref)
+    if record.kind != POSE:
+        raise StudioError(f"{record.name} is a person detector, not a pose model (pass it with --detector)")
+    if record.problem:
+        raise StudioError(record.problem)
+    if precision == "int8" or (record.metadata and record.metadata.precision == "int8"):
+        return _open_int8(record, backend, device, input_size, registry)
+    is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
+    kind = backend if backend != "auto" else _auto_backend(record, registry, device, is_onnx)
+    if kind == "torch":
+        if is_onnx:
+            raise StudioError(f"{record.name} is an ONNX model: run it with --backend onnx (or auto)")
+        from ...models.checkpoints import load_pose_model
+
+        size = input_size or (record.input_size if record.metadata else None)
+        model, spec = load_pose_model(record.path, input_size=size)
+        _apply_metadata(spec, record.metadata)
+        enforce_thread_budget()
+        return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
+
+    try:
+        onnx_record = record if is_onnx else _onnx_for(record, registry, say)
+    except StudioError as exc:
+        if backend != "auto":
+            raise
+        if say:
+            say(f"note: running {record.name} with PyTorch: {exc}")
+        return open_pose_model(record.path, "torch", device, fp16, channels_last, input_size, registry, say)
+
+    return _open_onnx(record, onnx_record, device, input_size)
+
+
+def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
+               input_size: tuple[int, int] | None) -> LoadedPoseModel:
+    from .onnx_backend import OnnxBackend
+
+    meta = onnx_record.metadata
+    if meta is None:
+        raise StudioError(f"{onnx_record.path.name} could not be identified as a pose model")
+    if input_size is not None and tuple(input_size) != tuple(meta.input_size):
+        raise StudioError(f"{onnx_record.name} was exported for input {meta.input_size[0]}x{meta.input_size[1]}; "
+                          f"an ONNX model's input size is fixed (export again for {input_size[0]}x{input_size[1]})")
+    runner = OnnxBackend(onnx_record.path, device)
+    spec = PoseModelSpec(meta.arch, meta.num_joints, tuple(meta.input_size), keypoint_set_for(meta.num_joints),
+                         onnx_record.path)
+    _apply_metadata(spec, meta)
+    return LoadedPoseModel(runner, spec, record, "onnx", meta.precision, meta.guarded is not False)
+
+
+def int8_version(record: ModelRecord, registry: ModelRegistry) -> ModelRecord | None:
+    """``record`` itself when it is INT8, else its INT8 version made by ``models quantize``, else None."""
+    if record.metadata is not None and record.metadata.precision == "int8":
+        return record
+    return registry.onnx_export_of(record, "int8")
+
+
+def _open_int8(record: ModelRecord, backend: str, device: str, input_size: tuple[int, int] | None,
+               registry: ModelRegistry) -> LoadedPoseModel:
+    """The INT8 version of ``record`` (or ``record`` itself when it is one), on ONNX Runtime."""
+    if backend == "torch":
+        raise StudioError("INT8 models run on ONNX Runtime: choose the onnx (or auto) backend")
+    int8 = int8_version(record, registry)
+    if int8 is None:
+        raise StudioError(f"{record.name} has no INT8 version made from this file: run `hrnet-studio models quantize "
+                          f"{record.name}` (in the app: Tools ▸ Quantize to INT8…)")
+    return _open_onnx(record, int8, device, input_size)
+
+
+def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_onnx: bool) -> str:
+    """ONNX for .onnx files; on the CPU also for models in the model folder, as ONNX Runtime runs HRNet
+    1.6-2x faster there than PyTorch (benchmarks/backends.py); PyTorch otherwise."""
+    if is_onnx:
+        return "onnx"
+    in_folder = record.path.parent.resolve() == registry.folder.resolve()
+    on_cpu = device == "cpu" or (device == "auto" and not gpu_present())
+    return "onnx" if in_folder and on_cpu and record.metadata is not None else "torch"
+
+
+def _apply_metadata(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
+    """What the model's metadata says travels with it: its keypoint names, flip pairs and skeleton (fine-tuned
+    models carry their own), the normalisation it was trained with and its targets' encoding."""
+    if meta is None:
+        return
+    kps = meta.keypoint_set()
+    if kps is not None and kps.num_joints == spec.num_joints:
+        spec.keypoints = kps
+    spec.normalization = meta.normalization_spec()
+    spec.encoding = meta.encoding
+
+
+def _onnx_for(record: ModelRecord, registry: ModelRegistry, say: Callable[[str], None] | None) -> ModelRecord:
+    """The ONNX export of a registered .pth model, made once on first use."""
+    existing = registry.onnx_export_of(record)
+    if existing is not None:
+        return existing
+    if record.path.parent.resolve() != registry.folder.resolve():
+        raise StudioError(f"--backend onnx needs an ONNX model: `hrnet-studio models import {record.path}` and then "
+                          f"`hrnet-studio models export-onnx NAME`, or pass an .onnx file")
+    from ...models.onnx_export import export_registered
+
+    if say:
+        say(f"exporting {record.name} to ONNX for ONNX Runtime, once (kept in the model folder)...")
+    exported, _ = export_registered(registry, record)
+    return exported

@@ -1,0 +1,1 @@
+"""Where frames come from: video files (the one reader), image folders and cameras."""

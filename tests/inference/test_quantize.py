@@ -1,0 +1,145 @@
+"""INT8 with an accuracy guard: ONNX Runtime static quantization calibrated on crops, refused when it strays."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from helpers import read_csv, run_cli
+
+from hrnet_studio.inference.quantize import (
+    GUARD_PCK,
+    GuardReport,
+    guard,
+    quantize_onnx,
+)
+from hrnet_studio.models.registry import ModelRegistry
+
+JOINTS = 3
+
+
+class BlobFinder(torch.nn.Module):
+    """A tiny network with real peaks: joint k is the blob of colour channel k, found by a 4x4 average (the heatmap
+    stride) and a 3x3 smoothing, as an HRNet's head would place it."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = torch.nn.Conv2d(3, JOINTS, 4, stride=4, bias=False)
+        self.smooth = torch.nn.Conv2d(JOINTS, JOINTS, 3, padding=1, bias=True)
+        with torch.no_grad():
+            self.pool.weight.zero_()
+            for k in range(JOINTS):
+                self.pool.weight[k, k] = 1 / 16
+            self.smooth.weight.zero_()
+            for k in range(JOINTS):
+                self.smooth.weight[k, k] = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+            self.smooth.bias.fill_(-0.2)
+
+    def forward(self, x):
+        return torch.relu(self.smooth(torch.relu(self.pool(x))))
+
+
+def blob_crops(n: int, seed: int) -> np.ndarray:
+    """float32 [n, 3, 64, 48]: one Gaussian blob per colour channel at a random place."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:64, 0:48]
+    crops = np.zeros((n, 3, 64, 48), np.float32)
+    for i in range(n):
+        for k in range(JOINTS):
+            cx, cy = rng.uniform(6, 42), rng.uniform(6, 58)
+            crops[i, k] = 2.5 * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * 3.0 ** 2))
+    return crops + rng.normal(0, 0.05, crops.shape).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def blob_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("blob") / "blob.onnx"
+    torch.onnx.export(BlobFinder().eval(), (torch.zeros(2, 3, 64, 48),), str(path), dynamo=False, opset_version=18,
+                      input_names=["crops"], output_names=["heatmaps"],  # not our exporter's name
+                      dynamic_axes={"crops": {0: "batch"}, "heatmaps": {0: "batch"}})
+    return path
+
+
+def test_the_guard_accepts_a_good_quantization_and_refuses_a_broken_one(blob_model, tmp_path):
+    calibration, held_out = blob_crops(64, seed=1), blob_crops(32, seed=2)
+    good = tmp_path / "good.int8.onnx"
+    quantize_onnx(blob_model, calibration, good)
+    report = guard(blob_model, good, held_out)
+    assert report.passed and report.pck >= GUARD_PCK and report.correlation > 0.95 and report.crops == 32
+
+    broken = tmp_path / "broken.int8.onnx"  # calibrated on near-black crops: every real peak saturates
+    quantize_onnx(blob_model, calibration * 0.01, broken)
+    report = guard(blob_model, broken, held_out)
+    assert not report.passed and report.pck < GUARD_PCK
+    assert "PCK@0.05 agreement" in report.describe() and "needs 0.95" in report.describe()
+    assert report.speedup > 0 and "fp32's speed on this CPU" in report.describe()  # measured, reported, not judged
+    slower = GuardReport(0.99, 0.99, 32, speedup=0.71)
+    assert slower.passed and slower.describe().endswith(
+        "it runs 0.71x fp32's speed on this CPU (slower: fp32 is the faster choice for this model here)")
+
+
+@pytest.mark.parametrize("per_source", [120, 5])  # a few frames apart (read on to), and far apart (sought)
+def test_calibration_frames_are_spread_evenly_over_the_video(videos, per_source):
+    import cv2
+
+    from hrnet_studio.inference.quantize import _sampled_frames
+
+    clip = videos / "two_people_basketball_gym_426x240.mp4"
+    capture, every = cv2.VideoCapture(str(clip)), []
+    while (frame := capture.read())[0]:
+        every.append(frame[1])
+    taken = list(_sampled_frames([clip], per_source))
+    wanted = np.linspace(0, len(every) - 1, per_source).astype(int)
+    assert len(taken) == per_source and all(np.array_equal(f, every[i]) for f, i in zip(taken, wanted))
+
+
+def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded_until_the_model_is_replaced(
+        capsys, models_home, small_checkpoint_96x128, videos, tmp_path):
+    """A random-weight HRNet has flat heatmaps, so its INT8 version cannot agree with fp32: the guard refuses it.
+    Kept with --force, it runs; once the model is replaced by another file, that INT8 file is stale and never runs."""
+    registry = ModelRegistry()
+    registry.import_file(small_checkpoint_96x128, name="w8")
+    calib = ["--calib", videos / "two_people_basketball_gym_426x240.mp4", "--detector", "none"]
+    code, _, err = run_cli(capsys, "models", "quantize", "w8", *calib)
+    assert code != 0 and "INT8 refused: INT8 against fp32 on" in err and "nothing was kept" in err
+    assert "Traceback" not in err and not (models_home / "w8.int8.onnx").exists()
+
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "--model", "w8",
+                           "--precision", "int8", "--detector", "none", "-o", tmp_path / "a.csv")
+    assert code != 0 and "w8 has no INT8 version made from this file: run `hrnet-studio models quantize w8`" in err
+
+    code, _, err = run_cli(capsys, "models", "quantize", "w8", *calib, "--force")
+    assert code == 0, err
+    assert "registered w8.int8.onnx (UNGUARDED: it failed the guard)" in err
+    meta = json.loads((models_home / "w8.int8.onnx.json").read_text())
+    assert meta["precision"] == "int8" and meta["guarded"] is False and meta["derived_from"] == "w8"
+    assert meta["metrics"]["int8_speedup"] > 0 and "x fp32's speed on this CPU" in err
+    code, out, _ = run_cli(capsys, "models", "list")
+    row = next(line for line in out.splitlines() if line.startswith("w8.int8.onnx"))
+    assert "int8, unguarded" in row
+
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "--model", "w8",
+                           "--precision", "int8", "--detector", "none", "-o", tmp_path / "int8.csv",
+                           "--max-frames", "3")
+    assert code == 0, err
+    assert "INT8 (unguarded)) on ONNX Runtime CPU" in err
+    _, rows = read_csv(tmp_path / "int8.csv")
+    assert [r[0] for r in rows] == ["0", "1", "2"]
+
+    other = torch.load(small_checkpoint_96x128, weights_only=True)
+    other = {k: v + 0.01 if v.is_floating_point() else v for k, v in other.items()}
+    replaced = tmp_path / "w8_v2.pth"
+    torch.save(other, replaced)
+    code, _, err = run_cli(capsys, "models", "import", replaced, "--name", "w8", "--force")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "--model", "w8",
+                           "--precision", "int8", "--detector", "none", "-o", tmp_path / "stale.csv")
+    assert code != 0 and "w8 has no INT8 version made from this file" in err
+
+
+def test_bad_calibration_input_is_one_line(capsys, models_home, small_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.delenv("HRNET_STUDIO_ASSETS", raising=False)
+    ModelRegistry().import_file(small_checkpoint, name="w8")
+    code, _, err = run_cli(capsys, "models", "quantize", "w8")
+    assert code != 0 and "give footage with people to calibrate on: --calib VIDEO|FOLDER" in err
+    code, _, err = run_cli(capsys, "models", "quantize", "w8", "--calib", tmp_path / "missing.mp4")
+    assert code != 0 and f"calibration footage not found: {tmp_path / 'missing.mp4'}" in err
