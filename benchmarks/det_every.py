@@ -30,8 +30,9 @@ from scipy.optimize import linear_sum_assignment
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrnet_studio.inference.engine import PoseEngine  # noqa: E402
-from hrnet_studio.inference.factory import PipelineChoice, build_pipeline  # noqa: E402
-from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline  # noqa: E402
+from hrnet_studio.inference.factory import build_pipeline  # noqa: E402
+from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
+from hrnet_studio.inference.pipeline import PosePipeline  # noqa: E402
 from hrnet_studio.inference.tracking import box_iou  # noqa: E402
 from hrnet_studio.models.registry import ModelRegistry  # noqa: E402
 from hrnet_studio.sources.video_file import VideoFileSource  # noqa: E402

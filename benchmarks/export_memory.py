@@ -54,7 +54,8 @@ def measure(video: Path, persons: int, variant: str, overlay: bool, out_dir: Pat
     from hrnet_studio.export import job as export_job
     from hrnet_studio.export.job import export_video
     from hrnet_studio.inference.detect.detector import Detections
-    from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
+    from hrnet_studio.inference.options import PipelineOptions
+    from hrnet_studio.inference.pipeline import PosePipeline
     from hrnet_studio.inference.runtime.backends import TorchBackend
     from hrnet_studio.models.hrnet import build_hrnet
     from hrnet_studio.models.spec import PoseModelSpec

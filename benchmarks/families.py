@@ -64,7 +64,8 @@ def export_speed(archs: list[str], video: Path, frames: int, workdir: Path, whol
     import os
 
     from hrnet_studio.export.job import export_video
-    from hrnet_studio.inference.factory import PipelineChoice, build_pipeline
+    from hrnet_studio.inference.factory import build_pipeline
+    from hrnet_studio.inference.options import PipelineChoice
 
     detector = Path(os.environ.get("HRNET_STUDIO_ASSETS", Path(__file__).resolve().parents[2] / "shared")) \
         / "models" / "yolo11n-pose.pt"

@@ -56,8 +56,7 @@ def run_once(args: argparse.Namespace) -> dict:
     from hrnet_studio.gui.live.channel import FrameChannel
     from hrnet_studio.gui.live.worker import PoseWorker
     from hrnet_studio.inference.engine import PoseEngine
-    from hrnet_studio.inference.factory import PipelineChoice
-    from hrnet_studio.inference.pipeline import PipelineOptions
+    from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
     from hrnet_studio.sources.live import PacedVideoCamera
 
     if not variant["overlapped"]:

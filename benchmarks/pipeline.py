@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hrnet_studio.export.job import export_video  # noqa: E402
 from hrnet_studio.inference.codec.decode import decode  # noqa: E402
 from hrnet_studio.inference.detect.detector import detector_runtime, make_detector  # noqa: E402
-from hrnet_studio.inference.pipeline import STAGES, PipelineOptions, PosePipeline  # noqa: E402
+from hrnet_studio.inference.options import PipelineOptions
+from hrnet_studio.inference.pipeline import STAGES, PosePipeline  # noqa: E402
 from hrnet_studio.inference.quantize import calibration_crops, quantize_onnx  # noqa: E402
 from hrnet_studio.inference.runtime.backends import TorchBackend  # noqa: E402
 from hrnet_studio.inference.runtime.onnx_backend import OnnxBackend  # noqa: E402

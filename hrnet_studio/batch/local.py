@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from ..inference.factory import PipelineChoice
+from ..inference.options import PipelineChoice
 from ..inference.pipeline import PosePipeline
 from .manifest import VideoRecord
 from .task import VideoTask, run_task

@@ -9,8 +9,7 @@ import queue
 from pathlib import Path
 
 from ..errors import StudioError, user_message
-from ..inference.factory import PipelineChoice
-from ..inference.pipeline import PipelineOptions
+from ..inference.options import PipelineChoice, PipelineOptions
 from .local import Progress, RecordSink
 from .manifest import VideoRecord
 from .task import RETRIES, VideoTask

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from ..export.analysis.filters import FilterOptions
-from ..inference.factory import PipelineChoice
-from ..inference.pipeline import PipelineOptions
+from ..export.options import FilterOptions
+from ..inference.options import PipelineChoice, PipelineOptions
 from ..inference.runtime.model_loading import LoadedPoseModel
 from .task import VideoTask
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StudioError, user_message
-from ..export.analysis.filters import FilterOptions
 from ..export.analysis.outputs import AnalysisRequest
-from ..export.draw import OverlayOptions
+from ..export.options import FilterOptions, OverlayOptions
 from ..inference.pipeline import PosePipeline
 from .manifest import VideoRecord, video_stamp
 

@@ -17,8 +17,9 @@ from multiprocessing.connection import wait
 
 from ..atomic_writer import discard
 from ..errors import StudioError, user_message
-from ..inference.factory import PipelineChoice, build_pipeline
-from ..inference.pipeline import PipelineOptions, PosePipeline
+from ..inference.factory import build_pipeline
+from ..inference.options import PipelineChoice, PipelineOptions
+from ..inference.pipeline import PosePipeline
 from .local import (
     InProcessRunner,
     Progress,

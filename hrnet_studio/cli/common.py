@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
-from ..inference.choices import BACKENDS, DEVICES, PRECISIONS, parse_input_size
+from ..inference.options import (
+    BACKENDS,
+    DEVICES,
+    PRECISIONS,
+    PipelineChoice,
+    parse_input_size,
+)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -36,32 +43,39 @@ def add_trust_argument(group) -> None:
 
 
 def add_runtime_arguments(group) -> None:
-    group.add_argument("--backend", default="auto", choices=BACKENDS,
-                       help="inference runtime (default: auto = ONNX Runtime for .onnx models, else PyTorch)")
-    group.add_argument("--device", default="auto", choices=DEVICES, help="default: auto (CUDA if present)")
+    choice = PipelineChoice()
+    group.add_argument("--backend", default=choice.backend, choices=BACKENDS,
+                       help=f"inference runtime (default: {choice.backend}; auto = ONNX Runtime for .onnx models, "
+                            "else PyTorch)")
+    group.add_argument("--device", default=choice.device, choices=DEVICES,
+                       help=f"default: {choice.device} (auto: CUDA if present)")
     group.add_argument("--half", action="store_true", help="fp16 on CUDA (PyTorch backend)")
-    group.add_argument("--precision", default="fp32", choices=PRECISIONS,
-                       help="int8: the model's INT8 version on ONNX Runtime, made by `models quantize` (default fp32)")
+    group.add_argument("--precision", default=choice.precision, choices=PRECISIONS,
+                       help="int8: the model's INT8 version on ONNX Runtime, made by `models quantize` (default "
+                            f"{choice.precision})")
+
+
+# PipelineChoice field ← the command-line option (argparse dest) that sets it, where a command has that option
+CHOICE_FLAGS = {"model": "model", "device": "device", "backend": "backend", "trust_detector": "trust_detector",
+                "detector_size": "det_size", "precision": "precision", "half": "half", "input_size": "input_size",
+                "det_conf": "det_conf", "det_iou": "det_iou", "face_model": "face_model", "hand_model": "hand_model",
+                "part_precision": "part_precision"}
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def pipeline_choice(args: argparse.Namespace, registry, model: str | None = None):
+def pipeline_choice(args: argparse.Namespace, registry, model: str | None = None) -> PipelineChoice:
     """The ``PipelineChoice`` of the command line's model, detector and runtime options (``model``: another model
     than ``--model``, e.g. a teacher)."""
-    from ..inference.factory import PipelineChoice, resolve_detector
+    from ..inference.factory import resolve_detector
 
     detector, sha256 = resolve_detector(args.detector, registry, say)
-    return PipelineChoice(
-        model=model or getattr(args, "model", None), detector=detector, device=args.device,
-        backend=getattr(args, "backend", "auto"), detector_sha256=sha256, trust_detector=args.trust_detector,
-        detector_size=getattr(args, "det_size", 640), precision=getattr(args, "precision", "fp32"),
-        half=getattr(args, "half", False), input_size=getattr(args, "input_size", None),
-        det_conf=getattr(args, "det_conf", 0.4), det_iou=getattr(args, "det_iou", 0.5),
-        face_model=getattr(args, "face_model", None), hand_model=getattr(args, "hand_model", None),
-        part_precision=getattr(args, "part_precision", None))
+    given = {field: getattr(args, flag) for field, flag in CHOICE_FLAGS.items() if hasattr(args, flag)}
+    if model:
+        given["model"] = model
+    return replace(PipelineChoice(), **given, detector=detector, detector_sha256=sha256)
 
 
 def load_model(args: argparse.Namespace, registry):

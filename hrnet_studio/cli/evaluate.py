@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import StudioError
-from ..inference.choices import DECODERS
+from ..inference.options import DECODERS, PipelineOptions
 from .common import add_model_arguments, add_runtime_arguments, load_model, say
 
 
@@ -29,8 +29,11 @@ def add_eval_parser(sub) -> None:
     add_model_arguments(ev)
     add_runtime_arguments(ev)
     ev.add_argument("--no-flip", dest="flip", action="store_false", help="skip the flip test (on by default)")
-    ev.add_argument("--decoder", default="dark", choices=DECODERS)
-    ev.add_argument("--batch", type=int, default=32)
+    options = PipelineOptions()
+    ev.add_argument("--decoder", default=options.decoder, choices=DECODERS,
+                    help=f"heatmap decoding (default: {options.decoder})")
+    ev.add_argument("--batch", type=int, default=options.max_batch,
+                    help=f"most persons per network forward (default {options.max_batch})")
     ev.add_argument("--results", type=Path, help="also write the results json here (COCO results, or the PCKh table)")
     ev.set_defaults(func=cmd_eval)
 

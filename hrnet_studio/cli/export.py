@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
-from ..inference.choices import DECODERS
+from ..export.options import FILTERS, FilterOptions, OverlayOptions
+from ..inference.options import DECODERS, PipelineChoice, PipelineOptions
 from .common import (
     add_model_arguments,
     add_runtime_arguments,
@@ -38,17 +39,22 @@ def add_export_parser(sub) -> None:
                          "there is one): corrected frames replace the predictions; the CSV gets a 'corrected' column")
     ex.add_argument("--no-review", action="store_true", help="ignore the video's review file: raw predictions only")
     analysis = ex.add_argument_group("for analysis", "made from the keypoints once the video is done")
-    analysis.add_argument("--filter", default="none", choices=("none", "butterworth", "savgol"),
+    filters = FilterOptions()
+    analysis.add_argument("--filter", default=filters.filter, choices=FILTERS,
                           help="smooth each person's keypoints over time with no lag: a Butterworth low-pass run "
-                               "forwards and backwards, or Savitzky-Golay (default none; the CSV gets the result)")
-    analysis.add_argument("--cutoff", type=float, default=6.0, metavar="HZ", help="Butterworth cut-off (default 6 Hz)")
-    analysis.add_argument("--filter-order", type=int, default=4, help="Butterworth order (default 4)")
-    analysis.add_argument("--window", type=float, default=0.25, metavar="SECONDS",
-                          help="Savitzky-Golay window (default 0.25 s)")
-    analysis.add_argument("--polyorder", type=int, default=3, help="Savitzky-Golay polynomial order (default 3)")
-    analysis.add_argument("--fill-gaps", type=float, default=0.0, metavar="SECONDS",
+                               f"forwards and backwards, or Savitzky-Golay (default {filters.filter}; the CSV gets "
+                               "the result)")
+    analysis.add_argument("--cutoff", type=float, default=filters.cutoff_hz, metavar="HZ",
+                          help=f"Butterworth cut-off (default {filters.cutoff_hz:g} Hz)")
+    analysis.add_argument("--filter-order", type=int, default=filters.order,
+                          help=f"Butterworth order (default {filters.order})")
+    analysis.add_argument("--window", type=float, default=filters.window_s, metavar="SECONDS",
+                          help=f"Savitzky-Golay window (default {filters.window_s:g} s)")
+    analysis.add_argument("--polyorder", type=int, default=filters.polyorder,
+                          help=f"Savitzky-Golay polynomial order (default {filters.polyorder})")
+    analysis.add_argument("--fill-gaps", type=float, default=filters.max_gap_s, metavar="SECONDS",
                           help="interpolate a joint missing (or under --kpt-thr) for up to this long; the CSV's "
-                               "'filled' column names the joints filled (default 0: none)")
+                               f"'filled' column names the joints filled (default {filters.max_gap_s:g}: none)")
     analysis.add_argument("--keep-raw", action="store_true",
                           help="with --filter or --fill-gaps, also keep the unprocessed CSV (NAME.raw.csv)")
     analysis.add_argument("--angles", nargs="?", const=True, type=Path, metavar="FILE",
@@ -77,25 +83,32 @@ def add_export_parser(sub) -> None:
     add_trust_argument(model)
     run = ex.add_argument_group("inference")
     add_runtime_arguments(run)
-    run.add_argument("--batch", type=int, default=32, help="most persons per network forward (default 32)")
+    options, choice, overlay = PipelineOptions(), PipelineChoice(), OverlayOptions()
+    run.add_argument("--batch", type=int, default=options.max_batch,
+                     help=f"most persons per network forward (default {options.max_batch})")
     run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
-    run.add_argument("--decoder", default="dark", choices=DECODERS, help="heatmap decoding (default: dark)")
-    run.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
-                     help="stable person IDs across frames (default: on)")
+    run.add_argument("--decoder", default=options.decoder, choices=DECODERS,
+                     help=f"heatmap decoding (default: {options.decoder})")
+    run.add_argument("--track", action=argparse.BooleanOptionalAction, default=options.track,
+                     help=f"stable person IDs across frames (default: {'on' if options.track else 'off'})")
     run.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time")
-    run.add_argument("--smooth-min-cutoff", type=float, default=1.0, help="One-Euro min cutoff in Hz (default 1.0)")
-    run.add_argument("--smooth-beta", type=float, default=0.05, help="One-Euro speed coefficient (default 0.05)")
-    run.add_argument("--det-conf", type=probability, default=0.4, help="detector confidence threshold (default 0.4)")
-    run.add_argument("--det-iou", type=probability, default=0.5, help="detector NMS IoU threshold (default 0.5)")
-    run.add_argument("--det-every", type=int, default=1, metavar="N",
+    run.add_argument("--smooth-min-cutoff", type=float, default=options.smooth_min_cutoff,
+                     help=f"One-Euro min cutoff in Hz (default {options.smooth_min_cutoff})")
+    run.add_argument("--smooth-beta", type=float, default=options.smooth_beta,
+                     help=f"One-Euro speed coefficient (default {options.smooth_beta})")
+    run.add_argument("--det-conf", type=probability, default=choice.det_conf,
+                     help=f"detector confidence threshold (default {choice.det_conf})")
+    run.add_argument("--det-iou", type=probability, default=choice.det_iou,
+                     help=f"detector NMS IoU threshold (default {choice.det_iou})")
+    run.add_argument("--det-every", type=int, default=options.det_every, metavar="N",
                      help="run the detector on every N-th frame; in between, each person's box follows their "
-                          "keypoints, and the detector comes back at once when a person is lost (default 1: "
-                          "every frame; 0 = auto, from the measured costs)")
-    run.add_argument("--det-size", type=int, default=640, metavar="PIXELS",
-                     help="detector input size, a multiple of 32 (default 640; 320 is about 4x faster and "
-                          "misses small persons)")
-    run.add_argument("--kpt-thr", type=probability, default=0.3,
-                     help="keypoint score below which the overlay hides a joint (default 0.3)")
+                          f"keypoints, and the detector comes back at once when a person is lost (default "
+                          f"{options.det_every}; 1: every frame; 0 = auto, from the measured costs)")
+    run.add_argument("--det-size", type=int, default=choice.detector_size, metavar="PIXELS",
+                     help=f"detector input size, a multiple of 32 (default {choice.detector_size}; 320 is about "
+                          "4x faster and misses small persons)")
+    run.add_argument("--kpt-thr", type=probability, default=overlay.threshold,
+                     help=f"keypoint score below which the overlay hides a joint (default {overlay.threshold})")
     run.add_argument("--max-frames", type=int, help="stop after this many frames (of each video)")
     whole = ex.add_argument_group("whole body (face and hand landmarks on each person; off by default)")
     whole.add_argument("--face-model", metavar="MODEL",
@@ -107,8 +120,9 @@ def add_export_parser(sub) -> None:
     whole.add_argument("--part-precision", choices=["fp32", "int8"],
                        help="precision of the face and hand models (default: --precision's); int8 runs their INT8 "
                             "versions (`hrnet-studio models quantize MODEL`) on ONNX Runtime")
-    whole.add_argument("--part-thr", type=probability, default=0.3,
-                       help="landmark score below which the overlay hides a face or hand point (default 0.3)")
+    whole.add_argument("--part-thr", type=probability, default=overlay.part_threshold,
+                       help="landmark score below which the overlay hides a face or hand point (default "
+                            f"{overlay.part_threshold})")
     ex.set_defaults(func=cmd_export)
 
 
@@ -139,7 +153,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _pipeline(args: argparse.Namespace):
     from ..inference.detect.detector import detector_label
     from ..inference.factory import build_pipeline
-    from ..inference.pipeline import PipelineOptions
+    from ..inference.options import PipelineOptions
     from ..models.registry import ModelRegistry
 
     registry = ModelRegistry()
@@ -162,8 +176,8 @@ def _pipeline(args: argparse.Namespace):
 def export_one(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..export.draw import OverlayOptions
     from ..export.job import export_video
+    from ..export.options import OverlayOptions
     from ..sources.video_file import VideoFileSource
 
     video = Path(args.inputs[0])
@@ -214,7 +228,7 @@ def export_many(args: argparse.Namespace) -> int:
     from ..batch.settings import export_settings
     from ..batch.task import VideoTask
     from ..batch.worker_pool import local_runner
-    from ..export.draw import OverlayOptions
+    from ..export.options import OverlayOptions
 
     if args.output is None:
         raise StudioError("several videos need an output folder: -o FOLDER (each video gets its own outputs there)")
@@ -276,7 +290,7 @@ def export_many(args: argparse.Namespace) -> int:
 
 
 def filter_options(args: argparse.Namespace):
-    from ..export.analysis.filters import FilterOptions
+    from ..export.options import FilterOptions
 
     options = FilterOptions(args.filter, args.cutoff, args.filter_order, args.window, args.polyorder, args.fill_gaps,
                             args.kpt_thr)

@@ -5,7 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..inference.choices import DEVICES
+from ..inference.options import DEVICES, PipelineChoice
+from ..training.options import LabelOptions
 from .common import add_trust_argument, pipeline_choice, probability, say
 
 
@@ -19,12 +20,18 @@ def add_label_parser(sub) -> None:
     lab.add_argument("-o", "--output", type=Path, required=True, help="dataset folder to write")
     lab.add_argument("--detector", help="person detector for an HRNet teacher (default: the installed one)")
     add_trust_argument(lab)
-    lab.add_argument("--every", type=int, default=10, help="label every n-th frame (default 10)")
-    lab.add_argument("--max-frames", type=int, default=0, help="at most this many frames per video")
-    lab.add_argument("--min-score", type=probability, default=0.5, help="drop people whose box score is lower")
-    lab.add_argument("--kpt-thr", type=probability, default=0.5, help="joints below this score are left unlabelled")
-    lab.add_argument("--min-keypoints", type=int, default=8, help="drop people with fewer confident joints")
-    lab.add_argument("--device", default="auto", choices=DEVICES)
+    defaults = LabelOptions()
+    lab.add_argument("--every", type=int, default=defaults.every,
+                     help=f"label every n-th frame (default {defaults.every})")
+    lab.add_argument("--max-frames", type=int, default=defaults.max_frames,
+                     help=f"at most this many frames per video (default {defaults.max_frames}: no limit)")
+    lab.add_argument("--min-score", type=probability, default=defaults.min_box_score,
+                     help=f"drop people whose box score is lower (default {defaults.min_box_score})")
+    lab.add_argument("--kpt-thr", type=probability, default=defaults.keypoint_threshold,
+                     help=f"joints below this score are left unlabelled (default {defaults.keypoint_threshold})")
+    lab.add_argument("--min-keypoints", type=int, default=defaults.min_keypoints,
+                     help=f"drop people with fewer confident joints (default {defaults.min_keypoints})")
+    lab.add_argument("--device", default=PipelineChoice.device, choices=DEVICES)
     lab.set_defaults(func=cmd_label)
 
 
@@ -35,7 +42,6 @@ def cmd_label(args: argparse.Namespace) -> int:
     from ..models.registry import ModelRegistry
     from ..sources.video_file import VideoFileSource
     from ..training.label import (
-        LabelOptions,
         PipelineTeacher,
         UltralyticsPoseTeacher,
         label_videos,
@@ -52,7 +58,7 @@ def cmd_label(args: argparse.Namespace) -> int:
                                          device="cpu" if device.type == "cpu" else 0, trust=args.trust_detector)
     else:
         from ..inference.factory import build_pipeline
-        from ..inference.pipeline import PipelineOptions
+        from ..inference.options import PipelineOptions
 
         pipeline, loaded = build_pipeline(pipeline_choice(args, registry, model=args.teacher),
                                           PipelineOptions(track=False), registry, say)

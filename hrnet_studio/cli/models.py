@@ -175,7 +175,8 @@ def default_calibration() -> list[Path]:
 def cmd_quantize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..inference.factory import PipelineChoice, open_detector, resolve_detector
+    from ..inference.factory import open_detector, resolve_detector
+    from ..inference.options import PipelineChoice
     from ..inference.quantize import quantize_registered
 
     sources = args.calib or default_calibration()

@@ -55,7 +55,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..inference.factory import build_pipeline
-    from ..inference.pipeline import PipelineOptions
+    from ..inference.options import PipelineOptions
     from ..models.registry import ModelRegistry
     from ..review.review_file import Review
     from ..review.suggest import scan, suggest

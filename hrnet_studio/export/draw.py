@@ -7,30 +7,17 @@ frame (lines about 1/240 of its shorter side), not the screen.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..skeletons import KeypointSet
+from .options import OverlayOptions
 
 PALETTE = [
     (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
     (0, 114, 178), (213, 94, 0), (204, 121, 167), (255, 255, 255),
 ]
-
-
-@dataclass
-class OverlayOptions:
-    """What the overlay shows; joints scoring below ``threshold`` (0-1) are hidden."""
-
-    skeleton: bool = True
-    boxes: bool = True
-    ids: bool = True
-    scores: bool = False
-    threshold: float = 0.3
-    parts: bool = True  # face and hand landmarks, when the whole-body stage found them
-    part_threshold: float = 0.3  # their own score threshold, 0-1
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:

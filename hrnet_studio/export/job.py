@@ -14,7 +14,8 @@ from ..inference.pipeline import STAGES, PosePipeline
 from ..inference.results import FrameResult
 from ..sources.video_file import TIME_FLAGS, VideoFileSource
 from .analysis.outputs import AnalysisRequest, make_outputs
-from .draw import OverlayOptions, draw_poses
+from .draw import draw_poses
+from .options import OverlayOptions
 from .overlay_video import OverlayVideoExporter
 from .writers import CocoJsonExporter, CsvExporter, PartsCsvExporter
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import user_message
-from ..inference.factory import PipelineChoice
+from ..inference.options import PipelineChoice
 from ..models.registry import ModelRegistry
 from ..sources.live import LiveSource
 from .common import gc_guard

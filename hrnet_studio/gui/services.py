@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu, QStatusBar, QWidget
 
     from ..export.job import Corrections
-    from ..inference.factory import PipelineChoice
+    from ..inference.options import PipelineChoice
     from ..models.registry import ModelRegistry
     from ..sources.live import LiveSource
     from .live.capture import CaptureThread

@@ -8,7 +8,6 @@ nothing after this knows which runtime does the work.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StudioError
@@ -18,30 +17,10 @@ from .detect.detector import (
     detector_runtime,
     make_detector,
 )
-from .pipeline import PipelineOptions, PosePipeline
+from .options import PipelineChoice, PipelineOptions
+from .pipeline import PosePipeline
 from .runtime.model_loading import LoadedPoseModel, int8_version, open_pose_model
 from .wholebody import LandmarkModel, WholeBodyStage
-
-
-@dataclass(frozen=True)
-class PipelineChoice:
-    """What the user picked: the pose model and its runtime, the person detector and its settings."""
-
-    model: str | None = None  # registry name or path; None = the default model
-    detector: str = "none"  # a path, or "none" for the full frame (``resolve_detector`` turns names into paths)
-    device: str = "auto"  # auto / cpu / cuda
-    backend: str = "auto"  # auto / torch / onnx
-    detector_sha256: str | None = None  # the digest recorded when the detector was installed
-    trust_detector: bool = False  # the user confirmed that this detector file may run code
-    detector_size: int = 640  # the detector's input size in pixels
-    precision: str = "fp32"  # "fp32" or "int8" (the model's INT8 version on ONNX Runtime)
-    half: bool = False  # fp16 on CUDA (PyTorch backend)
-    input_size: tuple[int, int] | None = None  # (width, height) for a checkpoint that does not say it
-    det_conf: float = 0.4  # the detector's score threshold, 0-1
-    det_iou: float = 0.5  # its non-maximum suppression IoU, 0-1
-    face_model: str | None = None  # whole-body: a face landmark model (registry name or path); None = no faces
-    hand_model: str | None = None  # whole-body: a hand landmark model; None = no hands
-    part_precision: str | None = None  # whole-body models: "fp32" or "int8"; None = as ``precision``
 
 
 def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = None, registry=None,

@@ -4,16 +4,15 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..models.spec import PoseModelSpec
-from .codec.decode import Decoder
 from .codec.heatmap_codec import HeatmapCodec
 from .codec.transforms import person_crops
 from .detect.detector import Detections, PersonDetector
 from .detect.schedule import DetectionSchedule
+from .options import PipelineOptions
 from .results import FrameResult, PersonPose
 from .runtime.backends import PoseBackend
 from .runtime.heatmaps import predict_heatmaps
@@ -21,19 +20,6 @@ from .tracking import KeypointSmoother, PoseTracker
 from .wholebody import WholeBodyStage
 
 STAGES = ("read", "detect", "crop", "pose", "decode", "track", "parts")
-
-
-@dataclass
-class PipelineOptions:
-    decoder: Decoder = "dark"
-    flip_test: bool = False
-    track: bool = True
-    smooth: bool = False
-    smooth_min_cutoff: float = 1.0
-    smooth_beta: float = 0.05
-    max_batch: int = 32
-    det_every: int = 1  # the detector on every n-th frame, boxes following the keypoints in between; 0 = auto
-    redetect_below: float = 0.3  # keypoint score under which a person counts as no longer seen clearly
 
 
 class StageTimer:

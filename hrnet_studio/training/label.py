@@ -18,6 +18,7 @@ from ..atomic_writer import make_folder, write_bytes, write_json
 from ..errors import StudioError, first_line
 from ..skeletons import COCO_17, KeypointSet
 from ..sources.video_file import VideoFileSource
+from .options import LabelOptions
 
 
 @dataclass
@@ -83,15 +84,6 @@ class PipelineTeacher:
             return TeacherPoses(np.zeros((0, 4)), np.zeros(0), np.zeros((0, k, 2)), np.zeros((0, k)))
         return TeacherPoses(np.stack([p.bbox for p in persons]), np.array([p.box_score for p in persons]),
                             np.stack([p.keypoints for p in persons]), np.stack([p.scores for p in persons]))
-
-
-@dataclass
-class LabelOptions:
-    every: int = 10  # label every n-th frame
-    max_frames: int = 0  # per video; 0 = no limit
-    min_box_score: float = 0.5
-    keypoint_threshold: float = 0.5  # below: the joint is written as not labelled (v = 0)
-    min_keypoints: int = 8  # fewer confident joints: the person is dropped
 
 
 @dataclass

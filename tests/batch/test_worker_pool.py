@@ -11,8 +11,7 @@ from hrnet_studio.batch.export import run_batch
 from hrnet_studio.batch.manifest import Manifest
 from hrnet_studio.batch.task import RETRIES, VideoTask
 from hrnet_studio.batch.worker_pool import ProcessPoolRunner, death_cause
-from hrnet_studio.inference.factory import PipelineChoice
-from hrnet_studio.inference.pipeline import PipelineOptions
+from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
 
 LONG = 60  # frames of the videos whose worker is killed: it is killed at its first frame, long before its last
 

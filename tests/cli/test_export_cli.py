@@ -11,7 +11,8 @@ from helpers import read_csv, run_cli
 from hrnet_studio.cli.main import main
 from hrnet_studio.export.job import export_video
 from hrnet_studio.inference.detect.detector import FullFrameDetector
-from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
+from hrnet_studio.inference.options import PipelineOptions
+from hrnet_studio.inference.pipeline import PosePipeline
 from hrnet_studio.inference.runtime.backends import TorchBackend
 from hrnet_studio.models.checkpoints import load_pose_model
 from hrnet_studio.models.hrnet import build_hrnet

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from hrnet_studio.cli.main import main
-from hrnet_studio.export.analysis.filters import FilterOptions, process, smooth
+from hrnet_studio.export.analysis.filters import process, smooth
 from hrnet_studio.export.analysis.outputs import write_trc
 from hrnet_studio.export.analysis.tracks import Track
+from hrnet_studio.export.options import FilterOptions
 from hrnet_studio.kinematics import (
     TRUNK,
     angle_series,

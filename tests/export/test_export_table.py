@@ -12,9 +12,9 @@ from hrnet_studio.batch.export import run_batch
 from hrnet_studio.batch.local import InProcessRunner
 from hrnet_studio.batch.task import VideoTask
 from hrnet_studio.errors import StudioError
-from hrnet_studio.export.analysis.filters import FilterOptions
 from hrnet_studio.export.analysis.tracks import read_export
 from hrnet_studio.export.job import export_video
+from hrnet_studio.export.options import FilterOptions
 from hrnet_studio.export.table import TableLayout, TableRow, read_table
 from hrnet_studio.inference.detect.detector import Detections
 from hrnet_studio.inference.pipeline import PosePipeline

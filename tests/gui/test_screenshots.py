@@ -31,7 +31,8 @@ def test_screenshot_and_recording(qtbot, window, videos, tmp_path):
 def test_screenshot_and_exported_video_draw_the_same_overlay(qtbot, window, videos):
     """One renderer: the screenshot of a paused frame is exactly what the exporter's renderer draws on that frame with
     the options the panel shows, and an export started from the app draws with those options."""
-    from hrnet_studio.export.draw import OverlayOptions, draw_poses
+    from hrnet_studio.export.draw import draw_poses
+    from hrnet_studio.export.options import OverlayOptions
 
     seen = results_collector(window)
     window.panel.threshold_slider.setValue(0)  # random weights score low: show every joint

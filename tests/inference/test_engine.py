@@ -8,7 +8,8 @@ from hrnet_studio.errors import StudioError
 from hrnet_studio.inference.detect.detector import Detections, FullFrameDetector
 from hrnet_studio.inference.detect.schedule import DetectionSchedule, check_det_every
 from hrnet_studio.inference.engine import PoseEngine
-from hrnet_studio.inference.pipeline import PipelineOptions, PosePipeline
+from hrnet_studio.inference.options import PipelineOptions
+from hrnet_studio.inference.pipeline import PosePipeline
 from hrnet_studio.inference.tracking import follow_boxes
 from hrnet_studio.models.spec import PoseModelSpec
 from hrnet_studio.skeletons import COCO_17

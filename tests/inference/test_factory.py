@@ -2,12 +2,8 @@
 import pytest
 
 from hrnet_studio.errors import StudioError
-from hrnet_studio.inference.factory import (
-    PipelineChoice,
-    build_pipeline,
-    resolve_detector,
-)
-from hrnet_studio.inference.pipeline import PipelineOptions
+from hrnet_studio.inference.factory import build_pipeline, resolve_detector
+from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
 from hrnet_studio.models.registry import ModelRegistry
 
 
@@ -49,7 +45,7 @@ def test_without_a_detector_installed_the_full_frame_is_used_and_said(models_hom
                                         ("64*48", (64, 48))])
 def test_input_sizes_are_read_one_way_everywhere(text, size):
     from hrnet_studio.gui.finetune.pages import parse_size as wizard_size
-    from hrnet_studio.inference.choices import parse_input_size
+    from hrnet_studio.inference.options import parse_input_size
 
     assert parse_input_size(text) == size and wizard_size(text) == size
 

@@ -292,7 +292,8 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
     assert "face crops from two_people_basketball_gym_426x240.mp4" in meta["notes"][0]
 
     # with INT8 chosen, the face model runs its INT8 version; a hand model without one runs in fp32, said once
-    from hrnet_studio.inference.factory import PipelineChoice, open_wholebody
+    from hrnet_studio.inference.factory import open_wholebody
+    from hrnet_studio.inference.options import PipelineChoice
     from hrnet_studio.inference.runtime.model_loading import open_pose_model
 
     ModelRegistry().import_file(landmark_files["hand"], name="hand")

@@ -2,36 +2,12 @@
 Savitzky–Golay smoothing (``scipy.signal``). One-Euro stays the live filter (``inference/tracking.py``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ...errors import StudioError
 from ...kinematics import runs_of
+from ..options import FilterOptions
 from .tracks import Track
-
-FILTERS = ("none", "butterworth", "savgol")
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """``filter``: none, butterworth (``cutoff_hz``, ``order``; run forwards and backwards: no lag) or savgol
-    (``window_s`` seconds, ``polyorder``). ``max_gap_s``: gaps up to this long are interpolated (0: none).
-    ``threshold``: joints scoring below it count as missing."""
-
-    filter: str = "none"
-    cutoff_hz: float = 6.0
-    order: int = 4
-    window_s: float = 0.25
-    polyorder: int = 3
-    max_gap_s: float = 0.0
-    threshold: float = 0.3
-
-    def check(self) -> None:
-        if self.filter not in FILTERS:
-            raise StudioError(f"unknown filter {self.filter!r}: use {', '.join(FILTERS)}")
-        if self.cutoff_hz <= 0 or self.order < 1 or self.window_s <= 0 or self.polyorder < 1 or self.max_gap_s < 0:
-            raise StudioError("filter settings must be positive (cut-off in Hz, order, window in seconds)")
 
 
 def frame_rate(times: np.ndarray) -> float:

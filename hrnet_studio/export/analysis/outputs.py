@@ -10,8 +10,9 @@ import numpy as np
 from ...atomic_writer import AtomicFile
 from ...kinematics import angle_series
 from ...skeletons import KeypointSet
+from ..options import FilterOptions
 from ..table import number_cell
-from .filters import FilterOptions, frame_rate, process
+from .filters import frame_rate, process
 from .tracks import ExportTable, Track, read_export, write_export
 
 

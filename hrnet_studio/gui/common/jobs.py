@@ -10,10 +10,10 @@ from PySide6.QtCore import QThread, Signal
 
 from ...errors import user_message
 from ...export.analysis.outputs import AnalysisRequest
-from ...export.draw import OverlayOptions
 from ...export.job import export_video
-from ...inference.factory import PipelineChoice, build_pipeline
-from ...inference.pipeline import PipelineOptions
+from ...export.options import OverlayOptions
+from ...inference.factory import build_pipeline
+from ...inference.options import PipelineChoice, PipelineOptions
 from ...models.registry import ModelRegistry
 
 

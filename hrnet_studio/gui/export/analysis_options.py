@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
 )
 
-from ...export.analysis.filters import FilterOptions
+from ...export.options import FilterOptions
 
 FILTER_LABELS = {"none": "none", "butterworth": "Butterworth, zero lag", "savgol": "Savitzky–Golay"}
 
@@ -24,12 +24,14 @@ class AnalysisOptionsBox(QGroupBox):
         self.filter_combo = QComboBox(objectName="filterCombo")
         for key, label in FILTER_LABELS.items():
             self.filter_combo.addItem(label, key)
+        defaults = FilterOptions()  # the CLI's defaults come from the same
+        self.filter_combo.setCurrentIndex(self.filter_combo.findData(defaults.filter))
         form.addRow("Smoothing", self.filter_combo)
-        self.cutoff_spin = self._spin("cutoffSpin", 0.5, 50, 6.0, " Hz", "Butterworth cut-off frequency")
+        self.cutoff_spin = self._spin("cutoffSpin", 0.5, 50, defaults.cutoff_hz, " Hz", "Butterworth cut-off frequency")
         form.addRow("Cut-off", self.cutoff_spin)
-        self.window_spin = self._spin("windowSpin", 0.05, 5, 0.25, " s", "Savitzky–Golay window")
+        self.window_spin = self._spin("windowSpin", 0.05, 5, defaults.window_s, " s", "Savitzky–Golay window")
         form.addRow("Window", self.window_spin)
-        self.gap_spin = self._spin("gapSpin", 0.0, 5, 0.0, " s", "interpolate a joint missing for up to this long "
+        self.gap_spin = self._spin("gapSpin", 0.0, 5, defaults.max_gap_s, " s", "interpolate a joint missing for up to this long "
                                    "(0: no filling); the CSV's 'filled' column names the joints filled")
         form.addRow("Fill gaps up to", self.gap_spin)
         self.keep_raw_check = QCheckBox("also keep the unprocessed CSV (NAME.raw.csv)", objectName="keepRawCheck")
@@ -53,8 +55,8 @@ class AnalysisOptionsBox(QGroupBox):
 
     def filter_options(self, threshold: float) -> FilterOptions:
         """``threshold``: the keypoint score under which a joint counts as missing (the overlay's threshold)."""
-        return FilterOptions(self.filter_combo.currentData(), self.cutoff_spin.value(), 4, self.window_spin.value(), 3,
-                             self.gap_spin.value(), threshold)
+        return FilterOptions(filter=self.filter_combo.currentData(), cutoff_hz=self.cutoff_spin.value(),
+                             window_s=self.window_spin.value(), max_gap_s=self.gap_spin.value(), threshold=threshold)
 
     @property
     def keep_raw(self) -> bool:

@@ -34,8 +34,8 @@ from ...batch.settings import export_settings
 from ...batch.task import VideoTask
 from ...batch.worker_pool import ProcessPoolRunner, local_runner
 from ...errors import StudioError, user_message
-from ...inference.factory import PipelineChoice, build_pipeline
-from ...inference.pipeline import PipelineOptions
+from ...inference.factory import build_pipeline
+from ...inference.options import PipelineChoice, PipelineOptions
 from ...thread_budget import available_cores
 from ..common.shutdown import stop_thread
 from .analysis_options import AnalysisOptionsBox

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...errors import user_message
-from ...inference.choices import parse_input_size
+from ...inference.options import parse_input_size
 from ...models.registry import ModelRecord, ModelRegistry
 from ...paths import recipes_dir, runs_dir
 from ...training.recipe import Recipe, load_recipe

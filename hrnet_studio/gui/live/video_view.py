@@ -15,7 +15,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ...export.draw import OverlayOptions, draw_poses
+from ...export.draw import draw_poses
+from ...export.options import OverlayOptions
 
 
 def bgr_to_qimage(frame_bgr: np.ndarray) -> QImage:

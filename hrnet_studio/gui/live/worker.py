@@ -14,8 +14,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ...errors import UnsafeFileError, first_line, user_message
 from ...inference.engine import PoseEngine
-from ...inference.factory import PipelineChoice, build_pipeline
-from ...inference.pipeline import PipelineOptions, PosePipeline
+from ...inference.factory import build_pipeline
+from ...inference.options import PipelineChoice, PipelineOptions
+from ...inference.pipeline import PosePipeline
 from ...inference.results import FrameResult
 from ...models.spec import PoseModelSpec
 from ...sources.video_file import Frame

@@ -22,10 +22,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...export.draw import OverlayOptions
-from ...inference.choices import BACKENDS, DECODERS, DETECTOR_SIZES, DEVICES, PRECISIONS
-from ...inference.factory import PipelineChoice
-from ...inference.pipeline import PipelineOptions
+from ...export.options import OverlayOptions
+from ...inference.options import (
+    BACKENDS,
+    DECODERS,
+    DETECTOR_SIZES,
+    DEVICES,
+    PRECISIONS,
+    PipelineChoice,
+    PipelineOptions,
+)
 from ...models.registry import ModelRecord, metrics_text
 from .wholebody_box import DOWNLOAD_ROLE, WholeBodyBox, without_exports
 
@@ -81,6 +87,8 @@ class SettingsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        # every default comes from the option dataclasses (the CLI's come from the same)
+        choice, options, overlay = PipelineChoice(), PipelineOptions.live(), OverlayOptions()
         layout = QVBoxLayout(self)
         model_box = QGroupBox("Model")
         form = QFormLayout(model_box)
@@ -88,17 +96,20 @@ class SettingsPanel(QWidget):
         self.detector_combo = QComboBox(objectName="detectorCombo")
         self.device_combo = QComboBox(objectName="deviceCombo")
         self.device_combo.addItems(list(DEVICES))
+        self.device_combo.setCurrentText(choice.device)
         self.backend_combo = QComboBox(objectName="backendCombo")
         self.backend_combo.addItems(list(BACKENDS))
+        self.backend_combo.setCurrentText(choice.backend)
         self.precision_combo = QComboBox(objectName="precisionCombo")
         for precision in PRECISIONS:
             self.precision_combo.addItem(precision if precision == "fp32" else precision.upper(), precision)
+        self.precision_combo.setCurrentIndex(self.precision_combo.findData(choice.precision))
         self.precision_combo.setToolTip("INT8 runs the model's INT8 version on ONNX Runtime (Tools ▸ Quantize to "
                                         "INT8… makes it from your footage)")
         self.detector_size_combo = QComboBox(objectName="detectorSizeCombo")
         for size in DETECTOR_SIZES:
             self.detector_size_combo.addItem(f"{size} px", size)
-        self.detector_size_combo.setCurrentIndex(DETECTOR_SIZES.index(640))
+        self.detector_size_combo.setCurrentIndex(self.detector_size_combo.findData(choice.detector_size))
         self.detector_size_combo.setToolTip("The detector's input size: smaller is faster and misses small persons")
         self.download_button = QPushButton("Download", objectName="downloadButton")
         self.download_button.setVisible(False)
@@ -115,14 +126,16 @@ class SettingsPanel(QWidget):
         form = QFormLayout(run_box)
         self.decoder_combo = QComboBox(objectName="decoderCombo")
         self.decoder_combo.addItems(list(DECODERS))
+        self.decoder_combo.setCurrentText(options.decoder)
         self.det_every_combo = QComboBox(objectName="detEveryCombo")
         for every, text in DET_EVERY_CHOICES:
             self.det_every_combo.addItem(text, every)
+        self.det_every_combo.setCurrentIndex(self.det_every_combo.findData(options.det_every))
         self.det_every_combo.setToolTip("Between detections each person's box follows their keypoints; the detector "
                                         "comes back at once when someone is lost. Auto: from the measured costs.")
-        self.flip_check = QCheckBox("Flip test (2× compute)", objectName="flipCheck")
-        self.track_check = QCheckBox("Track IDs", objectName="trackCheck", checked=True)
-        self.smooth_check = QCheckBox("Smooth (One-Euro)", objectName="smoothCheck")
+        self.flip_check = QCheckBox("Flip test (2× compute)", objectName="flipCheck", checked=options.flip_test)
+        self.track_check = QCheckBox("Track IDs", objectName="trackCheck", checked=options.track)
+        self.smooth_check = QCheckBox("Smooth (One-Euro)", objectName="smoothCheck", checked=options.smooth)
         form.addRow("Decoder", self.decoder_combo)
         form.addRow("Detect persons", self.det_every_combo)
         for check in (self.flip_check, self.track_check, self.smooth_check):
@@ -136,16 +149,16 @@ class SettingsPanel(QWidget):
 
         overlay_box = QGroupBox("Overlay")
         form = QFormLayout(overlay_box)
-        self.skeleton_check = QCheckBox("Skeleton", objectName="skeletonCheck", checked=True)
-        self.boxes_check = QCheckBox("Boxes", objectName="boxesCheck", checked=True)
-        self.ids_check = QCheckBox("IDs", objectName="idsCheck", checked=True)
-        self.scores_check = QCheckBox("Keypoint scores", objectName="scoresCheck")
+        self.skeleton_check = QCheckBox("Skeleton", objectName="skeletonCheck", checked=overlay.skeleton)
+        self.boxes_check = QCheckBox("Boxes", objectName="boxesCheck", checked=overlay.boxes)
+        self.ids_check = QCheckBox("IDs", objectName="idsCheck", checked=overlay.ids)
+        self.scores_check = QCheckBox("Keypoint scores", objectName="scoresCheck", checked=overlay.scores)
         for check in (self.skeleton_check, self.boxes_check, self.ids_check, self.scores_check):
             form.addRow(check)
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal, objectName="thresholdSlider")
         self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(30)
-        self.threshold_label = QLabel("0.30")
+        self.threshold_slider.setValue(round(overlay.threshold * 100))
+        self.threshold_label = QLabel(f"{overlay.threshold:.2f}")
         row = QHBoxLayout()
         row.addWidget(self.threshold_slider, 1)
         row.addWidget(self.threshold_label)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...export.options import OverlayOptions
 from ...models.registry import ModelRecord
 
 DOWNLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # the settings panel's marker of a zoo entry not installed yet
@@ -49,8 +50,8 @@ class WholeBodyBox(QGroupBox):
         self.precision_combo.activated.connect(lambda _: self.modelChosen.emit())
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal, objectName="partThresholdSlider")
         self.threshold_slider.setRange(0, 100)
-        self.threshold_slider.setValue(30)
-        self.threshold_label = QLabel("0.30")
+        self.threshold_slider.setValue(round(OverlayOptions.part_threshold * 100))
+        self.threshold_label = QLabel(f"{OverlayOptions.part_threshold:.2f}")
         self.threshold_slider.valueChanged.connect(self._on_threshold)
         row = QHBoxLayout()
         row.addWidget(self.threshold_slider, 1)

@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..choices import DECODERS
+from ..options import DECODERS
 from .transforms import affine_transform_points, crop_transform
 
 Decoder = Literal["dark", "official", "argmax"]

@@ -15,7 +15,7 @@ from ...models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
 from ...models.spec import PoseModelSpec
 from ...skeletons import keypoint_set_for
 from ...thread_budget import enforce as enforce_thread_budget
-from ..choices import BACKENDS, PRECISIONS
+from ..options import BACKENDS, PRECISIONS
 from .backends import PoseBackend, TorchBackend, gpu_present
 
 
