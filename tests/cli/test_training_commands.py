@@ -54,11 +54,10 @@ def test_a_wrong_override_is_refused_in_one_line_naming_key_value_and_type(overr
 
 
 def printed_commands() -> list[str]:
-    """Every ``hrnet-studio train`` command printed in README.md's Training section, in ``train --help`` and in
-    the recipes' headers, as one line each (continuations joined)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    training = readme[readme.index("\n## Training"):readme.index("\n## Benchmarks")]
-    texts = [training] + [p.read_text(encoding="utf-8").replace("\n#  ", "\n ").replace("\n# ", "\n")
+    """Every ``hrnet-studio train`` command printed in README.md, the guide's training page (docs/training.md), in
+    ``train --help`` and in the recipes' headers, as one line each (continuations joined)."""
+    texts = [(ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/training.md")]
+    texts += [p.read_text(encoding="utf-8").replace("\n#  ", "\n ").replace("\n# ", "\n")
                           for p in sorted((ROOT / "training").glob("*.yaml"))]
     from hrnet_studio.cli.main import build_parser
 
@@ -74,7 +73,7 @@ def printed_commands() -> list[str]:
 def test_the_printed_commands_are_found():
     commands = printed_commands()
     assert any("optim.lr=1e-4" in c for c in commands)  # README's and --help's spelling
-    assert sum("training/" in c for c in commands) >= 5  # README and the four recipes
+    assert sum("training/" in c for c in commands) >= 5  # the guide and the four recipes
 
 
 @pytest.fixture(scope="module")
