@@ -25,7 +25,7 @@ from .litehrnet import (
     litehrnet_arch_of,
     model_keys,
 )
-from .spec import PoseModelSpec
+from .spec import PoseModelSpec, resolve_input_size
 
 WRAPPER_KEYS = ("state_dict", "best_state_dict", "model", "model_state_dict")
 # mmpose keeps the same module tree under other prefixes.
@@ -218,20 +218,6 @@ def load_into(model: PoseHighResolutionNet | LiteHRNet, state_dict: dict[str, to
     model.load_state_dict(full, strict=True)
 
 
-def input_size_from_name(path: Path) -> tuple[int, int] | None:
-    """Official file names give the input as HxW (``pose_hrnet_w32_384x288.pth`` → 288×384)."""
-    m = re.search(r"(\d{3})x(\d{3})", path.stem)
-    if not m:
-        return None
-    h, w = int(m.group(1)), int(m.group(2))
-    return (w, h)
-
-
-def default_input_size(num_joints: int, arch: str = "hrnet_w32") -> tuple[int, int]:
-    """(width, height): 256×256 for MPII and for HRNetV2's faces and hands, else COCO's 192×256."""
-    return (256, 256) if num_joints == 16 or arch.startswith("hrnetv2") else (192, 256)
-
-
 def load_pose_model(
     path: str | Path,
     arch: str | None = None,
@@ -251,11 +237,7 @@ def load_pose_model(
     model = build_pose_model(arch, num_joints, kernel)
     load_into(model, sd, path.name)
     model.eval()
-    notes = []
-    if input_size is None:
-        input_size = input_size_from_name(path)
-        if input_size is None:
-            input_size = default_input_size(num_joints, arch)
-            notes.append(f"input size {input_size[0]}x{input_size[1]} assumed (pass --input-size WxH to change)")
+    input_size, note = resolve_input_size(input_size, None, path, num_joints, arch)
+    notes = [note] if note else []
     spec = PoseModelSpec(arch, num_joints, input_size, keypoint_set_for(num_joints), path, kernel, notes)
     return model, spec

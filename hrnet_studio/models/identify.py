@@ -52,22 +52,14 @@ def identify(path: Path, name: str | None = None, input_size: tuple[int, int] | 
 
 
 def _identify_checkpoint(path: Path, obj: object, name: str, input_size: tuple[int, int] | None) -> ModelMetadata:
-    from .checkpoints import (
-        default_input_size,
-        embedded_metadata,
-        infer_architecture,
-        input_size_from_name,
-        normalize_state_dict,
-    )
+    from .checkpoints import embedded_metadata, infer_architecture, normalize_state_dict
+    from .spec import resolve_input_size
 
     state_dict = normalize_state_dict(obj, path.name)
     arch, num_joints, _ = infer_architecture(state_dict, path.name)
     embedded = embedded_metadata(obj) or {}
-    notes: list[str] = []
-    size = input_size or _size_from(embedded.get("input_size")) or input_size_from_name(path)
-    if size is None:
-        size = default_input_size(num_joints, arch)
-        notes.append(f"input size {size[0]}x{size[1]} assumed (not in the file name or the checkpoint)")
+    size, note = resolve_input_size(input_size, _size_from(embedded.get("input_size")), path, num_joints, arch)
+    notes: list[str] = [note] if note else []
     keypoints = embedded.get("keypoints")
     if keypoints is not None:
         try:

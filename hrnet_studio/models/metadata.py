@@ -15,8 +15,8 @@ from typing import Any
 
 from ..atomic_writer import write_text
 from ..errors import StudioError
-from ..skeletons import BUILTIN_SETS, KeypointSet
-from .spec import ENCODINGS, Normalization, heatmap_size_for
+from ..skeletons import BUILTIN_SETS, KeypointSet, keypoint_set_for
+from .spec import ENCODINGS, Normalization, PoseModelSpec, heatmap_size_for
 
 METADATA_VERSION = 1
 POSE = "pose"
@@ -69,7 +69,8 @@ class ModelMetadata:
     num_joints: int = 0
     keypoints: dict[str, Any] | None = None
     normalization: dict[str, Any] = field(default_factory=lambda: Normalization().to_dict())
-    encoding: str = "official"  # the training targets' encoding: "official", "unbiased" or "udp" (inference/codec/heatmap_codec.py)
+    # the training targets' encoding: "official", "unbiased" or "udp" (inference/codec/heatmap_codec.py)
+    encoding: str = "official"
     source: str = "import"  # "zoo", "import", "onnx-export", "int8", "fine-tune"
     builtin: str | None = None  # the zoo entry this file installs
     derived_from: str | None = None  # e.g. the .pth an ONNX file was exported from
@@ -94,6 +95,23 @@ class ModelMetadata:
 
     def keypoint_set(self) -> KeypointSet | None:
         return keypoints_from_dict(self.keypoints) if self.keypoints else None
+
+    def spec(self, path: Path) -> PoseModelSpec:
+        """The pipeline's view of this description (``PoseModelSpec``) for the file ``path`` that runs: every runtime
+        view of a model is derived here or in ``apply_to``, never assembled field by field elsewhere."""
+        spec = PoseModelSpec(self.arch, self.num_joints, (int(self.input_size[0]), int(self.input_size[1])),
+                             keypoint_set_for(self.num_joints), path)
+        return self.apply_to(spec)
+
+    def apply_to(self, spec: PoseModelSpec) -> PoseModelSpec:
+        """What travels with the model onto a spec made from its weights: its keypoint names, flip pairs and skeleton
+        (fine-tuned models carry their own), the normalisation it was trained with and its targets' encoding."""
+        kps = self.keypoint_set()
+        if kps is not None and kps.num_joints == spec.num_joints:
+            spec.keypoints = kps
+        spec.normalization = self.normalization_spec()
+        spec.encoding = self.encoding
+        return spec
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -6,6 +6,7 @@ network was trained with is read from the model's metadata rather than assumed.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,35 @@ from ..skeletons import KeypointSet
 
 HEATMAP_STRIDE = 4  # HRNet's heatmaps are a quarter of the input, in both directions
 COLOURS = ("rgb", "bgr")
-ENCODINGS = ("official", "unbiased", "udp")  # training targets and the crop geometry they imply (inference/codec/heatmap_codec.py)
+# training targets and the crop geometry they imply (inference/codec/heatmap_codec.py)
+ENCODINGS = ("official", "unbiased", "udp")
+
+
+def input_size_from_name(path: Path) -> tuple[int, int] | None:
+    """Official file names give the input as HxW (``pose_hrnet_w32_384x288.pth`` → 288×384)."""
+    m = re.search(r"(\d{3})x(\d{3})", path.stem)
+    if not m:
+        return None
+    h, w = int(m.group(1)), int(m.group(2))
+    return (w, h)
+
+
+def default_input_size(num_joints: int, arch: str = "hrnet_w32") -> tuple[int, int]:
+    """(width, height): 256×256 for MPII and for HRNetV2's faces and hands, else COCO's 192×256."""
+    return (256, 256) if num_joints == 16 or arch.startswith("hrnetv2") else (192, 256)
+
+
+def resolve_input_size(given: tuple[int, int] | None, recorded: tuple[int, int] | None, path: Path,
+                       num_joints: int, arch: str) -> tuple[tuple[int, int], str | None]:
+    """A model's input size (width, height) in pixels, decided in this one place: the size the user gave, else the
+    one recorded with the model (its metadata or checkpoint), else the official file name's, else the default for
+    its joints and architecture. The second value is a note when the size was assumed, else None."""
+    size = given or recorded or input_size_from_name(path)
+    if size is not None:
+        return (int(size[0]), int(size[1])), None
+    size = default_input_size(num_joints, arch)
+    return size, (f"input size {size[0]}x{size[1]} assumed (not in the file name or the checkpoint; "
+                  "pass --input-size WxH to change)")
 
 
 def heatmap_size_for(input_size: tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -70,7 +99,8 @@ class PoseModelSpec:
     final_conv_kernel: int = 1
     notes: list[str] = field(default_factory=list)
     normalization: Normalization = field(default_factory=Normalization)
-    encoding: str = "official"  # the training targets' encoding, so inference decodes to match (inference/codec/heatmap_codec.py)
+    # the training targets' encoding, so inference decodes to match (inference/codec/heatmap_codec.py)
+    encoding: str = "official"
 
     @property
     def heatmap_size(self) -> tuple[int, int]:

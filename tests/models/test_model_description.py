@@ -143,3 +143,25 @@ def test_registry_add_copies_made_models_in_and_never_leaves_one_undescribed(mod
     with pytest.raises(StudioError):
         registry.add(made, ModelMetadata(name="broken", file="broken.pth", arch="hrnet_w8"))
     assert not (models_home / "broken.pth").exists()
+
+
+def test_the_input_size_is_decided_in_one_place(tmp_path):
+    from hrnet_studio.models.spec import resolve_input_size
+
+    official = tmp_path / "pose_hrnet_w32_384x288.pth"
+    assert resolve_input_size((96, 128), (192, 256), official, 17, "hrnet_w32") == ((96, 128), None)  # given
+    assert resolve_input_size(None, [288, 384], tmp_path / "m.pth", 17, "hrnet_w32") == ((288, 384), None)  # recorded
+    assert resolve_input_size(None, None, official, 17, "hrnet_w32") == ((288, 384), None)  # official name is HxW
+    for joints, arch, size in ((17, "hrnet_w32", (192, 256)), (16, "hrnet_w32", (256, 256)),
+                               (68, "hrnetv2_w18", (256, 256))):
+        found, note = resolve_input_size(None, None, tmp_path / "mine.pth", joints, arch)
+        assert found == size and note.startswith(f"input size {size[0]}x{size[1]} assumed")
+
+
+def test_the_runtime_view_is_derived_from_the_description(tmp_path):
+    meta = ModelMetadata(name="m", file="m.onnx", arch="hrnet_w32", input_size=[48, 64], num_joints=17,
+                         normalization=CAFFE_LIKE.to_dict(), encoding="udp")
+    spec = meta.spec(tmp_path / "m.onnx")
+    assert (spec.arch, spec.num_joints, spec.input_size, spec.path) == ("hrnet_w32", 17, (48, 64), tmp_path / "m.onnx")
+    assert spec.normalization == CAFFE_LIKE and spec.encoding == "udp" and spec.heatmap_size == (12, 16)
+    assert spec.keypoints.num_joints == 17

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import StudioError
-from ...models.metadata import POSE, ModelMetadata
+from ...models.metadata import POSE
 from ...models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
 from ...models.spec import PoseModelSpec
-from ...skeletons import keypoint_set_for
 from ...thread_budget import enforce as enforce_thread_budget
 from ..options import BACKENDS, PRECISIONS
 from .backends import PoseBackend, TorchBackend, gpu_present
@@ -81,7 +80,8 @@ def open_pose_model(
 
         size = input_size or (record.input_size if record.metadata else None)
         model, spec = load_pose_model(record.path, input_size=size)
-        _apply_metadata(spec, record.metadata)
+        if record.metadata is not None:
+            record.metadata.apply_to(spec)
         enforce_thread_budget()
         return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
 
@@ -108,9 +108,7 @@ def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
         raise StudioError(f"{onnx_record.name} was exported for input {meta.input_size[0]}x{meta.input_size[1]}; "
                           f"an ONNX model's input size is fixed (export again for {input_size[0]}x{input_size[1]})")
     runner = OnnxBackend(onnx_record.path, device)
-    spec = PoseModelSpec(meta.arch, meta.num_joints, tuple(meta.input_size), keypoint_set_for(meta.num_joints),
-                         onnx_record.path)
-    _apply_metadata(spec, meta)
+    spec = meta.spec(onnx_record.path)
     return LoadedPoseModel(runner, spec, record, "onnx", meta.precision, meta.guarded is not False)
 
 
@@ -141,18 +139,6 @@ def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_
     in_folder = record.path.parent.resolve() == registry.folder.resolve()
     on_cpu = device == "cpu" or (device == "auto" and not gpu_present())
     return "onnx" if in_folder and on_cpu and record.metadata is not None else "torch"
-
-
-def _apply_metadata(spec: PoseModelSpec, meta: ModelMetadata | None) -> None:
-    """What the model's metadata says travels with it: its keypoint names, flip pairs and skeleton (fine-tuned
-    models carry their own), the normalisation it was trained with and its targets' encoding."""
-    if meta is None:
-        return
-    kps = meta.keypoint_set()
-    if kps is not None and kps.num_joints == spec.num_joints:
-        spec.keypoints = kps
-    spec.normalization = meta.normalization_spec()
-    spec.encoding = meta.encoding
 
 
 def _onnx_for(record: ModelRecord, registry: ModelRegistry, say: Callable[[str], None] | None) -> ModelRecord:
