@@ -143,9 +143,47 @@ def _sampled_frames(sources: list[Path], per_source: int) -> Iterable[np.ndarray
             source.close()
 
 
+CACHE_KEEP = 4  # quantizations kept in the cache, the most recently used
+
+
 def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> None:
     """ONNX Runtime static quantization of ``fp32`` into ``dest`` (written whole or not at all), calibrated with
-    min/max ranges on ``crops`` float32 [N, 3, H, W]."""
+    min/max ranges on ``crops`` float32 [N, 3, H, W].
+
+    The same model calibrated on the same crops gives the same INT8 file, so each result is kept in the cache
+    (``cache_dir()/int8``, the newest ``CACHE_KEEP``): a second run, such as ``--force`` after the guard refused, or
+    the app after the command line, takes it from there in a moment instead of quantizing again."""
+    from ..atomic_writer import WriteError, copy_file
+
+    cached = _cache_entry(fp32, crops, batch)
+    if cached.is_file():
+        copy_file(cached, dest)
+        cached.touch()
+        return
+    _quantize(fp32, crops, dest, batch)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(dest, cached)
+        for old in sorted(cached.parent.glob("*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)[CACHE_KEEP:]:
+            old.unlink()
+    except (OSError, WriteError):  # a cache that cannot be written only costs time next run
+        pass
+
+
+def _cache_entry(fp32: Path, crops: np.ndarray, batch: int) -> Path:
+    import hashlib
+
+    import onnxruntime
+
+    from ..models.download import file_sha256
+    from ..paths import cache_dir
+
+    key = hashlib.sha256(f"{file_sha256(fp32)} {onnxruntime.__version__} {batch} {crops.shape} {crops.dtype}".encode())
+    key.update(np.ascontiguousarray(crops).tobytes())
+    return cache_dir() / "int8" / f"{key.hexdigest()[:32]}.onnx"
+
+
+def _quantize(fp32: Path, crops: np.ndarray, dest: Path, batch: int) -> None:
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,

@@ -77,6 +77,25 @@ def test_the_guard_accepts_a_good_quantization_and_refuses_a_broken_one(blob_mod
         "it runs 0.71x fp32's speed on this CPU (slower: fp32 is the faster choice for this model here)")
 
 
+def test_the_same_quantization_is_made_once(blob_model, tmp_path, monkeypatch):
+    """The same model on the same crops gives the same INT8 file: the second time it comes from the cache."""
+    from hrnet_studio.inference import quantize
+
+    monkeypatch.setenv("HRNET_STUDIO_CACHE", str(tmp_path / "cache"))
+    made = []
+    real = quantize._quantize
+    monkeypatch.setattr(quantize, "_quantize", lambda *args: (made.append(args[2]), real(*args)))
+    calibration = blob_crops(16, seed=1)
+    quantize_onnx(blob_model, calibration, tmp_path / "first.onnx")
+    quantize_onnx(blob_model, calibration, tmp_path / "second.onnx")
+    assert made == [tmp_path / "first.onnx"]
+    assert (tmp_path / "second.onnx").read_bytes() == (tmp_path / "first.onnx").read_bytes()
+    for seed in range(2, 2 + quantize.CACHE_KEEP):  # other crops are another quantization; the oldest are dropped
+        quantize_onnx(blob_model, blob_crops(16, seed=seed), tmp_path / f"other{seed}.onnx")
+    assert len(made) == 1 + quantize.CACHE_KEEP
+    assert len(list((tmp_path / "cache" / "int8").glob("*.onnx"))) == quantize.CACHE_KEEP
+
+
 @pytest.mark.parametrize("per_source", [120, 5])  # a few frames apart (read on to), and far apart (sought)
 def test_calibration_frames_are_spread_evenly_over_the_video(videos, per_source):
     import cv2
