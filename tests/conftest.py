@@ -19,6 +19,19 @@ _ASSETS = os.environ.get("HRNET_STUDIO_ASSETS")
 _ASSETS_DIR = Path(_ASSETS).resolve() if _ASSETS else None
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker process runs on its own share of the cores (and so plans its thread budget for
+    that share, as a batch worker does): two workers on two cores run one thread each instead of four threads
+    fighting over two."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker and count > 1 and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) >= count:
+            share = cores[int(worker.removeprefix("gw")) % count::count]
+            os.sched_setaffinity(0, share)
+            torch.set_num_threads(len(share))  # torch sized its pool when it was imported, before this
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory):
     """Caches (detector exports of files outside the model folder) go to a folder of this test session."""

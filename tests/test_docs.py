@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 import re
 import shlex
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from hrnet_studio.cli.main import build_parser
 

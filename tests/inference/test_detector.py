@@ -18,6 +18,12 @@ def yolo(yolo_pose_weights):
     return YoloPersonDetector(yolo_pose_weights, conf=0.4)
 
 
+@pytest.fixture(scope="module")
+def cpu_yolo(yolo_pose_weights, yolo_pose_export):
+    """The detector as the app and the CLI run it on a CPU: yolo11n-pose's ONNX export on ONNX Runtime."""
+    return make_detector(str(yolo_pose_weights), conf=0.4, runtime="onnx")
+
+
 def first_frame(path):
     with VideoFileSource(path) as src:
         return next(iter(src)).image
@@ -76,8 +82,8 @@ def tracked_ids(yolo, path):
     return per_frame
 
 
-def test_ids_on_two_people_portrait_clip(yolo, videos):
-    frames = tracked_ids(yolo, videos / "two_people_portrait_1080x1920.mp4")
+def test_ids_on_two_people_portrait_clip(cpu_yolo, videos):
+    frames = tracked_ids(cpu_yolo, videos / "two_people_portrait_1080x1920.mp4")
     assert len(frames) == 40
     for ids, boxes in frames:
         assert sorted(ids) == [1, 2]
@@ -86,9 +92,9 @@ def test_ids_on_two_people_portrait_clip(yolo, videos):
         assert np.abs(np.diff(centres, axis=0)).max() < 0.1 * 1080  # each ID follows one person smoothly
 
 
-def test_ids_on_two_people_gym_clip(yolo, videos):
+def test_ids_on_two_people_gym_clip(cpu_yolo, videos):
     """Hand-held, low-resolution, the two players occlude each other; IDs stay few and stable."""
-    frames = tracked_ids(yolo, videos / "two_people_basketball_gym_426x240.mp4")
+    frames = tracked_ids(cpu_yolo, videos / "two_people_basketball_gym_426x240.mp4")
     counts = collections.Counter(i for ids, _ in frames for i in ids.tolist())
     assert len(frames) == 300
     assert all(len(set(ids.tolist())) == len(ids) for ids, _ in frames)
