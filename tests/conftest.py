@@ -34,9 +34,16 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory):
-    """Caches (detector exports of files outside the model folder) go to a folder of this test session."""
+    """Caches (detector exports of files outside the model folder, INT8 quantizations) go to a folder of this test
+    session, which the xdist workers of one run share: what one worker made, the other takes (each cache entry is
+    written whole or not at all)."""
     previous = os.environ.get("HRNET_STUDIO_CACHE")
-    os.environ["HRNET_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "cache"  # the run's folder, above each worker's own
+        shared.mkdir(exist_ok=True)
+        os.environ["HRNET_STUDIO_CACHE"] = str(shared)
+    else:
+        os.environ["HRNET_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     yield
     if previous is None:
         os.environ.pop("HRNET_STUDIO_CACHE", None)

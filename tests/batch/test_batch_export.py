@@ -153,8 +153,8 @@ def test_batch_mistakes_are_one_line(capsys, clips, tmp_path, small_checkpoint):
 def test_workers_split_the_cores_and_the_gpus():
     from hrnet_studio.batch.local import core_shares, gpu_shares
 
-    shares = core_shares(2)
-    cores = sorted(os.sched_getaffinity(0))
+    cores = sorted(os.sched_getaffinity(0))  # this process's (one xdist worker's share, or the machine's)
+    shares = core_shares(len(cores))
     assert sorted(c for share in shares for c in share) == cores and all(shares)  # every core, to someone
     assert len(core_shares(len(cores) + 1)) == len(cores) + 1  # more workers than cores: they share
     assert gpu_shares(4, 2) == ["0", "1", "0", "1"] and gpu_shares(2, 0) == [None, None]

@@ -109,8 +109,9 @@ def test_a_batch_on_ray_survives_a_killed_worker_and_matches_one_process(cluster
     capsys.readouterr()
 
     out = tmp_path / "on_ray"
+    threads = len(os.sched_getaffinity(0))  # as many as the export alone ran with: the same sums, the same numbers
     command = [sys.executable, "-m", "hrnet_studio", *map(str, export_args(footage, out, small_checkpoint)),
-               "--ray", cluster, "--cpus-per-task", "2"]
+               "--ray", cluster, "--cpus-per-task", str(threads)]
     env = {**os.environ, "HRNET_STUDIO_MODELS": str(tmp_path / "models")}
     log = tmp_path / "export.log"  # a file, not a pipe: Ray's own messages could fill a pipe nobody reads yet
     run = subprocess.Popen(command, stdout=open(log, "w"), stderr=subprocess.STDOUT, text=True, env=env)
