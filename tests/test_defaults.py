@@ -1,6 +1,7 @@
 """One set of defaults: the option dataclasses hold them, and the command line and the app's panels show the same."""
 from dataclasses import asdict, fields
 
+from hrnet_studio.batch.options import BatchOptions
 from hrnet_studio.cli.main import build_parser
 from hrnet_studio.export.options import FilterOptions, OverlayOptions
 from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
@@ -8,7 +9,8 @@ from hrnet_studio.training.options import LabelOptions
 
 # argparse dest → (dataclass, field)
 EXPORT_FLAGS = {
-    "decoder": (PipelineOptions, "decoder"), "flip": (PipelineOptions, "flip_test"), "track": (PipelineOptions, "track"),
+    "decoder": (PipelineOptions, "decoder"), "flip": (PipelineOptions, "flip_test"),
+    "track": (PipelineOptions, "track"),
     "smooth": (PipelineOptions, "smooth"), "smooth_min_cutoff": (PipelineOptions, "smooth_min_cutoff"),
     "smooth_beta": (PipelineOptions, "smooth_beta"), "batch": (PipelineOptions, "max_batch"),
     "det_every": (PipelineOptions, "det_every"),
@@ -19,9 +21,12 @@ EXPORT_FLAGS = {
     "face_model": (PipelineChoice, "face_model"), "hand_model": (PipelineChoice, "hand_model"),
     "part_precision": (PipelineChoice, "part_precision"), "input_size": (PipelineChoice, "input_size"),
     "kpt_thr": (OverlayOptions, "threshold"), "part_thr": (OverlayOptions, "part_threshold"),
-    "filter": (FilterOptions, "filter"), "cutoff": (FilterOptions, "cutoff_hz"), "filter_order": (FilterOptions, "order"),
+    "filter": (FilterOptions, "filter"), "cutoff": (FilterOptions, "cutoff_hz"),
+    "filter_order": (FilterOptions, "order"),
     "window": (FilterOptions, "window_s"), "polyorder": (FilterOptions, "polyorder"),
     "fill_gaps": (FilterOptions, "max_gap_s"),
+    "workers": (BatchOptions, "workers"), "cpus_per_task": (BatchOptions, "cpus_per_task"),
+    "gpus_per_task": (BatchOptions, "gpus_per_task"),
 }
 LABEL_FLAGS = {"every": "every", "max_frames": "max_frames", "min_score": "min_box_score",
                "kpt_thr": "keypoint_threshold", "min_keypoints": "min_keypoints"}
@@ -61,7 +66,7 @@ def test_every_export_option_a_user_can_set_is_checked_here():
                 (PipelineOptions, "redetect_below"), (OverlayOptions, "skeleton"), (OverlayOptions, "boxes"),
                 (OverlayOptions, "ids"), (OverlayOptions, "scores"), (OverlayOptions, "parts"),
                 (FilterOptions, "threshold")}  # set from elsewhere (--model, --detector, the overlay's own switches)
-    every = {(cls, f.name) for cls in (PipelineOptions, PipelineChoice, OverlayOptions, FilterOptions)
+    every = {(cls, f.name) for cls in (PipelineOptions, PipelineChoice, OverlayOptions, FilterOptions, BatchOptions)
              for f in fields(cls)}
     assert every - covered - internal == set()
 
@@ -80,3 +85,10 @@ def test_the_app_starts_with_the_same_defaults(qtbot):
     box = AnalysisOptionsBox()
     qtbot.addWidget(box)
     assert box.filter_options(OverlayOptions().threshold) == FilterOptions()
+
+
+def test_the_batch_dialog_starts_with_the_same_workers(window):
+    from hrnet_studio.gui.export.batch_dialog import BatchExportDialog
+
+    dialog = BatchExportDialog(window, window.settings)
+    assert dialog.workers_spin.value() == BatchOptions().workers

@@ -12,6 +12,7 @@ from ..errors import StudioError, user_message
 from ..inference.options import PipelineChoice, PipelineOptions
 from .local import Progress, RecordSink
 from .manifest import VideoRecord
+from .options import BatchOptions
 from .task import RETRIES, VideoTask
 
 PROGRESS_EVERY = 10  # frames between progress messages from a task
@@ -30,7 +31,8 @@ class RayRunner:
     start``, or else a local one started for this batch)."""
 
     def __init__(self, address: str | None, choice: PipelineChoice, options: PipelineOptions, models_folder: Path,
-                 cpus_per_task: float = 2, gpus_per_task: float = 0):
+                 cpus_per_task: float = BatchOptions.cpus_per_task,
+                 gpus_per_task: float = BatchOptions.gpus_per_task):
         if cpus_per_task <= 0 or gpus_per_task < 0:
             raise StudioError("--cpus-per-task must be above 0 and --gpus-per-task at least 0")
         self.address, self.choice, self.options = address or None, choice, options

@@ -7,6 +7,7 @@ import glob
 import sys
 from pathlib import Path
 
+from ..batch.options import BatchOptions
 from ..errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
 from ..export.options import FILTERS, FilterOptions, OverlayOptions
 from ..inference.options import DECODERS, PipelineChoice, PipelineOptions
@@ -64,16 +65,19 @@ def add_export_parser(sub) -> None:
                           help="OpenSim TRC marker files, one per person: BASE.person<ID>.trc (default NAME)")
     batch = ex.add_argument_group("many videos")
     batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
-    batch.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="export N videos at once in worker processes sharing this machine's cores (default 1)")
+    runs = BatchOptions()
+    batch.add_argument("--workers", type=int, default=runs.workers, metavar="N",
+                       help="export N videos at once in worker processes sharing this machine's cores (default "
+                            f"{runs.workers})")
     batch.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                        help="run each video as a task on a Ray cluster (ADDRESS such as head-node:6379; without it, "
                             "RAY_ADDRESS or the cluster started here with `ray start`, else a local one); the output "
                             "and model folders must be on storage every node sees. Needs hrnet-studio[cluster]")
-    batch.add_argument("--cpus-per-task", type=float, default=2, metavar="N",
-                       help="CPUs each Ray task declares and uses (default 2)")
-    batch.add_argument("--gpus-per-task", type=float, default=0, metavar="N",
-                       help="GPUs each Ray task declares (default 0; 1 to run each video on a GPU)")
+    batch.add_argument("--cpus-per-task", type=float, default=runs.cpus_per_task, metavar="N",
+                       help=f"CPUs each Ray task declares and uses (default {runs.cpus_per_task:g})")
+    batch.add_argument("--gpus-per-task", type=float, default=runs.gpus_per_task, metavar="N",
+                       help=f"GPUs each Ray task declares (default {runs.gpus_per_task:g}; 1 to run each video on "
+                            "a GPU)")
     batch.add_argument("--redo", action="store_true", help="export every video again, even those the manifest "
                        "says are done")
     model = ex.add_argument_group("models")

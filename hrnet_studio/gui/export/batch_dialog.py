@@ -30,6 +30,7 @@ from ...batch.export import BatchSummary, run_batch
 from ...batch.inputs import collect_videos, output_names
 from ...batch.local import InProcessRunner
 from ...batch.manifest import Manifest, VideoRecord
+from ...batch.options import BatchOptions
 from ...batch.settings import export_settings
 from ...batch.task import VideoTask
 from ...batch.worker_pool import ProcessPoolRunner, local_runner
@@ -123,7 +124,8 @@ class BatchExportDialog(QDialog):
         holder = QWidget()
         holder.setLayout(outputs)
         form.addRow("Outputs", holder)
-        self.workers_spin = QSpinBox(objectName="batchWorkers", minimum=1, maximum=max(1, available_cores()), value=1)
+        self.workers_spin = QSpinBox(objectName="batchWorkers", minimum=1, maximum=max(1, available_cores()),
+                                    value=BatchOptions.workers)
         self.workers_spin.setToolTip("worker processes sharing this computer's cores")
         form.addRow("Workers", self.workers_spin)
         layout.addLayout(form)
@@ -292,7 +294,7 @@ class BatchExportDialog(QDialog):
         self.out_edit.setText(self.settings.value("batch/output", "", str))
         for name, check in self._checks().items():
             check.setChecked(self.settings.value(f"batch/{name}", False, bool))
-        self.workers_spin.setValue(self.settings.value("batch/workers", 1, int))
+        self.workers_spin.setValue(self.settings.value("batch/workers", BatchOptions.workers, int))
         self.add_inputs([inputs] if isinstance(inputs, str) else list(inputs or []))
 
     def _checks(self) -> dict[str, QCheckBox]:
