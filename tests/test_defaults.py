@@ -52,7 +52,7 @@ def test_the_command_line_defaults_are_the_dataclasses():
     assert (evaluation.decoder, evaluation.batch) == (PipelineOptions().decoder, PipelineOptions().max_batch)
 
 
-def test_the_help_states_the_default_that_applies(capsys):
+def test_the_help_states_the_default_that_applies():
     helps = {a.dest: a.help for a in build_parser()._subparsers._group_actions[0].choices["export"]._actions}
     assert f"default {FilterOptions().cutoff_hz:g} Hz" in helps["cutoff"]
     assert f"default {PipelineChoice().detector_size}" in helps["det_size"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 from ..inference.options import (
     BACKENDS,
@@ -75,7 +74,7 @@ def pipeline_choice(args: argparse.Namespace, registry, model: str | None = None
     given = {field: getattr(args, flag) for field, flag in CHOICE_FLAGS.items() if hasattr(args, flag)}
     if model:
         given["model"] = model
-    return replace(PipelineChoice(), **given, detector=detector, detector_sha256=sha256)
+    return PipelineChoice(**given, detector=detector, detector_sha256=sha256)
 
 
 def load_model(args: argparse.Namespace, registry):
