@@ -216,13 +216,13 @@ def install_detector(registry, weights: Path, export: Path | None) -> None:
 
 
 @pytest.fixture
-def gui_models(request, models_home, small_checkpoint, yolo_pose_weights, yolo_pose_export):
+def gui_models(request, models_home, small_checkpoint_96x128, yolo_pose_weights, yolo_pose_export):
     """A model folder with a small HRNet (``w8``) and the real YOLO pose detector (with its ONNX export, unless the
     test is marked ``fresh_detector_export``)."""
     from hrnet_studio.models.registry import ModelRegistry
 
     registry = ModelRegistry()
-    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(small_checkpoint_96x128, name="w8")
     fresh = request.node.get_closest_marker("fresh_detector_export") is not None
     install_detector(registry, yolo_pose_weights, None if fresh else yolo_pose_export)
     return models_home
@@ -268,7 +268,7 @@ def runs(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, yolo_pose_export, tmp_path, runs):
+def app_window(qtbot, models_home, small_checkpoint_96x128, yolo_pose_weights, yolo_pose_export, tmp_path, runs):
     """The main window with ``w8``, a 16-keypoint ``w8-16kp`` and yolo11n-pose; training runs go to ``runs``."""
     from PySide6.QtCore import QSettings
 
@@ -276,7 +276,7 @@ def app_window(qtbot, models_home, small_checkpoint, yolo_pose_weights, yolo_pos
     from hrnet_studio.models.registry import ModelRegistry
 
     registry = ModelRegistry()
-    registry.import_file(small_checkpoint, name="w8")
+    registry.import_file(small_checkpoint_96x128, name="w8")
     install_detector(registry, yolo_pose_weights, yolo_pose_export)
     sixteen = tmp_path / "w8_16.pth"
     torch.save(build_hrnet("hrnet_w8", 16).state_dict(), sixteen)  # another keypoint set than the COCO sample

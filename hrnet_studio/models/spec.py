@@ -22,8 +22,8 @@ ENCODINGS = ("official", "unbiased", "udp")
 
 
 def input_size_from_name(path: Path) -> tuple[int, int] | None:
-    """Official file names give the input as HxW (``pose_hrnet_w32_384x288.pth`` → 288×384)."""
-    m = re.search(r"(\d{3})x(\d{3})", path.stem)
+    """Official file names give the input as HxW (``pose_hrnet_w32_384x288.pth`` → 288×384; ``…_128x96`` → 96×128)."""
+    m = re.search(r"(?<!\d)(\d{2,4})x(\d{2,4})(?!\d)", path.stem)
     if not m:
         return None
     h, w = int(m.group(1)), int(m.group(2))

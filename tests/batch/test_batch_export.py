@@ -67,9 +67,9 @@ def with_model(args, model):
     return [model if a == "SMALL" else a for a in args]
 
 
-def test_a_batch_writes_one_set_per_video_and_a_rerun_skips_what_is_done(capsys, clips, tmp_path, small_checkpoint):
+def test_a_batch_writes_one_set_per_video_and_a_rerun_skips_what_is_done(capsys, clips, tmp_path, small_checkpoint_96x128):
     out = tmp_path / "out"
-    args = with_model(export_args(clips, out, "--json"), small_checkpoint)
+    args = with_model(export_args(clips, out, "--json"), small_checkpoint_96x128)
     code, _, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "3 done (9 frames), 0 skipped (already done), 0 partial, 0 failed" in err
@@ -91,10 +91,10 @@ def test_a_batch_writes_one_set_per_video_and_a_rerun_skips_what_is_done(capsys,
     assert code == 0 and "1 done (3 frames), 2 skipped" in err
 
 
-def test_a_corrupt_video_is_one_failed_line_not_the_end_of_the_batch(capsys, clips, tmp_path, small_checkpoint):
+def test_a_corrupt_video_is_one_failed_line_not_the_end_of_the_batch(capsys, clips, tmp_path, small_checkpoint_96x128):
     (clips / "broken.mp4").write_text("not a video\n" * 100)
     out = tmp_path / "out"
-    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint))
+    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint_96x128))
     assert code == 3
     assert "3 done (9 frames), 0 skipped (already done), 0 partial, 1 failed" in err
     assert "failed: broken: broken.mp4 is not a video OpenCV can decode" in err and "Traceback" not in err
@@ -102,11 +102,11 @@ def test_a_corrupt_video_is_one_failed_line_not_the_end_of_the_batch(capsys, cli
     assert len(failed) == 1 and failed[0].name == "broken" and not (out / "broken.csv").exists()
     (clips / "broken.mp4").unlink()
     shutil.copy(clips / CLIPS[0], clips / "broken.mp4")  # replaced by a good file: only it is exported
-    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint))
+    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint_96x128))
     assert code == 0 and "1 done (3 frames), 3 skipped" in err
 
 
-def test_ctrl_c_leaves_a_resumable_batch(capsys, clips, tmp_path, small_checkpoint, monkeypatch):
+def test_ctrl_c_leaves_a_resumable_batch(capsys, clips, tmp_path, small_checkpoint_96x128, monkeypatch):
     out = tmp_path / "out"
     real, calls = batch_task.run_task, []
 
@@ -117,11 +117,11 @@ def test_ctrl_c_leaves_a_resumable_batch(capsys, clips, tmp_path, small_checkpoi
         return real(task, *args, **kwargs)
 
     monkeypatch.setattr("hrnet_studio.batch.local.run_task", interrupted_on_the_second)
-    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint))
+    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint_96x128))
     assert code == 130 and "1 done (3 frames)" in err and "2 not started: interrupted" in err
     assert len(Manifest(out).last) == 1 and not [p for p in out.rglob(".*") if p.is_file()]  # no part files
     monkeypatch.setattr("hrnet_studio.batch.local.run_task", real)
-    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint))
+    code, _, err = run_cli(capsys, *with_model(export_args(clips, out), small_checkpoint_96x128))
     assert code == 0 and "2 done (6 frames), 1 skipped" in err
 
 
@@ -130,10 +130,10 @@ def read_rows(path):
         return list(csv.reader(f))
 
 
-def test_worker_processes_give_what_one_process_gives(capsys, clips, tmp_path, small_checkpoint):
+def test_worker_processes_give_what_one_process_gives(capsys, clips, tmp_path, small_checkpoint_96x128):
     one, two = tmp_path / "one", tmp_path / "two"
-    assert run_cli(capsys, *with_model(export_args(clips, one), small_checkpoint))[0] == 0
-    code, _, err = run_cli(capsys, *with_model(export_args(clips, two, "--workers", 2), small_checkpoint))
+    assert run_cli(capsys, *with_model(export_args(clips, one), small_checkpoint_96x128))[0] == 0
+    code, _, err = run_cli(capsys, *with_model(export_args(clips, two, "--workers", 2), small_checkpoint_96x128))
     assert code == 0, err
     assert "with 2 workers" in err and "3 done (9 frames)" in err
     for csv_file in one.rglob("*.csv"):
@@ -142,11 +142,11 @@ def test_worker_processes_give_what_one_process_gives(capsys, clips, tmp_path, s
     assert all("/pid" in w for w in workers) and str(os.getpid()) not in "".join(workers)
 
 
-def test_batch_mistakes_are_one_line(capsys, clips, tmp_path, small_checkpoint):
-    code, _, err = run_cli(capsys, "export", clips, "--model", small_checkpoint)
+def test_batch_mistakes_are_one_line(capsys, clips, tmp_path, small_checkpoint_96x128):
+    code, _, err = run_cli(capsys, "export", clips, "--model", small_checkpoint_96x128)
     assert code == 2 and "several videos need an output folder: -o FOLDER" in err
     code, _, err = run_cli(capsys, "export", clips, "-o", tmp_path / "out", "--json", tmp_path / "a.json",
-                           "--model", small_checkpoint)
+                           "--model", small_checkpoint_96x128)
     assert code == 2 and "with several videos, --json takes no file name" in err
 
 

@@ -103,14 +103,14 @@ def rows(path):
 
 
 def test_a_batch_on_ray_survives_a_killed_worker_and_matches_one_process(cluster, footage, tmp_path,
-                                                                         small_checkpoint, capsys):
+                                                                         small_checkpoint_96x128, capsys):
     alone = tmp_path / "alone"
-    assert main([str(a) for a in export_args(footage, alone, small_checkpoint)]) == 0
+    assert main([str(a) for a in export_args(footage, alone, small_checkpoint_96x128)]) == 0
     capsys.readouterr()
 
     out = tmp_path / "on_ray"
     threads = len(os.sched_getaffinity(0))  # as many as the export alone ran with: the same sums, the same numbers
-    command = [sys.executable, "-m", "hrnet_studio", *map(str, export_args(footage, out, small_checkpoint)),
+    command = [sys.executable, "-m", "hrnet_studio", *map(str, export_args(footage, out, small_checkpoint_96x128)),
                "--ray", cluster, "--cpus-per-task", str(threads)]
     env = {**os.environ, "HRNET_STUDIO_MODELS": str(tmp_path / "models")}
     log = tmp_path / "export.log"  # a file, not a pipe: Ray's own messages could fill a pipe nobody reads yet
@@ -138,8 +138,8 @@ def test_a_batch_on_ray_survives_a_killed_worker_and_matches_one_process(cluster
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # the killed attempt left no part file
 
 
-def test_without_ray_the_option_says_how_to_get_it(capsys, footage, tmp_path, small_checkpoint, monkeypatch):
+def test_without_ray_the_option_says_how_to_get_it(capsys, footage, tmp_path, small_checkpoint_96x128, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
-    code = main([str(a) for a in export_args(footage, tmp_path / "out", small_checkpoint, "--ray")])
+    code = main([str(a) for a in export_args(footage, tmp_path / "out", small_checkpoint_96x128, "--ray")])
     assert code == 2
     assert "--ray needs Ray, an optional part: pip install 'hrnet-studio[cluster]'" in capsys.readouterr().err

@@ -25,10 +25,10 @@ def test_help(capsys):
     assert "--decoder" in capsys.readouterr().out
 
 
-def test_export_csv_json_overlay_on_real_clip(capsys, tmp_path, videos, small_checkpoint, yolo_pose_weights):
+def test_export_csv_json_overlay_on_real_clip(capsys, tmp_path, videos, small_checkpoint_96x128, yolo_pose_weights):
     out = tmp_path / "poses.csv"
     code, _, err = run_cli(
-        capsys, "export", videos / "two_people_basketball_gym_426x240.mp4", "-o", out, "--model", small_checkpoint,
+        capsys, "export", videos / "two_people_basketball_gym_426x240.mp4", "-o", out, "--model", small_checkpoint_96x128,
         "--detector", yolo_pose_weights, "--json", tmp_path / "poses.json", "--video", tmp_path / "overlay.mp4",
         "--max-frames", 12, "--device", "cpu",
     )
@@ -59,10 +59,10 @@ def test_export_csv_json_overlay_on_real_clip(capsys, tmp_path, videos, small_ch
     assert "wrote" in err and not list(tmp_path.glob(".*.part*"))
 
 
-def test_every_frame_of_a_clip_is_exported(capsys, tmp_path, videos, small_checkpoint, yolo_pose_weights):
+def test_every_frame_of_a_clip_is_exported(capsys, tmp_path, videos, small_checkpoint_96x128, yolo_pose_weights):
     out = tmp_path / "portrait.csv"
     code, _, err = run_cli(capsys, "export", videos / "single_person_basketball_portrait_1080x1920.mp4", "-o", out,
-                           "--model", small_checkpoint, "--detector", yolo_pose_weights, "--smooth", "--flip")
+                           "--model", small_checkpoint_96x128, "--detector", yolo_pose_weights, "--smooth", "--flip")
     assert code == 0, err
     _, rows = read_csv(out)
     assert sorted({int(r[0]) for r in rows}) == list(range(40))
@@ -75,11 +75,11 @@ def make_blank_video(path, frames=6, size=(160, 120)):
     writer.release()
 
 
-def test_frames_with_nobody_still_appear(capsys, tmp_path, small_checkpoint, yolo_pose_weights):
+def test_frames_with_nobody_still_appear(capsys, tmp_path, small_checkpoint_96x128, yolo_pose_weights):
     video = tmp_path / "empty_room.mp4"
     make_blank_video(video)
     out = tmp_path / "empty.csv"
-    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint,
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint_96x128,
                            "--detector", yolo_pose_weights, "--json", tmp_path / "empty.json")
     assert code == 0, err
     header, rows = read_csv(out)
@@ -89,25 +89,25 @@ def test_frames_with_nobody_still_appear(capsys, tmp_path, small_checkpoint, yol
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "text"])
-def test_bad_video_one_line_no_file(capsys, tmp_path, small_checkpoint, case):
+def test_bad_video_one_line_no_file(capsys, tmp_path, small_checkpoint_96x128, case):
     video = tmp_path / "clip.mp4"
     if case == "empty":
         video.write_bytes(b"")
     elif case == "text":
         video.write_text("not a video\n" * 100)
     out = tmp_path / "out.csv"
-    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint, "--detector", "none")
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint_96x128, "--detector", "none")
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and "clip.mp4" in err
     assert not out.exists()
 
 
-def test_truncated_video_exports_what_decodes(capsys, tmp_path, videos, small_checkpoint):
+def test_truncated_video_exports_what_decodes(capsys, tmp_path, videos, small_checkpoint_96x128):
     data = (videos / "street_crowd_1280x720.avi").read_bytes()
     video = tmp_path / "cut.avi"
     video.write_bytes(data[: len(data) // 2])
     out = tmp_path / "cut.csv"
-    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint, "--detector", "none")
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint_96x128, "--detector", "none")
     assert code == 3
     _, rows = read_csv(out)
     n = len(rows)
@@ -145,8 +145,8 @@ def test_missing_model_says_how_to_give_one(capsys, tmp_path, videos, monkeypatc
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_cancel_and_crash_leave_no_output(tmp_path, videos, small_checkpoint):
-    model, spec = load_pose_model(small_checkpoint)
+def test_cancel_and_crash_leave_no_output(tmp_path, videos, small_checkpoint_96x128):
+    model, spec = load_pose_model(small_checkpoint_96x128)
     pipeline = PosePipeline(TorchBackend(model, "cpu"), spec, FullFrameDetector(), PipelineOptions())
     out = tmp_path / "cancelled.csv"
     report = export_video(videos / "single_person_taichi_340x256.mp4", pipeline, out, progress=lambda d, t: d < 3)
@@ -172,8 +172,8 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     assert result.stderr.strip() == f"error: video not found: {tmp_path / 'nothing.mp4'}"
 
 
-def test_flip_and_decoders_change_results_consistently(videos, small_checkpoint):
-    model, spec = load_pose_model(small_checkpoint)
+def test_flip_and_decoders_change_results_consistently(videos, small_checkpoint_96x128):
+    model, spec = load_pose_model(small_checkpoint_96x128)
     backend = TorchBackend(model, "cpu")
     frame = cv2.VideoCapture(str(videos / "single_person_taichi_340x256.mp4")).read()[1]
     results = {}
@@ -202,29 +202,29 @@ def test_a_video_path_alone_opens_the_app(monkeypatch, videos):
     assert set(cli.COMMANDS) == set(cli.build_parser()._subparsers._group_actions[0].choices)
 
 
-def test_detector_every_nth_frame_and_its_size_from_the_cli(capsys, tmp_path, videos, small_checkpoint,
+def test_detector_every_nth_frame_and_its_size_from_the_cli(capsys, tmp_path, videos, small_checkpoint_96x128,
                                                             yolo_pose_weights):
     video = videos / "two_people_basketball_gym_426x240.mp4"
     out = tmp_path / "followed.csv"
-    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint, "--detector",
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--model", small_checkpoint_96x128, "--detector",
                            yolo_pose_weights, "--det-every", "5", "--det-size", "320", "--max-frames", "12")
     assert code == 0, err
     _, rows = read_csv(out)
     assert sorted({int(r[0]) for r in rows}) == list(range(12))
     for bad, says in ((("--det-every", "-1"), "N must be 1 or more (0 = auto), got -1"),
                       (("--det-size", "300"), "detector input size must be a multiple of 32 from 64 to 1280")):
-        code, _, err = run_cli(capsys, "export", video, "-o", tmp_path / "bad.csv", "--model", small_checkpoint,
+        code, _, err = run_cli(capsys, "export", video, "-o", tmp_path / "bad.csv", "--model", small_checkpoint_96x128,
                                "--detector", "none", *bad)
         assert code != 0 and says in err and err.count("\n") == 1 and "Traceback" not in err
         assert not (tmp_path / "bad.csv").exists()
 
 
-def test_phone_video_times_and_gaps_reach_the_csv(capsys, tmp_path, small_checkpoint):
+def test_phone_video_times_and_gaps_reach_the_csv(capsys, tmp_path, small_checkpoint_96x128):
     from helpers import VFR_TIMES_MS, write_vfr_video
 
     video = write_vfr_video(tmp_path / "phone.mp4", VFR_TIMES_MS, size=(192, 256))
     out, results = tmp_path / "phone.csv", tmp_path / "phone.json"
-    code, _, err = run_cli(capsys, "export", video, "-o", out, "--json", results, "--model", small_checkpoint,
+    code, _, err = run_cli(capsys, "export", video, "-o", out, "--json", results, "--model", small_checkpoint_96x128,
                            "--detector", "none", "--device", "cpu", "--backend", "torch")
     assert code == 0, err
     header, rows = read_csv(out)

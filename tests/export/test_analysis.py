@@ -106,10 +106,10 @@ def test_trc_file_layout(tmp_path):
     assert first[:5] == ["1", "0.0000", "10.000", "-20.000", "0"] and first[5:8] == ["", "", ""]
 
 
-def test_export_writes_the_analysis_outputs(capsys, tmp_path, videos, small_checkpoint, yolo_pose_weights):
+def test_export_writes_the_analysis_outputs(capsys, tmp_path, videos, small_checkpoint_96x128, yolo_pose_weights):
     out = tmp_path / "gym.csv"  # real boxes that move: keypoints that change from frame to frame
     code = main([str(a) for a in ("export", videos / "two_people_basketball_gym_426x240.mp4", "-o", out, "--model",
-                                  small_checkpoint, "--detector", yolo_pose_weights, "--max-frames", 20, "--device", "cpu",
+                                  small_checkpoint_96x128, "--detector", yolo_pose_weights, "--max-frames", 20, "--device", "cpu",
                                   "--backend", "torch", "--filter", "butterworth", "--cutoff", 5, "--fill-gaps", 0.2,
                                   "--kpt-thr", 0.0, "--keep-raw", "--angles", "--trc")])
     err = capsys.readouterr().err

@@ -98,10 +98,10 @@ def test_a_video_writer_that_drops_frames_is_caught(tmp_path):
 
 
 # ----- the export, as a user runs it ------------------------------------------------------------------
-def test_export_to_a_full_disk_fails_and_leaves_no_video(capsys, tiny_fs, videos, small_checkpoint, tmp_path):
+def test_export_to_a_full_disk_fails_and_leaves_no_video(capsys, tiny_fs, videos, small_checkpoint_96x128, tmp_path):
     # 720p: far more than 64 KiB even in H.264
     code, _, err = run_cli(capsys, "export", videos / "street_crowd_1280x720.avi", "-o", tmp_path / "poses.csv",
-                           "--video", tiny_fs / "overlay.mp4", "--model", small_checkpoint, "--detector", "none",
+                           "--video", tiny_fs / "overlay.mp4", "--model", small_checkpoint_96x128, "--detector", "none",
                            "--max-frames", 40, "--device", "cpu")
     assert code == 2
     last = [line for line in err.splitlines() if line.strip()][-1]
@@ -110,25 +110,25 @@ def test_export_to_a_full_disk_fails_and_leaves_no_video(capsys, tiny_fs, videos
 
 
 @pytest.mark.parametrize("output", ["csv", "json", "video"])
-def test_export_with_an_injected_enospc(capsys, disk_full, videos, small_checkpoint, tmp_path, output):
+def test_export_with_an_injected_enospc(capsys, disk_full, videos, small_checkpoint_96x128, tmp_path, output):
     target = tmp_path / {"csv": "p.csv", "json": "p.json", "video": "p.mp4"}[output]
     extra = {"csv": [], "json": ["--json", target], "video": ["--video", target]}[output]
     csv_target = target if output == "csv" else tmp_path / "side.csv"
-    code, _, err = run_cli(capsys, "export", videos / VIDEO, "-o", csv_target, *extra, "--model", small_checkpoint,
+    code, _, err = run_cli(capsys, "export", videos / VIDEO, "-o", csv_target, *extra, "--model", small_checkpoint_96x128,
                            "--detector", "none", "--max-frames", 3, "--device", "cpu")
     assert code == 2 and "no space left on device" in err and "Traceback" not in err
     assert visible_files(tmp_path) == [], visible_files(tmp_path)
 
 
 # ----- models, datasets, training ------------------------------------------------------------------------
-def test_model_import_and_onnx_export_with_a_full_disk(capsys, models_home, disk_full, small_checkpoint):
-    code, _, err = run_cli(capsys, "models", "import", small_checkpoint, "--name", "w8")
+def test_model_import_and_onnx_export_with_a_full_disk(capsys, models_home, disk_full, small_checkpoint_96x128):
+    code, _, err = run_cli(capsys, "models", "import", small_checkpoint_96x128, "--name", "w8")
     assert code == 2 and "error: cannot write" in err and "no space left on device" in err
     assert not models_home.exists() or visible_files(models_home) == []
 
 
-def test_onnx_export_with_a_full_disk(capsys, tmp_path, small_checkpoint, disk_full):
-    code, _, err = run_cli(capsys, "models", "export-onnx", small_checkpoint, "-o", tmp_path / "w8.onnx")
+def test_onnx_export_with_a_full_disk(capsys, tmp_path, small_checkpoint_96x128, disk_full):
+    code, _, err = run_cli(capsys, "models", "export-onnx", small_checkpoint_96x128, "-o", tmp_path / "w8.onnx")
     assert code == 2 and f"cannot write {tmp_path / 'w8.onnx'}: no space left on device" in err
     assert visible_files(tmp_path) == []
 

@@ -20,7 +20,7 @@ def test_open_play_and_see_persons(qtbot, window, videos, gui_models):
 
     assert window.model_info.name == "w8" and window.device_label.text() == "CPU"
     assert window.threads_label.text() == thread_budget().describe()  # the thread budget, in the status bar
-    assert "w8 (hrnet_w8, 192x256)" in window.model_label.text()
+    assert "w8 (hrnet_w8, 96x128)" in window.model_label.text()
     assert window.panel.detector_combo.currentText() == "yolo11n-pose"
     # the detector's one-time ONNX export is a note in the status bar while it runs, never an error box
     assert (gui_models / "yolo11n-pose.exports" / "detector.onnx").is_file()

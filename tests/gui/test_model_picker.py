@@ -127,5 +127,5 @@ def test_quantize_to_int8_from_the_tools_menu(qtbot, window, videos, gui_models)
     assert window.model_info.precision == "INT8 (unguarded)", window.errors
     assert (gui_models / "w8.int8.onnx").is_file()
     assert window.panel.precision_combo.currentText() == "INT8"
-    assert "w8 (hrnet_w8, 192x256, INT8 (unguarded))" in window.model_label.text()
+    assert "w8 (hrnet_w8, 96x128, INT8 (unguarded))" in window.model_label.text()
     assert window.panel.model_combo.findData("w8.int8.onnx") == -1  # not a model of its own in the picker

@@ -88,12 +88,12 @@ def test_the_stage_refuses_a_model_of_the_wrong_kind():
     assert list(stage.part_sets) == ["face", "left_hand", "right_hand"]
 
 
-def test_whole_body_export_writes_landmarks_beside_the_body(videos, assets, small_checkpoint, landmark_files,
+def test_whole_body_export_writes_landmarks_beside_the_body(videos, assets, small_checkpoint_96x128, landmark_files,
                                                             tmp_path, models_home, capsys):
     from hrnet_studio.cli.main import main
 
     out = tmp_path / "gym.poses.csv"
-    code = main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint),
+    code = main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint_96x128),
                  "--detector", str(assets / "models" / "yolo11n-pose.pt"), "--face-model", str(landmark_files["face"]),
                  "--hand-model", str(landmark_files["hand"]), "--max-frames", "2", "-o", str(out), "--json",
                  "--device", "cpu"])
@@ -273,7 +273,7 @@ def test_eval_reports_mmposes_landmark_metrics(part, assets, landmark_files, tmp
 
 
 def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_files, yolo_pose_weights, videos,
-                                                                      models_home, capsys, small_checkpoint,
+                                                                      models_home, capsys, small_checkpoint_96x128,
                                                                       tmp_path):
     from hrnet_studio.cli.main import main
     from hrnet_studio.models.registry import ModelRegistry
@@ -297,7 +297,7 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
     from hrnet_studio.inference.runtime.model_loading import open_pose_model
 
     ModelRegistry().import_file(landmark_files["hand"], name="hand")
-    body = open_pose_model(str(small_checkpoint), backend="torch", device="cpu")
+    body = open_pose_model(str(small_checkpoint_96x128), backend="torch", device="cpu")
     said = []
     stage = open_wholebody(PipelineChoice(face_model="face", hand_model="hand", device="cpu", precision="int8"),
                            body, ModelRegistry(), said.append)
@@ -307,7 +307,7 @@ def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_f
 
     # the landmark models' own precision: INT8 faces beside an fp32 body on PyTorch, from the command line
     out = tmp_path / "parts.csv"
-    assert main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint),
+    assert main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint_96x128),
                  "--backend", "torch", "--detector", str(yolo_pose_weights), "--face-model", "face", "--hand-model",
                  "hand", "--part-precision", "int8", "--max-frames", "2", "-o", str(out)]) == 0
     err = capsys.readouterr().err
@@ -360,7 +360,7 @@ def test_the_face_model_is_quantized_from_the_tools_menu(qtbot, window, landmark
     assert window.model_info.precision == "fp32" and not window.errors
 
 
-def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, small_checkpoint, landmark_files, videos):
+def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, small_checkpoint_96x128, landmark_files, videos):
     from hrnet_studio.export.job import export_video
     from hrnet_studio.inference.detect.detector import Detections
     from hrnet_studio.inference.pipeline import PosePipeline
@@ -374,7 +374,7 @@ def test_a_corrected_frame_gets_the_hands_of_its_corrected_joints(tmp_path, smal
         def detect(self, frame_bgr):
             return Detections(np.array([[40, 30, 160, 220], [220, 30, 340, 220]], np.float32), np.array([0.9, 0.8]))
 
-    body = open_pose_model(str(small_checkpoint), backend="torch", device="cpu")
+    body = open_pose_model(str(small_checkpoint_96x128), backend="torch", device="cpu")
     hands = open_pose_model(str(landmark_files["hand"]), backend="torch", device="cpu")
     stage = WholeBodyStage(body.spec.keypoints, hands=LandmarkModel(hands.backend, hands.spec, "hand"))
     pipeline = PosePipeline(body.backend, body.spec, TwoBoxes(), wholebody=stage)

@@ -146,12 +146,17 @@ def test_registry_add_copies_made_models_in_and_never_leaves_one_undescribed(mod
 
 
 def test_the_input_size_is_decided_in_one_place(tmp_path):
-    from hrnet_studio.models.spec import resolve_input_size
+    from hrnet_studio.models.spec import input_size_from_name, resolve_input_size
 
     official = tmp_path / "pose_hrnet_w32_384x288.pth"
     assert resolve_input_size((96, 128), (192, 256), official, 17, "hrnet_w32") == ((96, 128), None)  # given
     assert resolve_input_size(None, [288, 384], tmp_path / "m.pth", 17, "hrnet_w32") == ((288, 384), None)  # recorded
     assert resolve_input_size(None, None, official, 17, "hrnet_w32") == ((288, 384), None)  # official name is HxW
+    small = tmp_path / "pose_hrnet_w8_128x96.pth"  # two digits are a size too
+    assert resolve_input_size(None, None, small, 17, "hrnet_w8") == ((96, 128), None)
+    assert input_size_from_name(tmp_path / "litehrnet18_coco_256x192-6bace359_20211230.pth") == (192, 256)
+    assert input_size_from_name(tmp_path / "wholebody_w48_384x288_dark.pth") == (288, 384)
+    assert input_size_from_name(tmp_path / "run_20211230x1.pth") is None  # a longer number is not a size
     for joints, arch, size in ((17, "hrnet_w32", (192, 256)), (16, "hrnet_w32", (256, 256)),
                                (68, "hrnetv2_w18", (256, 256))):
         found, note = resolve_input_size(None, None, tmp_path / "mine.pth", joints, arch)

@@ -125,11 +125,11 @@ class BoxDetector:
         return Detections(np.array([[40, 30, 160, 220], [220, 30, 340, 220]], np.float32), np.array([0.9, 0.8]))
 
 
-def test_scan_measures_every_frame_with_the_flip_disagreement(small_checkpoint, videos):
+def test_scan_measures_every_frame_with_the_flip_disagreement(small_checkpoint_96x128, videos):
     from hrnet_studio.inference.runtime.model_loading import open_pose_model
     from hrnet_studio.sources.live import open_source
 
-    loaded = open_pose_model(str(small_checkpoint), backend="torch", device="cpu")
+    loaded = open_pose_model(str(small_checkpoint_96x128), backend="torch", device="cpu")
     pipeline = PosePipeline(loaded.backend, loaded.spec, BoxDetector())
     source = open_source(videos / CLIP)
     frames = [source.read() for _ in range(6)]
@@ -181,10 +181,10 @@ def _mpii_review(tmp_path, video):
     return review
 
 
-def test_export_uses_the_corrections_and_says_which_joints_were_corrected(tmp_path, small_checkpoint, videos):
+def test_export_uses_the_corrections_and_says_which_joints_were_corrected(tmp_path, small_checkpoint_96x128, videos):
     from hrnet_studio.inference.runtime.model_loading import open_pose_model
 
-    loaded = open_pose_model(str(small_checkpoint), backend="torch", device="cpu")
+    loaded = open_pose_model(str(small_checkpoint_96x128), backend="torch", device="cpu")
     pipeline = PosePipeline(loaded.backend, loaded.spec, BoxDetector())
     review = Review.open(tmp_path / CLIP, COCO_17)
     first = pipeline.estimate(np.zeros((240, 426, 3), np.uint8), BoxDetector().detect(None))
@@ -205,7 +205,7 @@ def test_export_uses_the_corrections_and_says_which_joints_were_corrected(tmp_pa
 
 
 
-def test_the_command_line_export_finds_the_review_beside_the_video(capsys, tmp_path, videos, small_checkpoint,
+def test_the_command_line_export_finds_the_review_beside_the_video(capsys, tmp_path, videos, small_checkpoint_96x128,
                                                                      yolo_pose_weights):
     from hrnet_studio.cli.main import main
 
@@ -215,7 +215,7 @@ def test_the_command_line_export_finds_the_review_beside_the_video(capsys, tmp_p
     shutil.copyfile(videos / CLIP, video)
     editor = FrameEditor(Review.open(video, COCO_17), 1, [])
     editor.add_person(np.array([10.0, 20.0, 90.0, 200.0]), pose(40, -1), 17)
-    common = ["--model", small_checkpoint, "--detector", yolo_pose_weights, "--max-frames", 3, "--device", "cpu"]
+    common = ["--model", small_checkpoint_96x128, "--detector", yolo_pose_weights, "--max-frames", 3, "--device", "cpu"]
 
     def export(*args):
         code = main([str(a) for a in ["export", *args, *common]])
@@ -260,7 +260,7 @@ def test_corrections_are_drawn_distinctly():
     assert (plain[untouched[1] - 3:untouched[1] + 4, untouched[0] - 3:untouched[0] + 4] == 0).all()
 
 
-def test_the_review_command_suggests_frames_and_adds_corrections_to_a_set(capsys, tmp_path, videos, small_checkpoint,
+def test_the_review_command_suggests_frames_and_adds_corrections_to_a_set(capsys, tmp_path, videos, small_checkpoint_96x128,
                                                                             yolo_pose_weights):
     from hrnet_studio.cli.main import main
 
@@ -276,7 +276,7 @@ def test_the_review_command_suggests_frames_and_adds_corrections_to_a_set(capsys
         out = capsys.readouterr()
         return code, out.out, out.err
 
-    code, out, err = run("review", "suggest", folder, "--count", 3, "--model", small_checkpoint,
+    code, out, err = run("review", "suggest", folder, "--count", 3, "--model", small_checkpoint_96x128,
                          "--detector", yolo_pose_weights, "--device", "cpu")
     assert code == 0, err
     lines = out.splitlines()

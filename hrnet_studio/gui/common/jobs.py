@@ -183,9 +183,7 @@ class QuantizeCancelled(Exception):
 class QuantizeRequest:
     model: str  # registered name
     sources: list[Path]  # footage with people
-    detector: str  # a path, or "none"
-    detector_sha256: str | None = None
-    trust_detector: bool = False
+    choice: PipelineChoice  # the app's settings: its detector (file, sha256, trust, confidence, size) finds them
 
 
 class QuantizeJob(CancellableJob):
@@ -201,7 +199,7 @@ class QuantizeJob(CancellableJob):
         self.request = request
 
     def run(self) -> None:
-        from ...inference.detect.detector import make_detector
+        from ...inference.factory import open_detector
         from ...inference.quantize import prepare_int8
 
         r = self.request
@@ -213,7 +211,7 @@ class QuantizeJob(CancellableJob):
 
         try:
             registry = ModelRegistry()
-            detector = make_detector(r.detector, sha256=r.detector_sha256, trust=r.trust_detector, warn=lambda _: None)
+            detector = open_detector(r.choice)  # as the pipeline opens it: ONNX Runtime on the CPU, its settings
             candidate = prepare_int8(registry, registry.resolve(r.model), r.sources, detector, progress=progress)
         except QuantizeCancelled:
             self.failed.emit(f"quantizing {r.model} cancelled; nothing was kept")

@@ -41,7 +41,7 @@ class QuantizeFlow(WindowPart):
         if not sources:
             return
         chosen = panel.choice(w.models.trusted)
-        request = QuantizeRequest(model, sources, chosen.detector, chosen.detector_sha256, chosen.trust_detector)
+        request = QuantizeRequest(model, sources, chosen)
         self.job = job = QuantizeJob(request)
         job.setParent(w)  # Qt owns the thread: it is deleted once finished, never while it runs
         job.finished.connect(job.deleteLater)
