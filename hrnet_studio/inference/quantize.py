@@ -1,8 +1,8 @@
 """INT8 pose models: ONNX Runtime static quantization calibrated on real person crops, kept only behind a guard.
 
 ``prepare_int8`` takes a registered model's fp32 ONNX export, collects person crops from the user's own
-footage (the detector's boxes, warped exactly as the pipeline warps them; for a face or hand landmark model, the
-face or hand boxes the whole-body stage would derive from a pose detector's keypoints), calibrates ONNX Runtime's static
+footage (``calibration.py``: the detector's boxes, warped exactly as the pipeline warps them; for a face or hand
+landmark model, the face or hand boxes the whole-body stage would derive from a pose detector's keypoints), calibrates ONNX Runtime's static
 quantization (QDQ, per-channel int8 weights, uint8 activations) on 80% of them, and compares INT8 with fp32
 keypoints on the held-out 20%:
 
@@ -17,20 +17,18 @@ source as ``NAME.int8.onnx`` with the source's sha256, so a replaced model never
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import StudioError
-from ..models.spec import Normalization
 
 GUARD_PCK = 0.95
 GUARD_CORRELATION = 0.9
 PCK_FRACTION = 0.05
 SURE_SCORE = 0.2
-READ_ON = 8  # frames: a sampled frame at most this far ahead is read on to, not sought
 INT8_SUFFIX = ".int8.onnx"
 
 
@@ -62,85 +60,6 @@ class GuardError(StudioError):
         super().__init__(f"INT8 refused: {report.describe()}; nothing was kept (--force keeps it anyway, marked "
                          f"unguarded)")
         self.report = report
-
-
-def part_boxes(landmarks: str, detector_name: str = "the detector") -> Callable[[object], np.ndarray]:
-    """For a ``face`` or ``hand`` landmark model: detections → the face (or both hands') boxes [M, 4] the whole-body
-    stage derives from each person's keypoints, which only a pose detector gives."""
-    from ..skeletons import COCO_17
-    from .wholebody import PartBoxes
-
-    boxes = PartBoxes(COCO_17)
-    parts = ("face",) if landmarks == "face" else ("left_hand", "right_hand")
-
-    def of(found) -> np.ndarray:
-        if found.keypoints is None:
-            raise StudioError(f"calibrating a {landmarks} model needs a pose detector (such as yolo11n-pose) to find "
-                              f"{landmarks}s from each person's keypoints; {detector_name} gives boxes only")
-        out = [box for kpts in found.keypoints for part in parts
-               if (box := boxes.box(part, kpts[:, :2], kpts[:, 2])) is not None]
-        return np.array(out, np.float32).reshape(-1, 4)
-
-    return of
-
-
-def calibration_crops(
-    sources: Iterable[Path], input_size: tuple[int, int], detector, max_crops: int = 240, frames_per_source: int = 120,
-    progress: Callable[[int, int], None] | None = None, normalization: Normalization | None = None,
-    udp: bool = False, boxes_of: Callable[[object], np.ndarray] | None = None,
-) -> np.ndarray:
-    """Normalised person crops float32 [N, 3, H, W] from videos or image folders, as the pipeline makes them
-    (``normalization``: the model's, ImageNet's when not given; ``udp``: UDP's crop matrix, for udp models).
-
-    Frames are taken evenly over each source (``frames_per_source`` at most); every person the detector finds is
-    cropped, or every box ``boxes_of(detections)`` gives (``part_boxes``: faces or hands). Raises ``StudioError``
-    when nothing is found."""
-    from .codec.transforms import person_crops
-
-    crops: list[np.ndarray] = []
-    sources = list(sources)
-    for done, frame in enumerate(_sampled_frames(sources, frames_per_source)):
-        found = detector.detect(frame)
-        boxes = found.boxes if boxes_of is None or not len(found) else boxes_of(found)
-        if len(boxes):
-            crops.append(person_crops(frame, boxes, input_size, normalization or Normalization(), udp)[0])
-        if progress:
-            progress(done + 1, frames_per_source * len(sources))
-        if sum(len(c) for c in crops) >= max_crops:
-            break
-    if progress:  # the frames left unread are not needed: the collection is complete
-        progress(frames_per_source * len(sources), frames_per_source * len(sources))
-    if not crops:
-        raise StudioError(f"no {'face or hand' if boxes_of else 'person'} was found in the calibration footage: "
-                          "give --calib videos or image folders "
-                          "with people in them")
-    return np.concatenate(crops)[:max_crops]
-
-
-def _sampled_frames(sources: list[Path], per_source: int) -> Iterable[np.ndarray]:
-    """Up to ``per_source`` frames spread evenly over each video or image folder (BGR uint8). Frames a few apart are
-    read on, not sought: a seek decodes from the last key frame, so a short clip read by seeks took 4.6 s for 120
-    frames where reading it through takes under 1."""
-    from ..sources.live import open_source
-
-    for spec in sources:
-        source = open_source(spec)
-        try:
-            count, position = max(source.frame_count, 1), 0  # the frame the next read gives
-            for index in np.linspace(0, count - 1, min(per_source, count)).astype(int):
-                if not 0 <= index - position <= READ_ON:
-                    source.seek(int(index))
-                    position = int(index)
-                frame = None
-                while position <= index:
-                    frame = source.read()
-                    position += 1
-                    if frame is None:
-                        break
-                if frame is not None:
-                    yield frame.image
-        finally:
-            source.close()
 
 
 CACHE_KEEP = 4  # quantizations kept in the cache, the most recently used
@@ -275,6 +194,7 @@ def prepare_int8(
     the fp32 ONNX export, made first when missing). ``sources``: videos or image folders with people (the user's
     own footage); ``detector`` finds them."""
     from ..models.onnx_export import export_registered
+    from .calibration import calibration_crops, part_boxes
 
     say = say or (lambda line: None)
     if record.metadata is None or record.kind != "pose":

@@ -96,21 +96,6 @@ def test_the_same_quantization_is_made_once(blob_model, tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "int8").glob("*.onnx"))) == quantize.CACHE_KEEP
 
 
-@pytest.mark.parametrize("per_source", [120, 5])  # a few frames apart (read on to), and far apart (sought)
-def test_calibration_frames_are_spread_evenly_over_the_video(videos, per_source):
-    import cv2
-
-    from hrnet_studio.inference.quantize import _sampled_frames
-
-    clip = videos / "two_people_basketball_gym_426x240.mp4"
-    capture, every = cv2.VideoCapture(str(clip)), []
-    while (frame := capture.read())[0]:
-        every.append(frame[1])
-    taken = list(_sampled_frames([clip], per_source))
-    wanted = np.linspace(0, len(every) - 1, per_source).astype(int)
-    assert len(taken) == per_source and all(np.array_equal(f, every[i]) for f, i in zip(taken, wanted))
-
-
 def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded_until_the_model_is_replaced(
         capsys, models_home, small_checkpoint_96x128, videos, tmp_path):
     """A random-weight HRNet has flat heatmaps, so its INT8 version cannot agree with fp32: the guard refuses it.

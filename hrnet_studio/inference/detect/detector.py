@@ -78,10 +78,14 @@ class YoloPersonDetector:
         self.person_class = person_class(names, path.name)
         self.conf, self.iou, self.imgsz, self.max_det = conf, iou, imgsz, max_det
         self.device = "cpu" if device == "cpu" else (0 if device in ("cuda", "auto") else device)
-        self.name = path.name
+        self.name, self.path = path.name, path
         # Ultralytics picks its device (and cuts PyTorch's threads) on the first prediction: do it now, then
         # give the thread budget back, so the pose network never runs on what the detector left it.
         self.detect(np.zeros((64, 64, 3), np.uint8))
+
+    def fingerprint(self) -> str | None:
+        """What decides its boxes: its file's content and its settings (None for a folder: not remembered)."""
+        return _fingerprint(self.path, self.runtime, self.conf, self.iou, self.imgsz, self.max_det)
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         result = self.model.predict(
@@ -125,9 +129,22 @@ class OnnxPersonDetector:
         self.imgsz = imgsz if self.model.dynamic else max(self.model.size)
         self.device = "cpu" if self.model.session.get_providers()[0] == "CPUExecutionProvider" else "cuda"
 
+    def fingerprint(self) -> str | None:
+        """What decides its boxes: its file's content and its settings."""
+        m = self.model
+        return _fingerprint(self.onnx_file, self.device, m.conf, m.iou, self.imgsz, m.max_det)
+
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         boxes, scores, keypoints = self.model.detect(frame_bgr, self.person_class)
         return Detections(boxes.reshape(-1, 4), scores.reshape(-1), keypoints)
+
+
+def _fingerprint(path: Path, *settings) -> str | None:
+    if not path.is_file():
+        return None
+    from ...models.download import file_sha256
+
+    return " ".join([file_sha256(path), *map(str, settings)])
 
 
 def person_class(names: dict, filename: str) -> int:
