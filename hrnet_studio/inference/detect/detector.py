@@ -85,7 +85,7 @@ class YoloPersonDetector:
 
     def fingerprint(self) -> str | None:
         """What decides its boxes: its file's content and its settings (None for a folder: not remembered)."""
-        return _fingerprint(self.path, self.runtime, self.conf, self.iou, self.imgsz, self.max_det)
+        return _fingerprint(self.path, self.runtime, self.device, self.conf, self.iou, self.imgsz, self.max_det)
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         result = self.model.predict(
