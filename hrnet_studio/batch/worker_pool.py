@@ -1,6 +1,8 @@
 """A batch on N worker processes of this machine that survives the death of any of them.
 
-Each worker is a spawned process with a pipe of its own, pinned to its share of the cores (so its thread budget
+Each worker is a process with a pipe of its own (forked from a server process that has imported PyTorch, OpenCV
+and ONNX Runtime once, where the system has one: a worker, or its replacement, starts in a moment instead of
+importing them again for seconds; spawned afresh elsewhere), pinned to its share of the cores (so its thread budget
 plans for that share) and, on a machine with GPUs, shown one GPU; it builds its pipeline once and exports whole
 videos, one at a time, as this process hands them out. A worker that dies (``kill -9``, the out-of-memory killer,
 a crash in a native library) takes only the video it held: that video is tried again on a new worker up to
@@ -41,6 +43,21 @@ def local_runner(pipeline: PosePipeline, choice: PipelineChoice, options: Pipeli
     if workers == 1:
         return InProcessRunner(pipeline, stop)
     return ProcessPoolRunner(choice, options, workers, stop)
+
+
+PRELOADED = ("torch", "cv2", "onnxruntime", "hrnet_studio.inference.factory", "hrnet_studio.batch.task")
+
+
+def worker_context():
+    """How worker processes start: forked from a fork server that imported ``PRELOADED`` once (Linux, macOS); it has
+    run nothing, so no thread pool or GPU context is copied into the workers. Spawned where there is none."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOADED))
+    return context
 
 
 def death_cause(exitcode: int | None) -> str:
@@ -113,7 +130,7 @@ class ProcessPoolRunner:
         self._cancel.set()
 
     def run(self, tasks: list[VideoTask], settings: dict, on_progress: Progress, on_record: RecordSink) -> None:
-        context = get_context("spawn")
+        context = worker_context()
         todo = deque((task, 1, []) for task in tasks)  # (task, attempt, causes of earlier deaths)
         shares = list(zip(core_shares(self.workers), gpu_shares(self.workers, gpu_count(self.choice))))
         pool = [_Worker(context, share, self.choice, self.options) for share in shares[:len(tasks)]]
@@ -180,18 +197,24 @@ class ProcessPoolRunner:
         return False
 
 
-def _worker_main(conn, share: tuple[list[int], str | None], choice: PipelineChoice, options: PipelineOptions) -> None:
-    """A worker process: videos from ``conn`` until told to stop (None), each answered with its record."""
+def enter_share(share: tuple[list[int], str | None]) -> None:
+    """A worker's first step: Ctrl-C left to the batch, its GPU (before CUDA starts: the fork server never started
+    it), its cores and a thread budget planned for them (whatever the fork server planned)."""
+    from ..thread_budget import ThreadBudget, enforce, use_thread_budget
+
     cores, gpu = share
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle: it stops the workers
-    if gpu is not None:  # before anything imports PyTorch in this process
+    if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cores)
-    else:
-        from ..thread_budget import ThreadBudget, use_thread_budget
+    use_thread_budget(ThreadBudget.plan(len(cores)))
+    enforce()
 
-        use_thread_budget(ThreadBudget.plan(len(cores)))
+
+def _worker_main(conn, share: tuple[list[int], str | None], choice: PipelineChoice, options: PipelineOptions) -> None:
+    """A worker process: videos from ``conn`` until told to stop (None), each answered with its record."""
+    enter_share(share)
     name = f"{os.uname().nodename}/pid{os.getpid()}" if hasattr(os, "uname") else f"pid{os.getpid()}"
     pipeline = None
     while (message := conn.recv()) is not None:

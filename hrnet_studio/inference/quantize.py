@@ -2,9 +2,9 @@
 
 ``prepare_int8`` takes a registered model's fp32 ONNX export, collects person crops from the user's own
 footage (``calibration.py``: the detector's boxes, warped exactly as the pipeline warps them; for a face or hand
-landmark model, the face or hand boxes the whole-body stage would derive from a pose detector's keypoints), calibrates ONNX Runtime's static
-quantization (QDQ, per-channel int8 weights, uint8 activations) on 80% of them, and compares INT8 with fp32
-keypoints on the held-out 20%:
+landmark model, the face or hand boxes the whole-body stage would derive from a pose detector's keypoints),
+calibrates ONNX Runtime's static quantization (QDQ, per-channel int8 weights, uint8 activations) on 80% of them,
+and compares INT8 with fp32 keypoints on the held-out 20%:
 
 * **PCK@0.05 agreement**: the share of joints whose INT8 position lies within 0.05 × the person's size (the
   longer side of the crop ÷ 1.25 padding) of the fp32 position, over joints fp32 is sure of (score ≥ 0.2);

@@ -67,7 +67,8 @@ def with_model(args, model):
     return [model if a == "SMALL" else a for a in args]
 
 
-def test_a_batch_writes_one_set_per_video_and_a_rerun_skips_what_is_done(capsys, clips, tmp_path, small_checkpoint_96x128):
+def test_a_batch_writes_one_set_per_video_and_a_rerun_skips_what_is_done(capsys, clips, tmp_path,
+                                                                        small_checkpoint_96x128):
     out = tmp_path / "out"
     args = with_model(export_args(clips, out, "--json"), small_checkpoint_96x128)
     code, _, err = run_cli(capsys, *args)

@@ -58,3 +58,32 @@ def test_a_killed_worker_costs_only_its_video_which_is_retried(tmp_path, videos,
     written = sorted(p.name for p in (tmp_path / "out").iterdir())  # no part file of the killed exports is left
     assert written == ["a.csv", "b.csv", "c.csv", "manifest.jsonl", "once.csv"]
     assert runner.running == {}
+
+
+def threads_of_a_worker(share, answer) -> None:
+    """In a worker process: enter its share as a batch worker does, then say what it runs with."""
+    import torch
+
+    from hrnet_studio.batch.worker_pool import enter_share
+    from hrnet_studio.thread_budget import thread_budget
+
+    enter_share(share)
+    answer.send((sorted(os.sched_getaffinity(0)), torch.get_num_threads(), thread_budget().torch_threads,
+                 thread_budget().ort_intra, os.environ.get("CUDA_VISIBLE_DEVICES")))
+
+
+def test_workers_start_from_the_fork_server_on_their_own_share_of_the_cores():
+    """Workers are forked from a server that imported PyTorch for all of this process's cores: each still runs on
+    its own share, with a thread budget and PyTorch threads to match."""
+    from hrnet_studio.batch.worker_pool import PRELOADED, worker_context
+
+    context = worker_context()
+    assert context.get_start_method() == "forkserver" and "torch" in PRELOADED
+    cores = sorted(os.sched_getaffinity(0))
+    for share in (cores, cores[:1]):  # all of them, and one fewer than the server planned for where there are two
+        answer, child = context.Pipe()
+        process = context.Process(target=threads_of_a_worker, args=((share, None), child))
+        process.start()
+        affinity, torch_threads, budget, ort, gpu = answer.recv()
+        process.join()
+        assert affinity == sorted(share) and torch_threads == budget == ort == len(share) and gpu is None
