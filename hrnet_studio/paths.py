@@ -49,10 +49,28 @@ def zoo_catalog_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """Files HRNet Studio can always make again (detector exports of files outside the model folder):
-    ``$HRNET_STUDIO_CACHE`` or the platform's user cache dir."""
+    """Files HRNet Studio can always make again (detector exports of files outside the model folder, ONNX exports,
+    INT8 quantizations, calibration detections): ``$HRNET_STUDIO_CACHE`` or the platform's user cache dir."""
     env = os.environ.get("HRNET_STUDIO_CACHE")
     return Path(env) if env else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def cache_file(kind: str, key: str, suffix: str) -> Path:
+    """The cache's file for ``key`` (everything that decides its content, as text): ``cache_dir()/KIND/HASH.SUFFIX``."""
+    import hashlib
+
+    return cache_dir() / kind / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{suffix}"
+
+
+def prune_cache(folder: Path, keep: int) -> None:
+    """Keep the ``keep`` most recently used files of a cache folder (the part files of writes under way aside). A
+    cache is only time saved: what cannot be removed stays."""
+    try:
+        files = [f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")]
+        for old in sorted(files, key=lambda f: f.stat().st_mtime, reverse=True)[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 

@@ -10,7 +10,6 @@ another detector finds them again.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -135,6 +134,7 @@ class RememberedDetections:
                 self.file.touch()  # recently used: kept longest
             return
         from ..atomic_writer import WriteError, atomic_path
+        from ..paths import prune_cache
 
         indices = sorted(self.found)
         found = [self.found[i] for i in indices]
@@ -149,16 +149,13 @@ class RememberedDetections:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.file) as part, open(part, "wb") as out:
                 np.savez(out, **arrays)
-            old = sorted((f for f in self.file.parent.glob("*.npz") if not f.name.startswith(".")),
-                         key=lambda f: f.stat().st_mtime, reverse=True)
-            for stale in old[DETECTIONS_KEEP:]:
-                stale.unlink(missing_ok=True)
+            prune_cache(self.file.parent, DETECTIONS_KEEP)
         except (OSError, WriteError):  # a cache that cannot be written only costs time next run
             pass
 
 
 def _cache_file(spec: Path, detector) -> Path | None:
-    from ..paths import cache_dir
+    from ..paths import cache_file
 
     fingerprint = getattr(detector, "fingerprint", None)
     fingerprint = fingerprint() if fingerprint is not None else None
@@ -173,8 +170,7 @@ def _cache_file(spec: Path, detector) -> Path | None:
         version = repr(stat_of)
     else:
         version = f"{stat.st_size} {stat.st_mtime_ns}"
-    key = f"{Path(spec).resolve()} {version} {fingerprint}"
-    return cache_dir() / "detections" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+    return cache_file("detections", f"{Path(spec).resolve()} {version} {fingerprint}", ".npz")
 
 
 def _load(file: Path) -> dict[int, object]:

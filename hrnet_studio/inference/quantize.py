@@ -73,6 +73,7 @@ def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> 
     (``cache_dir()/int8``, the newest ``CACHE_KEEP``): a second run, such as ``--force`` after the guard refused, or
     the app after the command line, takes it from there in a moment instead of quantizing again."""
     from ..atomic_writer import WriteError, copy_file
+    from ..paths import prune_cache
 
     cached = _cache_entry(fp32, crops, batch)
     if cached.is_file():
@@ -83,8 +84,7 @@ def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> 
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         copy_file(dest, cached)
-        for old in sorted(cached.parent.glob("*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)[CACHE_KEEP:]:
-            old.unlink()
+        prune_cache(cached.parent, CACHE_KEEP)
     except (OSError, WriteError):  # a cache that cannot be written only costs time next run
         pass
 
@@ -95,11 +95,11 @@ def _cache_entry(fp32: Path, crops: np.ndarray, batch: int) -> Path:
     import onnxruntime
 
     from ..models.download import file_sha256
-    from ..paths import cache_dir
+    from ..paths import cache_file
 
-    key = hashlib.sha256(f"{file_sha256(fp32)} {onnxruntime.__version__} {batch} {crops.shape} {crops.dtype}".encode())
-    key.update(np.ascontiguousarray(crops).tobytes())
-    return cache_dir() / "int8" / f"{key.hexdigest()[:32]}.onnx"
+    digest = hashlib.sha256(np.ascontiguousarray(crops).tobytes()).hexdigest()
+    return cache_file("int8", f"{file_sha256(fp32)} {onnxruntime.__version__} {batch} {crops.shape} {crops.dtype} "
+                              f"{digest}", ".onnx")
 
 
 def _quantize(fp32: Path, crops: np.ndarray, dest: Path, batch: int) -> None:

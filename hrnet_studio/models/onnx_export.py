@@ -116,6 +116,36 @@ def _quiet():
             lg.setLevel(level)
 
 
+EXPORTS_KEEP = 4  # ONNX exports kept in the cache, the most recently used
+
+
+def _export_once(model: torch.nn.Module, input_size: tuple[int, int], dest: Path, source_sha256: str) -> float:
+    """``export_onnx`` of a checkpoint file's model, made once per file content, input size and exporter: the same
+    checkpoint exported again (imported under another name or into another model folder, removed and imported
+    again, exported with ``-o``) is copied from the cache (``cache_dir()/onnx``) with its parity figure."""
+    from ..atomic_writer import WriteError, copy_file, write_text
+    from ..paths import cache_file, prune_cache
+
+    cached = cache_file("onnx", f"{source_sha256} {tuple(input_size)} {OPSET} {torch.__version__}", ".onnx")
+    figure = cached.with_suffix(".parity")
+    try:
+        max_diff = float(figure.read_text())
+        copy_file(cached, dest)
+        cached.touch(), figure.touch()  # recently used: kept longest
+        return max_diff
+    except (OSError, ValueError, WriteError):  # not made yet (or only half of it survived): made now
+        pass
+    max_diff = export_onnx(model, input_size, dest)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(dest, cached)
+        write_text(figure, repr(max_diff))
+        prune_cache(cached.parent, 2 * EXPORTS_KEEP)
+    except (OSError, WriteError):  # a cache that cannot be written only costs time next time
+        pass
+    return max_diff
+
+
 def export_registered(registry, record, dest: Path | None = None):
     """Export a registered .pth model to ONNX, with its metadata beside it.
 
@@ -136,7 +166,7 @@ def export_registered(registry, record, dest: Path | None = None):
     dest = Path(dest) if dest else registry.folder / f"{record.name}.onnx"
     if dest.suffix.lower() != ".onnx":
         raise StudioError(f"the ONNX file name must end in .onnx: {dest}")
-    max_diff = export_onnx(model, spec.input_size, dest)
+    max_diff = _export_once(model, spec.input_size, dest, file_sha256(record.path))
     base = record.metadata or ModelMetadata(name=record.name, file=record.path.name)
     meta = replace(base, name=dest.name if in_folder else dest.stem, file=dest.name, format="onnx",
                    source="onnx-export", builtin=None, derived_from=record.name,

@@ -277,3 +277,35 @@ def test_no_optimized_copy_beside_files_outside_the_model_folder_or_where_none_c
     (record.path.parent / "w8.onnx.ort-cache").write_text("a file where the folder would go")
     backend = OnnxBackend(record.path, "cpu")  # runs all the same
     assert backend.infer(np.zeros((1, 3, 256, 192), np.float32)).shape == (1, 17, 64, 48)
+
+
+def test_a_checkpoint_is_exported_once_and_copied_from_the_cache_after(models_home, small_checkpoint_96x128, tmp_path,
+                                                                       monkeypatch):
+    """The same checkpoint under another name (or -o elsewhere) is copied, not exported again; another file, another
+    input size or a cache entry that lost its parity figure is exported."""
+    from hrnet_studio.models import onnx_export
+    from hrnet_studio.models.onnx_export import export_registered
+
+    monkeypatch.setenv("HRNET_STUDIO_CACHE", str(tmp_path / "cache"))
+    made = []
+    real = onnx_export.export_onnx
+    monkeypatch.setattr(onnx_export, "export_onnx", lambda model, size, dest: (made.append(size), real(model, size,
+                                                                                                      dest))[1])
+    registry = ModelRegistry()
+    first = registry.import_file(small_checkpoint_96x128, name="first")
+    second = registry.import_file(small_checkpoint_96x128, name="second")
+    one, diff_one = export_registered(registry, first)
+    two, diff_two = export_registered(registry, second)
+    (tmp_path / "out").mkdir()
+    elsewhere, _ = export_registered(registry, second, tmp_path / "out" / "copy.onnx")
+    assert made == [(96, 128)] and diff_one == diff_two
+    assert one.path.read_bytes() == two.path.read_bytes() == elsewhere.read_bytes()
+    assert two.metadata.notes == one.metadata.notes and two.metadata.derived_from == "second"
+
+    bigger = registry.import_file(small_checkpoint_96x128, name="bigger", input_size=(192, 256))
+    export_registered(registry, bigger)
+    assert made == [(96, 128), (192, 256)]
+    for figure in (tmp_path / "cache" / "onnx").glob("*.parity"):
+        figure.unlink()
+    export_registered(registry, first)
+    assert made == [(96, 128), (192, 256), (96, 128)]
