@@ -130,8 +130,11 @@ class RememberedDetections:
         if self.file is None:
             return
         if not self.added:
-            if self.file.is_file():
-                self.file.touch()  # recently used: kept longest
+            try:
+                if self.file.is_file():
+                    self.file.touch()  # recently used: kept longest
+            except OSError:  # a read-only cache: it is still read
+                pass
             return
         from ..atomic_writer import WriteError, atomic_path
         from ..paths import prune_cache

@@ -131,10 +131,15 @@ def _export_once(model: torch.nn.Module, input_size: tuple[int, int], dest: Path
     try:
         max_diff = float(figure.read_text())
         copy_file(cached, dest)
-        cached.touch(), figure.touch()  # recently used: kept longest
-        return max_diff
     except (OSError, ValueError, WriteError):  # not made yet (or only half of it survived): made now
         pass
+    else:
+        for used in (cached, figure):  # recently used: kept longest
+            try:
+                used.touch()
+            except OSError:  # a read-only cache: it is still read
+                pass
+        return max_diff
     max_diff = export_onnx(model, input_size, dest)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
