@@ -62,6 +62,16 @@ def cache_file(kind: str, key: str, suffix: str) -> Path:
     return cache_dir() / kind / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}{suffix}"
 
 
+def mark_used(*files: Path) -> None:
+    """Cache files just used are kept longest by ``prune_cache``; a read-only cache is still read."""
+    for file in files:
+        try:
+            if file.is_file():
+                file.touch()
+        except OSError:
+            pass
+
+
 def prune_cache(folder: Path, keep: int) -> None:
     """Keep the ``keep`` most recently used files of a cache folder (the part files of writes under way aside). A
     cache is only time saved: what cannot be removed stays."""

@@ -129,16 +129,12 @@ class RememberedDetections:
     def save(self) -> None:
         if self.file is None:
             return
-        if not self.added:
-            try:
-                if self.file.is_file():
-                    self.file.touch()  # recently used: kept longest
-            except OSError:  # a read-only cache: it is still read
-                pass
-            return
         from ..atomic_writer import WriteError, atomic_path
-        from ..paths import prune_cache
+        from ..paths import mark_used, prune_cache
 
+        if not self.added:
+            mark_used(self.file)
+            return
         indices = sorted(self.found)
         found = [self.found[i] for i in indices]
         arrays = {"index": np.array(indices, np.int64), "count": np.array([len(f) for f in found], np.int64),

@@ -73,12 +73,12 @@ def quantize_onnx(fp32: Path, crops: np.ndarray, dest: Path, batch: int = 8) -> 
     (``cache_dir()/int8``, the newest ``CACHE_KEEP``): a second run, such as ``--force`` after the guard refused, or
     the app after the command line, takes it from there in a moment instead of quantizing again."""
     from ..atomic_writer import WriteError, copy_file
-    from ..paths import prune_cache
+    from ..paths import mark_used, prune_cache
 
     cached = _cache_entry(fp32, crops, batch)
     if cached.is_file():
         copy_file(cached, dest)
-        cached.touch()
+        mark_used(cached)
         return
     _quantize(fp32, crops, dest, batch)
     try:

@@ -124,7 +124,7 @@ def _export_once(model: torch.nn.Module, input_size: tuple[int, int], dest: Path
     checkpoint exported again (imported under another name or into another model folder, removed and imported
     again, exported with ``-o``) is copied from the cache (``cache_dir()/onnx``) with its parity figure."""
     from ..atomic_writer import WriteError, copy_file, write_text
-    from ..paths import cache_file, prune_cache
+    from ..paths import cache_file, mark_used, prune_cache
 
     cached = cache_file("onnx", f"{source_sha256} {tuple(input_size)} {OPSET} {torch.__version__}", ".onnx")
     figure = cached.with_suffix(".parity")
@@ -134,11 +134,7 @@ def _export_once(model: torch.nn.Module, input_size: tuple[int, int], dest: Path
     except (OSError, ValueError, WriteError):  # not made yet (or only half of it survived): made now
         pass
     else:
-        for used in (cached, figure):  # recently used: kept longest
-            try:
-                used.touch()
-            except OSError:  # a read-only cache: it is still read
-                pass
+        mark_used(cached, figure)
         return max_diff
     max_diff = export_onnx(model, input_size, dest)
     try:
