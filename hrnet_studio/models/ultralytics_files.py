@@ -98,8 +98,31 @@ def restricted_getattr(classes: frozenset[type]):
     return getattr_on_model_class
 
 
+_SCANNED_KEEP = 32  # files whose globals are remembered in this process (a detector is often opened again)
+_scanned: dict[tuple, list[str]] = {}
+_scanned_lock = threading.Lock()
+
+
 def pickle_globals(path: Path) -> list[str]:
-    """Every global (``module.name``) a pickle or a ``torch.save`` archive refers to, read without unpickling."""
+    """Every global (``module.name``) a pickle or a ``torch.save`` archive refers to, read without unpickling.
+
+    Reading a 6 MB YOLO file this way takes a quarter of a second, and the same file is read again when it is
+    identified, imported, checked and loaded, so the answer is remembered per file (path, size, modification time,
+    inode): a file changed in any of these is read again."""
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    with _scanned_lock:
+        known = _scanned.get(key)
+    if known is None:
+        known = _scan_globals(Path(path))
+        with _scanned_lock:
+            _scanned[key] = known
+            while len(_scanned) > _SCANNED_KEEP:
+                del _scanned[next(iter(_scanned))]
+    return list(known)
+
+
+def _scan_globals(path: Path) -> list[str]:
     names: list[str] = []
     with open(path, "rb") as f:
         head = f.read(4)

@@ -165,6 +165,26 @@ def test_a_detector_changed_after_install_is_refused(capsys, models_home, yolo_p
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_a_file_is_read_for_code_once_until_it_changes(yolo_pose_weights, payloads, tmp_path, monkeypatch):
+    """Opening the same detector again (import, check, load) does not read its pickle again; a file put in its place
+    is read, so a payload copied over a trusted file's name is refused."""
+    from hrnet_studio.models import ultralytics_files
+
+    scans = []
+    real = ultralytics_files._scan_globals
+    monkeypatch.setattr(ultralytics_files, "_scan_globals", lambda path: (scans.append(path), real(path))[1])
+    detector = tmp_path / "detector.pt"
+    shutil.copy(yolo_pose_weights, detector)
+    assert refused_globals(detector) == [] and refused_globals(detector) == []
+    ModelRegistry(tmp_path / "models").import_file(detector)
+    assert scans == [detector]
+    shutil.copy(payloads[1]["shell"], detector)
+    assert refused_globals(detector) == ["posix.system"] and len(scans) == 2
+    with pytest.raises(UnsafeFileError):
+        open_yolo(detector)
+    assert not payloads[0].exists()
+
+
 def test_trust_detector_is_explicit(yolo_pose_weights, payloads):
     marker, files = payloads
     assert make_detector(str(yolo_pose_weights), trust=True).name == "yolo11n-pose.pt"
