@@ -1,9 +1,9 @@
-"""Models in the app: the picker, a model that fails to load, first-run downloads, INT8 from the Tools menu."""
+"""Models in the app: the picker, a model that fails to load, first-run downloads (INT8 from the Tools menu: see
+tests/inference/test_quantize.py)."""
 
 import torch
 from conftest import make_settings, results_collector
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from hrnet_studio.gui.main_window import MainWindow
@@ -99,33 +99,3 @@ def test_the_model_picker_says_where_each_model_comes_from(qtbot, window):
     assert tip == "your own file: no published metrics"  # an imported file never shows zoo figures
     tip = combo.itemData(combo.findData("hrnet_w32_coco_256x192"), Qt.ItemDataRole.ToolTipRole)
     assert tip == "model zoo: AP 0.746, AR 0.799"  # not installed: what the catalogue's download would bring
-
-
-def test_quantize_to_int8_from_the_tools_menu(qtbot, window, videos, gui_models):
-    """The random-weight w8 cannot pass the guard: the app asks, No keeps nothing, Yes keeps it marked unguarded
-    (without calibrating again)."""
-    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
-    window.sources.set_playing(False)  # calibration reads the open video itself
-    action = next(a for a in window.findChildren(QAction) if a.text() == "&Quantize to INT8…")
-    action.trigger()
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
-    box = window.findChild(QMessageBox, "keepUnguardedQuestion")
-    assert "INT8 against fp32 on" in box.text() and "PCK@0.05 agreement" in box.text()
-    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
-    assert not (gui_models / "w8.int8.onnx").exists()
-    box.deleteLater()
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is None, timeout=5_000)
-
-    action.trigger()
-    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
-    box = window.findChild(QMessageBox, "keepUnguardedQuestion")
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
-    assert (gui_models / "w8.int8.onnx").is_file()  # registered at once: the candidate was kept while asking
-    qtbot.waitUntil(lambda: window.model_info is not None and window.model_info.precision == "INT8 (unguarded)"
-                    or bool(window.errors), timeout=120_000)
-    assert window.model_info.precision == "INT8 (unguarded)", window.errors
-    assert (gui_models / "w8.int8.onnx").is_file()
-    assert window.panel.precision_combo.currentText() == "INT8"
-    assert "w8 (hrnet_w8, 96x128, INT8 (unguarded))" in window.model_label.text()
-    assert window.panel.model_combo.findData("w8.int8.onnx") == -1  # not a model of its own in the picker

@@ -1,10 +1,19 @@
-"""INT8 with an accuracy guard: ONNX Runtime static quantization calibrated on crops, refused when it strays."""
+"""INT8 with an accuracy guard: ONNX Runtime static quantization calibrated on crops, refused when it strays; made
+from the command line and from the app's Tools menu, for body models and for face models on face crops.
+
+The tests that quantize calibrate on the same footage (the gym clip) with the same detector (yolo11n-pose on ONNX
+Runtime) and run in this order, so that what one made is what the next takes from the cache, as a user's second
+quantization does: the people found (remembered detections), then the INT8 file itself (the app and the command
+line quantize the same w8 on the same crops)."""
 import json
 
 import numpy as np
 import pytest
 import torch
 from helpers import read_csv, run_cli
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from hrnet_studio.inference.quantize import (
     GUARD_PCK,
@@ -14,6 +23,7 @@ from hrnet_studio.inference.quantize import (
 )
 from hrnet_studio.models.registry import ModelRegistry
 
+GYM = "two_people_basketball_gym_426x240.mp4"  # the calibration footage of every test here that quantizes a model
 JOINTS = 3
 
 
@@ -96,13 +106,127 @@ def test_the_same_quantization_is_made_once(blob_model, tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "int8").glob("*.onnx"))) == quantize.CACHE_KEEP
 
 
+def test_a_face_model_is_quantized_on_face_crops_from_a_pose_detector(landmark_files, yolo_pose_weights, videos,
+                                                                      models_home, capsys, small_checkpoint_96x128,
+                                                                      tmp_path):
+    from hrnet_studio.cli.main import main
+
+    ModelRegistry().import_file(landmark_files["face"], name="face")
+    calib = ["--calib", str(videos / GYM)]
+    assert main(["models", "quantize", "face", *calib, "--detector", "none"]) != 0
+    err = capsys.readouterr().err
+    assert "calibrating a face model needs a pose detector (such as yolo11n-pose)" in err and "Traceback" not in err
+    assert main(["models", "quantize", "face", *calib, "--detector", str(yolo_pose_weights), "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "collecting face crops for calibration" in err
+    assert "registered face.int8.onnx (UNGUARDED: it failed the guard): run it with --face-model face --part-precision " \
+        "int8" in err
+    meta = json.loads((models_home / "face.int8.onnx.json").read_text())
+    assert "face crops from two_people_basketball_gym_426x240.mp4" in meta["notes"][0]
+
+    # with INT8 chosen, the face model runs its INT8 version; a hand model without one runs in fp32, said once
+    from hrnet_studio.inference.factory import open_wholebody
+    from hrnet_studio.inference.options import PipelineChoice
+    from hrnet_studio.inference.runtime.model_loading import open_pose_model
+
+    ModelRegistry().import_file(landmark_files["hand"], name="hand")
+    body = open_pose_model(str(small_checkpoint_96x128), backend="torch", device="cpu")
+    said = []
+    stage = open_wholebody(PipelineChoice(face_model="face", hand_model="hand", device="cpu", precision="int8"),
+                           body, ModelRegistry(), said.append)
+    assert stage.face.precision == "INT8 (unguarded)" and stage.face.backend.device_name.startswith("ONNX Runtime")
+    assert stage.hands.precision == "fp32" and said[0] == \
+        "note: hand has no INT8 version (`hrnet-studio models quantize hand` makes one): it runs in fp32"
+
+    # the landmark models' own precision: INT8 faces beside an fp32 body on PyTorch, from the command line
+    out = tmp_path / "parts.csv"
+    assert main(["export", str(videos / "two_people_basketball_gym_426x240.mp4"), "--model", str(small_checkpoint_96x128),
+                 "--backend", "torch", "--detector", str(yolo_pose_weights), "--face-model", "face", "--hand-model",
+                 "hand", "--part-precision", "int8", "--max-frames", "2", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "note: face has no INT8" not in err and "note: hand has no INT8 version" in err  # the face runs INT8
+    assert (tmp_path / "parts.wholebody.csv").is_file()
+    choice = PipelineChoice(face_model="face", device="cpu", backend="torch", part_precision="int8")
+    assert open_wholebody(choice, body, ModelRegistry()).face.backend.device_name.startswith("ONNX Runtime")
+
+
+def test_the_face_model_is_quantized_from_the_tools_menu(qtbot, window, landmark_files, videos, gui_models):
+    """Tools ▸ Quantize the face model…: calibrated on the faces of the open video's people (the window's detector is
+    yolo11n-pose); kept unguarded when the user says so, not listed as a model of its own, and run at once (Whole
+    body ▸ Precision becomes INT8) while the body model stays in fp32."""
+    job = window.models.import_file(landmark_files["face"])
+    qtbot.waitUntil(job.isFinished, timeout=30_000)
+    box = window.panel.wholebody
+    qtbot.waitUntil(lambda: box.face_combo.count() == 4, timeout=10_000)
+    menu = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&Tools")
+    face_action = window.quantize_part_actions["face"]
+
+    def open_tools_menu():
+        menu.popup(window.mapToGlobal(window.rect().center()))
+        qtbot.waitUntil(menu.isVisible, timeout=5_000)
+
+    open_tools_menu()
+    assert not face_action.isEnabled() and not window.quantize_part_actions["hand"].isEnabled()  # no face model yet
+    menu.hide()
+    box.face_combo.setFocus()
+    qtbot.keyClick(box.face_combo, Qt.Key.Key_Down)  # off → the installed face model
+    window.sources.open_path(videos / GYM)
+    window.sources.set_playing(False)  # calibration reads the open video itself
+    open_tools_menu()
+    assert face_action.isEnabled() and "face_hrnetv2_w8_128x128" in face_action.text()
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(face_action).center())
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
+    question = window.findChild(QMessageBox, "keepUnguardedQuestion")
+    assert "INT8 against fp32 on" in question.text()  # random weights: the guard refuses, the user decides
+    qtbot.mouseClick(question.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    int8 = gui_models / "face_hrnetv2_w8_128x128.int8.onnx"
+    assert int8.is_file() and "face crops from two_people_basketball_gym" in \
+        json.loads(int8.with_name(int8.name + ".json").read_text())["notes"][0]
+    assert box.face_combo.findData(int8.name) == -1 and box.face_model == "face_hrnetv2_w8_128x128"
+    assert "runs as the face model (Whole body ▸ Precision INT8)" in window.statusBar().currentMessage()
+    assert box.precision == "int8" and window.panel.precision_combo.currentData() == "fp32"  # the body keeps fp32
+    qtbot.waitUntil(lambda: window.worker.pipeline is not None and window.worker.pipeline.wholebody is not None
+                    and window.worker.pipeline.wholebody.face.precision == "INT8 (unguarded)", timeout=60_000)
+    assert window.model_info.precision == "fp32" and not window.errors
+
+
+def test_quantize_to_int8_from_the_tools_menu(qtbot, window, videos, gui_models):
+    """The random-weight w8 cannot pass the guard: the app asks, No keeps nothing, Yes keeps it marked unguarded
+    (without calibrating again)."""
+    window.sources.open_path(videos / GYM)
+    window.sources.set_playing(False)  # calibration reads the open video itself
+    action = next(a for a in window.findChildren(QAction) if a.text() == "&Quantize to INT8…")
+    action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
+    box = window.findChild(QMessageBox, "keepUnguardedQuestion")
+    assert "INT8 against fp32 on" in box.text() and "PCK@0.05 agreement" in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert not (gui_models / "w8.int8.onnx").exists()
+    box.deleteLater()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is None, timeout=5_000)
+
+    action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "keepUnguardedQuestion") is not None, timeout=120_000)
+    box = window.findChild(QMessageBox, "keepUnguardedQuestion")
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert (gui_models / "w8.int8.onnx").is_file()  # registered at once: the candidate was kept while asking
+    qtbot.waitUntil(lambda: window.model_info is not None and window.model_info.precision == "INT8 (unguarded)"
+                    or bool(window.errors), timeout=120_000)
+    assert window.model_info.precision == "INT8 (unguarded)", window.errors
+    assert (gui_models / "w8.int8.onnx").is_file()
+    assert window.panel.precision_combo.currentText() == "INT8"
+    assert "w8 (hrnet_w8, 96x128, INT8 (unguarded))" in window.model_label.text()
+    assert window.panel.model_combo.findData("w8.int8.onnx") == -1  # not a model of its own in the picker
+
+
 def test_quantize_refuses_in_one_line_then_force_keeps_it_marked_unguarded_until_the_model_is_replaced(
-        capsys, models_home, small_checkpoint_96x128, videos, tmp_path):
+        capsys, models_home, small_checkpoint_96x128, yolo_pose_weights, videos, tmp_path):
     """A random-weight HRNet has flat heatmaps, so its INT8 version cannot agree with fp32: the guard refuses it.
     Kept with --force, it runs; once the model is replaced by another file, that INT8 file is stale and never runs."""
     registry = ModelRegistry()
     registry.import_file(small_checkpoint_96x128, name="w8")
-    calib = ["--calib", videos / "two_people_basketball_gym_426x240.mp4", "--detector", "none"]
+    calib = ["--calib", videos / GYM, "--detector", yolo_pose_weights]
     code, _, err = run_cli(capsys, "models", "quantize", "w8", *calib)
     assert code != 0 and "INT8 refused: INT8 against fp32 on" in err and "nothing was kept" in err
     assert "Traceback" not in err and not (models_home / "w8.int8.onnx").exists()
