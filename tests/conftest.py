@@ -35,6 +35,26 @@ def pytest_configure(config):
             torch.set_num_threads(len(share))  # torch sized its pool when it was imported, before this
 
 
+# Modules whose tests run one after another on one worker, in their order: each takes from the run's cache what the
+# one before made (see the module's docstring). Every other test is its own unit of work.
+RUN_TOGETHER = {"tests/inference/test_quantize.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` (README line 2's, from pyproject.toml) with a scope of one test, or of a whole module
+    named in ``RUN_TOGETHER``; the biggest units are sent first, then a test to whichever worker frees up."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TogetherOrAlone(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in RUN_TOGETHER else nodeid
+
+    return TogetherOrAlone(config, log)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory):
     """Caches (detector exports of files outside the model folder, INT8 quantizations) go to a folder of this test
@@ -185,13 +205,15 @@ def models_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_w8(tmp_path_factory, small_checkpoint) -> Path:
-    """The small W8 checkpoint exported to ONNX once per test session (the export takes seconds)."""
+    """The small W8 checkpoint exported to ONNX once per test session (the export takes seconds), through the export
+    cache the workers share, as ``models export-onnx`` of the same file would: made once a run, copied after."""
     from hrnet_studio.models.checkpoints import load_pose_model
-    from hrnet_studio.models.onnx_export import export_onnx
+    from hrnet_studio.models.download import file_sha256
+    from hrnet_studio.models.onnx_export import _export_once
 
     model, spec = load_pose_model(small_checkpoint)
     path = tmp_path_factory.mktemp("onnx") / "pose_hrnet_w8_256x192.onnx"
-    export_onnx(model, spec.input_size, path)
+    _export_once(model, spec.input_size, path, file_sha256(small_checkpoint))
     return path
 
 

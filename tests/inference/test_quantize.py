@@ -2,9 +2,9 @@
 from the command line and from the app's Tools menu, for body models and for face models on face crops.
 
 The tests that quantize calibrate on the same footage (the gym clip) with the same detector (yolo11n-pose on ONNX
-Runtime) and run in this order, so that what one made is what the next takes from the cache, as a user's second
-quantization does: the people found (remembered detections), then the INT8 file itself (the app and the command
-line quantize the same w8 on the same crops)."""
+Runtime) and run in this order on one worker (``RUN_TOGETHER`` in conftest.py), so that what one made is what the next
+takes from the cache, as a user's second quantization does: the people found (remembered detections), then the INT8
+file itself (the app and the command line quantize the same w8 on the same crops)."""
 import json
 
 import numpy as np
