@@ -1,10 +1,12 @@
 """One set of defaults: the option dataclasses hold them, and the command line and the app's panels show the same."""
+import inspect
 from dataclasses import asdict, fields
 
 from hrnet_studio.batch.options import BatchOptions
 from hrnet_studio.cli.main import build_parser
 from hrnet_studio.export.options import FilterOptions, OverlayOptions
 from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
+from hrnet_studio.review.suggest import suggest as review_suggest
 from hrnet_studio.training.options import LabelOptions
 
 # argparse dest → (dataclass, field)
@@ -50,6 +52,8 @@ def test_the_command_line_defaults_are_the_dataclasses():
                                                                PipelineChoice().precision)
     evaluation = build_parser().parse_args(["eval", "data.json", "images"])
     assert (evaluation.decoder, evaluation.batch) == (PipelineOptions().decoder, PipelineOptions().max_batch)
+    suggest = build_parser().parse_args(["review", "suggest", "clip.mp4"])
+    assert suggest.count == inspect.signature(review_suggest).parameters["count"].default
 
 
 def test_the_help_states_the_default_that_applies():
@@ -85,6 +89,11 @@ def test_the_app_starts_with_the_same_defaults(qtbot):
     box = AnalysisOptionsBox()
     qtbot.addWidget(box)
     assert box.filter_options(OverlayOptions().threshold) == FilterOptions()
+    from hrnet_studio.gui.review.panel import ReviewPanel
+
+    review = ReviewPanel()
+    qtbot.addWidget(review)
+    assert review.count_spin.value() == inspect.signature(review_suggest).parameters["count"].default
 
 
 def test_the_batch_dialog_starts_with_the_same_workers(window):

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import StudioError
+from ..review.review_file import SUGGESTIONS
 from .common import (
     add_model_arguments,
     add_runtime_arguments,
@@ -23,8 +24,8 @@ def add_review_parser(sub) -> None:
     rsub = review.add_subparsers(dest="review_command", metavar="ACTION", required=True)
     sg = rsub.add_parser("suggest", help="rank the frames of a video worth a look and keep them in its review file")
     sg.add_argument("video", type=Path, help="a video file or an image folder")
-    sg.add_argument("--count", type=int, default=10, help="how many frames to suggest, spread over the video "
-                    "(default 10)")
+    sg.add_argument("--count", type=int, default=SUGGESTIONS, help="how many frames to suggest, spread over the video "
+                    f"(default {SUGGESTIONS})")
     sg.add_argument("--review", type=Path, metavar="FILE",
                     help="the review file (default: VIDEO.review.json beside the video)")
     add_model_arguments(sg)

@@ -23,6 +23,8 @@ REVIEW_SUFFIX = ".review.json"
 VERSION = 1
 VISIBLE, OCCLUDED, NOT_LABELLED = 2, 1, 0
 
+SUGGESTIONS = 10  # frames suggested for a look when the user does not say how many (review suggest, the app)
+
 
 @dataclass
 class ReviewedPerson:

@@ -25,7 +25,7 @@ from ..inference.codec.transforms import person_crops
 from ..inference.pipeline import PosePipeline
 from ..inference.results import PersonPose
 from ..sources.video_file import Frame
-from .review_file import Suggestion
+from .review_file import SUGGESTIONS, Suggestion
 
 SIGNALS = ("low confidence", "jump", "flip disagreement", "track change")
 REASON_RANK = 0.9  # a signal is named as a reason when the frame is in its top tenth
@@ -94,7 +94,7 @@ def signals(checks: list[FrameCheck]) -> np.ndarray:
     return out
 
 
-def suggest(checks: list[FrameCheck], count: int = 10, min_gap: int | None = None) -> list[Suggestion]:
+def suggest(checks: list[FrameCheck], count: int = SUGGESTIONS, min_gap: int | None = None) -> list[Suggestion]:
     """Up to ``count`` frames worth a look, best first, at least ``min_gap`` frames apart (default: the video's
     length over twice ``count``, so the suggestions spread over the whole video). Frames with nobody in them are
     never suggested."""

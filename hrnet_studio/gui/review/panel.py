@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...review.review_file import SUGGESTIONS
+
 SHORTCUTS = ("E correct this frame · B draw a missed person · drag a joint to move it · V visible/occluded/"
              "not labelled · [ ] previous/next joint · Del delete the selected person · N / Shift+N next/previous "
              "suggestion · Ctrl+Z / Ctrl+Shift+Z undo/redo")
@@ -33,7 +35,7 @@ class ReviewPanel(QWidget):
         find_layout = QVBoxLayout(find)
         row = QHBoxLayout()
         self.suggest_button = QPushButton("Suggest frames to review", objectName="suggestButton")
-        self.count_spin = QSpinBox(objectName="suggestCount", minimum=1, maximum=200, value=10)
+        self.count_spin = QSpinBox(objectName="suggestCount", minimum=1, maximum=200, value=SUGGESTIONS)
         self.count_spin.setToolTip("how many frames to suggest, spread over the video")
         row.addWidget(self.suggest_button, 1)
         row.addWidget(self.count_spin)
