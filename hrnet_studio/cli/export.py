@@ -10,12 +10,9 @@ from pathlib import Path
 from ..batch.options import BatchOptions
 from ..errors import EXIT_INTERRUPTED, EXIT_PARTIAL, StudioError
 from ..export.options import FILTERS, FilterOptions, OverlayOptions
-from ..inference.options import DECODERS, PipelineChoice, PipelineOptions
 from .common import (
-    add_model_arguments,
-    add_runtime_arguments,
-    add_trust_argument,
-    pipeline_choice,
+    add_pipeline_arguments,
+    open_pipeline,
     probability,
     say,
 )
@@ -80,50 +77,11 @@ def add_export_parser(sub) -> None:
                             "a GPU)")
     batch.add_argument("--redo", action="store_true", help="export every video again, even those the manifest "
                        "says are done")
-    model = ex.add_argument_group("models")
-    add_model_arguments(model)
-    model.add_argument("--detector", help="Ultralytics YOLO weights (a path or an installed name; detect or pose "
-                       "model), or 'none' for a full-frame box; default: yolo11n-pose / yolo11n if installed")
-    add_trust_argument(model)
-    run = ex.add_argument_group("inference")
-    add_runtime_arguments(run)
-    options, choice, overlay = PipelineOptions(), PipelineChoice(), OverlayOptions()
-    run.add_argument("--batch", type=int, default=options.max_batch,
-                     help=f"most persons per network forward (default {options.max_batch})")
-    run.add_argument("--flip", action="store_true", help="flip test: average with the mirrored crop (2x the compute)")
-    run.add_argument("--decoder", default=options.decoder, choices=DECODERS,
-                     help=f"heatmap decoding (default: {options.decoder})")
-    run.add_argument("--track", action=argparse.BooleanOptionalAction, default=options.track,
-                     help=f"stable person IDs across frames (default: {'on' if options.track else 'off'})")
-    run.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time")
-    run.add_argument("--smooth-min-cutoff", type=float, default=options.smooth_min_cutoff,
-                     help=f"One-Euro min cutoff in Hz (default {options.smooth_min_cutoff})")
-    run.add_argument("--smooth-beta", type=float, default=options.smooth_beta,
-                     help=f"One-Euro speed coefficient (default {options.smooth_beta})")
-    run.add_argument("--det-conf", type=probability, default=choice.det_conf,
-                     help=f"detector confidence threshold (default {choice.det_conf})")
-    run.add_argument("--det-iou", type=probability, default=choice.det_iou,
-                     help=f"detector NMS IoU threshold (default {choice.det_iou})")
-    run.add_argument("--det-every", type=int, default=options.det_every, metavar="N",
-                     help="run the detector on every N-th frame; in between, each person's box follows their "
-                          f"keypoints, and the detector comes back at once when a person is lost (default "
-                          f"{options.det_every}; 1: every frame; 0 = auto, from the measured costs)")
-    run.add_argument("--det-size", type=int, default=choice.detector_size, metavar="PIXELS",
-                     help=f"detector input size, a multiple of 32 (default {choice.detector_size}; 320 is about "
-                          "4x faster and misses small persons)")
+    run, whole = add_pipeline_arguments(ex)
+    overlay = OverlayOptions()
     run.add_argument("--kpt-thr", type=probability, default=overlay.threshold,
                      help=f"keypoint score below which the overlay hides a joint (default {overlay.threshold})")
     run.add_argument("--max-frames", type=int, help="stop after this many frames (of each video)")
-    whole = ex.add_argument_group("whole body (face and hand landmarks on each person; off by default)")
-    whole.add_argument("--face-model", metavar="MODEL",
-                       help="a face landmark model (an installed name such as hrnetv2_w18_wflw_256x256, or a file) run "
-                            "on a box from each person's nose, eyes and ears")
-    whole.add_argument("--hand-model", metavar="MODEL",
-                       help="a hand landmark model (such as hrnetv2_w18_coco_wholebody_hand_256x256) run on a box "
-                            "past each wrist")
-    whole.add_argument("--part-precision", choices=["fp32", "int8"],
-                       help="precision of the face and hand models (default: --precision's); int8 runs their INT8 "
-                            "versions (`hrnet-studio models quantize MODEL`) on ONNX Runtime")
     whole.add_argument("--part-thr", type=probability, default=overlay.part_threshold,
                        help="landmark score below which the overlay hides a face or hand point (default "
                             f"{overlay.part_threshold})")
@@ -154,29 +112,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return export_many(args) if is_batch(args) else export_one(args)
 
 
-def _pipeline(args: argparse.Namespace):
-    from ..inference.detect.detector import detector_label
-    from ..inference.factory import build_pipeline
-    from ..inference.options import PipelineOptions
-    from ..models.registry import ModelRegistry
-
-    registry = ModelRegistry()
-    options = PipelineOptions(decoder=args.decoder, flip_test=args.flip, track=args.track, smooth=args.smooth,
-                              smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
-                              max_batch=args.batch, det_every=args.det_every)
-    choice = pipeline_choice(args, registry)
-    pipeline, loaded = build_pipeline(choice, options, registry, say)
-    spec = pipeline.spec
-    size = f"{spec.input_size[0]}x{spec.input_size[1]}"
-    say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "
-        f"{loaded.backend.device_name}; detector: {detector_label(pipeline.detector)}; decoder: {args.decoder}")
-    if pipeline.wholebody is not None:
-        models = {"face": pipeline.wholebody.face, "hands": pipeline.wholebody.hands}
-        say("whole body: " + "; ".join(f"{part} {m.name} ({m.spec.arch}, {m.spec.num_joints} points, {m.precision})"
-                                       for part, m in models.items() if m is not None))
-    return choice, options, pipeline, loaded
-
-
 def export_one(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -191,7 +126,7 @@ def export_one(args: argparse.Namespace) -> int:
     overlay = output.with_name(output.stem.removesuffix(".poses") + ".overlay.mp4") if args.overlay is True \
         else args.overlay
     analysis = analysis_request(args, output)
-    _, _, pipeline, _ = _pipeline(args)
+    _, _, pipeline, _ = open_pipeline(args)
     review = None
     if not args.no_review:
         from ..review.review_file import Review
@@ -257,7 +192,7 @@ def export_many(args: argparse.Namespace) -> int:
                        filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw,
                        use_review=not args.no_review)
              for v in videos]
-    choice, options, pipeline, loaded = _pipeline(args)
+    choice, options, pipeline, loaded = open_pipeline(args)
     settings = export_settings(tasks[0], choice, options, loaded)
     if args.redo:
         fresh(Manifest(args.output).path)

@@ -13,11 +13,12 @@ from .common import parse_size, say
 from .evaluate import add_eval_parser
 from .export import add_export_parser
 from .label import add_label_parser
+from .live import add_live_parser
 from .models import add_models_parser
 from .review import add_review_parser
 from .train import add_train_parser
 
-COMMANDS = ("export", "models", "review", "train", "eval", "label", "gui", "bench")
+COMMANDS = ("export", "live", "models", "review", "train", "eval", "label", "gui", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     add_export_parser(sub)
+    add_live_parser(sub)
     add_models_parser(sub, parse_size)
     add_review_parser(sub)
     add_train_parser(sub)

@@ -9,10 +9,12 @@ Columns, in order::
     <joint>_x, <joint>_y, <joint>_score             for each joint of the keypoint set, in its order
     corrected                                       optional (a reviewed video): joints corrected by hand
     filled                                          optional (gaps filled): joints interpolated over a gap
+    capture_time                                    optional (a live recording): when the frame was read
 
 ``time_s`` is seconds (the frame's presentation time, 4 decimals); ``time_flag`` is ``gap``, ``repeat`` or empty;
 boxes and joints are frame pixels (2 decimals); scores 0-1 (4 decimals). An empty cell is a missing value (NaN when
 read); a filled joint has no score. ``corrected`` and ``filled`` hold joint names joined by ``|`` (empty: none).
+``capture_time`` is seconds on the recording machine's monotonic clock (6 decimals), the time the streams send.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ FRAME_COLUMNS = ["frame", "time_s", "time_flag"]
 PERSON_COLUMNS = ["person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
 CORRECTED_COLUMN = "corrected"
 FILLED_COLUMN = "filled"
+CAPTURE_COLUMN = "capture_time"
 NAME_SEPARATOR = "|"
 
 
@@ -59,26 +62,30 @@ class TableRow:
     scores: np.ndarray | None = None
     corrected: np.ndarray | None = None
     filled: np.ndarray | None = None
+    capture_time: float = float("nan")
 
 
 @dataclass(frozen=True)
 class TableLayout:
-    """The columns of one export's CSV: the keypoint set's joints, with or without ``corrected`` and ``filled``."""
+    """The columns of one export's CSV: the keypoint set's joints, with or without ``corrected``, ``filled`` and
+    ``capture_time``."""
 
     keypoints: KeypointSet
     corrected: bool = False
     filled: bool = False
+    captured: bool = False
     header: list[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        marks = [CORRECTED_COLUMN] * self.corrected + [FILLED_COLUMN] * self.filled
+        marks = [CORRECTED_COLUMN] * self.corrected + [FILLED_COLUMN] * self.filled + [CAPTURE_COLUMN] * self.captured
         object.__setattr__(self, "header", FRAME_COLUMNS + PERSON_COLUMNS + joint_columns(self.keypoints) + marks)
 
     def cells(self, row: TableRow) -> list[str]:
         """``row`` as the CSV's cells, in the header's order."""
         head = [str(row.frame), f"{row.time_s:.4f}", row.time_flag]
+        captured = [number_cell(row.capture_time, 6)] if self.captured else []
         if row.person_id is None:
-            return head + [""] * (len(self.header) - len(head))
+            return head + [""] * (len(self.header) - len(head) - len(captured)) + captured
         joints = []
         for j in range(self.keypoints.num_joints):
             filled = row.filled is not None and row.filled[j]
@@ -90,7 +97,7 @@ class TableLayout:
             cells.append(self.names_cell(row.corrected))
         if self.filled:
             cells.append(self.names_cell(row.filled))
-        return cells
+        return cells + captured
 
     def names_cell(self, marks: np.ndarray | None) -> str:
         """The joints marked in ``marks`` [K] bool, by name, ``|``-joined (empty for None or none marked)."""
@@ -107,7 +114,7 @@ class TableLayout:
             shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
             raise StudioError(f"{Path(path).name} is not a keypoints CSV of this {keypoints.name} model: "
                               f"it has no column {shown}")
-        return cls(keypoints, CORRECTED_COLUMN in header, FILLED_COLUMN in header)
+        return cls(keypoints, CORRECTED_COLUMN in header, FILLED_COLUMN in header, CAPTURE_COLUMN in header)
 
 
 def read_table(path: str | Path, keypoints: KeypointSet) -> tuple[TableLayout, list[TableRow]]:
@@ -136,6 +143,8 @@ def read_table(path: str | Path, keypoints: KeypointSet) -> tuple[TableLayout, l
 def _row(cells: list[str], at: dict[str, int], box_at: list[int], joints_at: np.ndarray,
          names: dict[str, int]) -> TableRow:
     row = TableRow(int(cells[at["frame"]]), float(cells[at["time_s"]]), cells[at["time_flag"]])
+    if CAPTURE_COLUMN in at:
+        row.capture_time = _number(cells[at[CAPTURE_COLUMN]])
     person = cells[at["person_id"]]
     if person == "":
         return row

@@ -52,15 +52,16 @@ class CsvExporter(AtomicExporter):
     checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
     """
 
-    def __init__(self, path: str | Path, keypoints: KeypointSet, corrections: bool = False):
+    def __init__(self, path: str | Path, keypoints: KeypointSet, corrections: bool = False, captured: bool = False):
         self.path = check_destination(path)
         self._out = AtomicFile(self.path)
         self._writer = csv.writer(self._out)
-        self.layout = TableLayout(keypoints, corrected=corrections)
+        self.layout = TableLayout(keypoints, corrected=corrections, captured=captured)
         self._writer.writerow(self.layout.header)
 
     def write(self, result: FrameResult) -> None:
-        head = dict(frame=result.frame_index, time_s=result.timestamp_s, time_flag=result.time_flag)
+        head = dict(frame=result.frame_index, time_s=result.timestamp_s, time_flag=result.time_flag,
+                    capture_time=result.capture_time if result.capture_time is not None else float("nan"))
         if not result.persons:
             self._writer.writerow(self.layout.cells(TableRow(**head)))
             return
@@ -132,11 +133,12 @@ class CocoJsonExporter(AtomicExporter):
     Streamed: each result goes to the part file as it comes, so memory stays flat over any length of video; the
     file is one JSON list, the same bytes ``json.dumps`` gives for the whole list."""
 
-    def __init__(self, path: str | Path, keypoints: KeypointSet):
+    def __init__(self, path: str | Path, keypoints: KeypointSet, captured: bool = False):
         self.path = check_destination(path)
         self._out = AtomicFile(self.path)
         self._out.write("[")
         self.count = 0
+        self.captured = captured  # a live recording: each entry gets the frame's ``capture_time``
 
     def write(self, result: FrameResult) -> None:
         for p in result.persons:
@@ -150,6 +152,8 @@ class CocoJsonExporter(AtomicExporter):
             }
             if p.track_id >= 0:
                 entry["track_id"] = p.track_id
+            if self.captured and result.capture_time is not None:
+                entry["capture_time"] = round(result.capture_time, 6)
             for part, found in p.parts.items():
                 kpts_key, box_key = JSON_PART_KEYS[part]
                 values = np.concatenate([found.keypoints, found.scores[:, None]], axis=1).reshape(-1)

@@ -23,13 +23,13 @@ from PySide6.QtWidgets import (
 from ..errors import user_message
 from ..inference.options import PipelineChoice
 from ..models.registry import ModelRegistry
+from ..sources.channel import FrameChannel
 from ..sources.live import LiveSource
 from .common import gc_guard
 from .common.shutdown import stop_thread
 from .export.outputs import OutputActions
 from .finetune.wizard import FineTuneWizard
 from .live.capture import CaptureThread
-from .live.channel import FrameChannel
 from .live.player_bar import PlayerBar
 from .live.plots import JointPlot, PerformancePlot
 from .live.video_view import VideoView

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from ..export.job import Corrections
     from ..inference.options import PipelineChoice
     from ..models.registry import ModelRegistry
+    from ..sources.channel import FrameChannel
     from ..sources.live import LiveSource
     from .live.capture import CaptureThread
-    from .live.channel import FrameChannel
     from .live.player_bar import PlayerBar
     from .live.video_view import VideoView
     from .live.worker import LiveResult, ModelInfo, PoseWorker

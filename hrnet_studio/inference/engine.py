@@ -65,7 +65,7 @@ class PoseEngine:
         try:
             for frame, timer, detections in detected:
                 result = self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)
-                result.time_flag = frame.time_flag
+                result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
                 yield frame, result
         finally:
             _close(detected)

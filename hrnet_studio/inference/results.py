@@ -31,3 +31,4 @@ class FrameResult:
     persons: list[PersonPose]
     timings_ms: dict[str, float] = field(default_factory=dict)
     time_flag: str = ""  # the frame's ``sources.TIME_FLAGS`` entry: "gap", "repeat" or ""
+    capture_time: float | None = None  # seconds on the monotonic clock (``time.monotonic``) the frame was read at

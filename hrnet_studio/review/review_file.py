@@ -195,7 +195,8 @@ class Review:
         else:
             persons = [replace(p, track_id=self.map_id(p.track_id, result.frame_index) if p.track_id >= 0 else -1)
                        for p in result.persons]  # everything else kept (face and hand landmarks too)
-        return FrameResult(result.frame_index, result.timestamp_s, persons, result.timings_ms, result.time_flag)
+        return FrameResult(result.frame_index, result.timestamp_s, persons, result.timings_ms, result.time_flag,
+                           result.capture_time)
 
     # ----- the file --------------------------------------------------------------------------------------
     def to_dict(self) -> dict:

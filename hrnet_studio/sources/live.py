@@ -76,20 +76,25 @@ class ImageFolderSource:
 
 
 class CameraSource:
-    """A webcam by index. Several failed reads in a row mean it is gone: ``SourceError``."""
+    """A webcam by index, or a network stream by URL (``rtsp://``, ``http://``…, through FFmpeg). Several failed reads
+    in a row mean it is gone: ``SourceError``."""
 
     is_live = True
     frame_count = 0
     MAX_FAILED_READS = 10
 
-    def __init__(self, index: int, backend: int | None = None):
+    def __init__(self, index: int | str, backend: int | None = None):
         self.index = index
-        self._cap = cv2.VideoCapture(index, camera_backend() if backend is None else backend)
+        url = isinstance(index, str)
+        if backend is None:
+            backend = cv2.CAP_FFMPEG if url else camera_backend()
+        self._cap = cv2.VideoCapture(index, backend)
+        self.name = f"stream {index}" if url else f"camera {index}"
         if not self._cap.isOpened():
             self._cap.release()
-            raise SourceError(f"camera {index} cannot be opened (in use by another program, or not connected)")
+            raise SourceError(f"stream {index} cannot be opened (wrong address, or nothing is sending)" if url else
+                              f"camera {index} cannot be opened (in use by another program, or not connected)")
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
-        self.name = f"camera {index}"
         self._start = time.monotonic()
         self._next = 0
 
@@ -199,3 +204,22 @@ def open_source(spec: str | Path) -> LiveSource:
         return VideoFileSource(path)
     except OSError as exc:  # no permission, a network drive gone
         raise SourceError(f"cannot open {path}: {os_error_cause(exc)}") from None
+
+
+def open_live(spec: str, fps: float | None = None) -> LiveSource:
+    """What ``hrnet-studio live`` reads: a camera index (``0``), a stream URL (``rtsp://…``) or a video file, which is
+    played at its own pace (or ``fps``) like a camera, once; ``SourceError``/``VideoError`` in one line."""
+    text = str(spec)
+    if text.isdigit():
+        return CameraSource(int(text))
+    if "://" in text:
+        return CameraSource(text)
+    path = Path(text)
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder: live reads a camera, a stream or a video file")
+    try:
+        source = PacedVideoCamera(path, fps=fps, loop=False)
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {os_error_cause(exc)}") from None
+    source.name = f"{path.name} (played at its own pace)"
+    return source

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -28,6 +29,7 @@ class Frame:
     timestamp_s: float  # seconds from the first frame: the container's presentation time where it has one
     image: np.ndarray  # BGR uint8 [H, W, 3]
     time_flag: str = ""  # "" or one of TIME_FLAGS (files only)
+    capture_time: float = field(default_factory=time.monotonic)  # seconds, monotonic clock: when it was read
 
 
 class VideoFileSource:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from hrnet_studio.errors import VideoError
-from hrnet_studio.gui.live.channel import FrameChannel
 from hrnet_studio.kinematics import angle_deg, available_angles
 from hrnet_studio.skeletons import COCO_17, MPII_16, generic_set
+from hrnet_studio.sources.channel import FrameChannel
 from hrnet_studio.sources.live import (
     CameraSource,
     ImageFolderSource,

@@ -12,8 +12,8 @@ import time
 from PySide6.QtCore import QThread, Signal
 
 from ...errors import first_line
+from ...sources.channel import FrameChannel
 from ...sources.live import LiveSource, SourceError
-from .channel import FrameChannel
 
 
 class CaptureThread(QThread):

@@ -19,9 +19,9 @@ from ...inference.options import PipelineChoice, PipelineOptions
 from ...inference.pipeline import PosePipeline
 from ...inference.results import FrameResult
 from ...models.spec import PoseModelSpec
+from ...sources.channel import FrameChannel
 from ...sources.video_file import Frame
 from ...thread_budget import enforce as enforce_thread_budget
-from .channel import FrameChannel
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The hand-over between the capture thread and the inference worker: a queue of one.
+"""The hand-over between a reading thread and the pose engine (the app's capture thread and inference worker,
+headless ``live``'s reader): a queue of one.
 
 Live sources put with ``drop_stale=True``: a frame nobody has taken yet is replaced by the newer
 one (and counted as dropped), so the screen always shows the present. Files put with

@@ -1,0 +1,181 @@
+"""Poses streamed as they happen, to real receivers on this machine: a python-osc server, websockets clients and a
+pylsl inlet, each checked against the CSV the same run recorded (frames, persons, joints, capture times)."""
+import json
+import threading
+
+import numpy as np
+import pytest
+from helpers import read_csv
+
+from hrnet_studio.export.table import read_table
+from hrnet_studio.inference.factory import build_pipeline
+from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
+from hrnet_studio.live.session import LiveLimits, LiveRun
+from hrnet_studio.live.sinks import StreamFormat, Streams
+from hrnet_studio.sources.live import open_live
+
+osc_server = pytest.importorskip("pythonosc.osc_server", reason="the stream extra: pip install 'hrnet-studio[stream]'")
+pytest.importorskip("websockets", reason="the stream extra: pip install 'hrnet-studio[stream]'")
+pylsl = pytest.importorskip("pylsl", reason="the stream extra: pip install 'hrnet-studio[stream]'")
+from pythonosc.dispatcher import Dispatcher
+from websockets.sync.client import connect
+
+from hrnet_studio.live.lsl import LslSink
+from hrnet_studio.live.osc import OscSink
+from hrnet_studio.live.websocket import WebSocketSink
+
+CLIP = "single_person_taichi_340x256.mp4"
+FRAMES = 20
+
+
+class OscReceiver:
+    """A python-osc server on 127.0.0.1 (a free port) that keeps every message, in its own thread."""
+
+    def __init__(self):
+        self.messages = []
+        dispatcher = Dispatcher()
+        dispatcher.set_default_handler(lambda address, *args: self.messages.append((address, args)))
+        self.server = osc_server.ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WsReceiver(threading.Thread):
+    """A websockets client that keeps every message until the server closes, or leaves after ``leave_after``."""
+
+    def __init__(self, port, leave_after=None):
+        super().__init__(daemon=True)
+        self.port, self.leave_after = port, leave_after
+        self.messages, self.connected = [], threading.Event()
+
+    def run(self):
+        from websockets.exceptions import ConnectionClosed
+
+        with connect(f"ws://127.0.0.1:{self.port}") as ws:
+            self.connected.set()
+            try:
+                for text in ws:
+                    self.messages.append(json.loads(text))
+                    if self.leave_after and len(self.messages) >= self.leave_after:
+                        return
+            except ConnectionClosed:
+                pass
+
+
+class KeptOpen:
+    """A sink the run does not close: the test reads what its receiver holds first (an LSL inlet whose outlet is gone
+    tries to reconnect instead of handing over what it holds)."""
+
+    def __init__(self, sink):
+        self.sink, self.label = sink, sink.label
+
+    def send(self, result, sent_time):
+        self.sink.send(result, sent_time)
+
+    def state(self):
+        return self.sink.state()
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def pipeline(small_checkpoint_96x128):
+    choice = PipelineChoice(model=str(small_checkpoint_96x128), detector="none", device="cpu", backend="torch")
+    pipeline, _ = build_pipeline(choice, PipelineOptions.live(), say=lambda line: None)
+    return pipeline
+
+
+def test_every_stream_sends_what_the_recording_holds(pipeline, videos, tmp_path):
+    source = open_live(videos / CLIP)
+    first = source.read()
+    fmt = StreamFormat(pipeline.spec.keypoints, first.image.shape[1], first.image.shape[0])
+    osc = OscReceiver()
+    sinks = [OscSink("127.0.0.1", osc.port, fmt), WebSocketSink("127.0.0.1", 0, fmt), LslSink("pose-test", fmt)]
+    web, lsl = sinks[1], sinks[2]
+    staying, leaving = WsReceiver(web.port), WsReceiver(web.port, leave_after=3)  # one leaves mid-run
+    for client in (staying, leaving):
+        client.start()
+        assert client.connected.wait(10)
+    inlet = pylsl.StreamInlet(pylsl.resolve_byprop("name", "pose-test", timeout=10)[0])
+    inlet.open_stream(timeout=10)
+    assert lsl._outlet.wait_for_consumers(10)
+    lines = []
+    streams = Streams([sinks[0], sinks[1], KeptOpen(lsl)])
+    run = LiveRun(source, pipeline, streams, csv=tmp_path / "live.csv", limits=LiveLimits(max_frames=FRAMES),
+                  status=lines.append, first=first)
+    summary = run.run()
+    staying.join(10)
+    leaving.join(10)
+    osc.stop()
+    assert summary.frames == FRAMES and summary.ended == f"{FRAMES} frames" and not summary.failed
+    assert len(summary.latency_ms) == FRAMES and all(ms >= 0 for ms in summary.latency_ms)
+
+    layout, rows = read_table(tmp_path / "live.csv", pipeline.spec.keypoints)
+    assert layout.captured and len({r.frame for r in rows}) == FRAMES
+    recorded = {(r.frame, r.person_id): r for r in rows}
+    captures = [r.capture_time for r in rows]
+    assert np.all(np.diff(captures) > 0)  # one person a frame here: capture times rise row by row
+
+    # WebSocket: the hello, then one message per frame sent while connected (a slow client loses frames, counted)
+    hello, *frames = staying.messages
+    assert hello["type"] == "hello" and hello["names"] == list(pipeline.spec.keypoints.names)
+    assert hello["width"] == 340 and [list(e) for e in pipeline.spec.keypoints.edges] == hello["skeleton"]
+    assert len(frames) >= FRAMES // 2 and all(m["type"] == "frame" for m in frames)
+    assert np.all(np.diff([m["capture_time"] for m in frames]) > 0)
+    for message in frames:
+        for person in message["persons"]:
+            row = recorded[(message["frame"], person["id"])]
+            np.testing.assert_allclose(np.array(person["keypoints"])[:, :2], row.xy, atol=0.006)
+            np.testing.assert_allclose(message["capture_time"], row.capture_time, atol=1e-6)
+            assert message["sent_time"] >= message["capture_time"]
+    assert len(leaving.messages) == 3  # it left; the run went on
+
+    # OSC: one bundle per frame; the joints by name, the box, the frame's times
+    frame_messages = [args for address, args in osc.messages if address == "/pose/frame"]
+    assert [int(a[0]) for a in frame_messages] == sorted({r.frame for r in rows})
+    for index, capture, sent, persons in frame_messages:
+        assert persons == 1 and sent >= capture
+        assert capture == pytest.approx(recorded[(index, 1)].capture_time, abs=1e-6)
+    nose = [args for address, args in osc.messages if address == "/pose/person/1/nose"]
+    np.testing.assert_allclose(nose, [[*recorded[(i, 1)].xy[0], recorded[(i, 1)].scores[0]]
+                                      for i, *_ in frame_messages], atol=0.006)
+
+    # LSL: one sample per person, stamped with the capture time on LSL's clock; channel 0 the person ID
+    samples, stamps = inlet.pull_chunk(timeout=5, max_samples=1000)
+    inlet.close_stream()
+    lsl.close()
+    assert len(samples) == len(rows)
+    np.testing.assert_allclose(stamps, captures, atol=1e-3)
+    np.testing.assert_allclose(np.array(samples)[:, 6:8], [r.xy[0] for r in rows], atol=0.01)  # the nose
+    channels = inlet.info().desc().child("channels")
+    assert channels.first_child().child_value("label") == "person_id"
+    assert channels.last_child().child_value("label") == "right_ankle_score"
+    assert lines and "frames/s" in lines[-1] and "latency" in lines[-1] and "WebSocket" in lines[-1]
+
+
+def test_a_stream_that_fails_is_retried_and_never_stops_the_run(pipeline, videos, tmp_path):
+    class Unplugged:
+        label = "OSC 192.0.2.1:9000"  # a receiver gone: every send fails
+
+        def send(self, result, sent_time):
+            raise OSError(101, "Network is unreachable")
+
+        def state(self):
+            return "sending"
+
+        def close(self):
+            pass
+
+    streams = Streams([Unplugged()])
+    source = open_live(videos / CLIP)
+    summary = LiveRun(source, pipeline, streams, csv=tmp_path / "p.csv", limits=LiveLimits(max_frames=5)).run()
+    assert summary.frames == 5 and streams.health[id(streams.sinks[0])].failed == 5
+    assert streams.status() == "OSC 192.0.2.1:9000 retrying: [Errno 101] Network is unreachable"
+    header, rows = read_csv(tmp_path / "p.csv")
+    assert len(rows) == 5 and header[-1] == "capture_time"
