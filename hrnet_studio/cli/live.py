@@ -10,9 +10,8 @@ from pathlib import Path
 
 from ..errors import EXIT_ERROR, StudioError
 from ..inference.options import PipelineOptions
+from ..live.options import LSL_NAME
 from .common import add_pipeline_arguments, open_pipeline, say
-
-LSL_NAME = "hrnet-studio"
 
 
 def add_live_parser(sub) -> None:
@@ -43,6 +42,7 @@ def add_live_parser(sub) -> None:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
+    from ..live.options import StreamOptions, open_streams
     from ..live.session import LiveLimits, LiveRun
     from ..live.sinks import StreamFormat, Streams
     from ..sources.live import open_live
@@ -58,7 +58,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             raise StudioError(f"{source.name} gave no frame")
         height, width = probe.image.shape[:2]
         fmt = StreamFormat(pipeline.spec.keypoints, width, height, args.normalized)
-        streams = Streams(open_streams(args, fmt))
+        streams = Streams(open_streams(StreamOptions(args.osc, args.ws, args.lsl, args.normalized), fmt))
     except BaseException:
         source.close()
         raise
@@ -79,32 +79,6 @@ def cmd_live(args: argparse.Namespace) -> int:
         say(f"error: {summary.ended}")
         return EXIT_ERROR
     return 0
-
-
-def open_streams(args: argparse.Namespace, fmt) -> list:
-    """The sinks the flags ask for, each opened now: a port in use or a missing package is one line, and the sinks
-    opened before it are closed."""
-    from ..live.osc import parse_host_port
-
-    opened = []
-    try:
-        if args.osc:
-            from ..live.osc import OscSink
-
-            opened.append(OscSink(*parse_host_port(args.osc), fmt))
-        if args.ws:
-            from ..live.websocket import WebSocketSink
-
-            opened.append(WebSocketSink(*parse_host_port(args.ws, any_port=True), fmt))
-        if args.lsl:
-            from ..live.lsl import LslSink
-
-            opened.append(LslSink(args.lsl, fmt))
-    except BaseException:
-        for sink in opened:
-            sink.close()
-        raise
-    return opened
 
 
 def _stop_on_ctrl_c(run):

@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.panel.download_button.clicked.connect(lambda: self.models.download(self.panel.pending_download()))
         self.panel.optionsChanged.connect(self.apply_options)
         self.panel.overlayChanged.connect(self.apply_overlay)
+        self.panel.streamsChanged.connect(lambda: self.worker.request_streams(self.panel.stream.options()))
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -301,6 +302,7 @@ class MainWindow(QMainWindow):
         self.dropped_label.setText(f"{live.dropped} dropped" if self.source is not None and self.source.is_live
                                    else "")
         self.outputs.add_frame()
+        self.panel.stream.show_status(live.streams)
 
     # ----- messages, settings, drag and drop, closing ----------------------------------------------
     def show_error(self, message: str) -> None:

@@ -1,7 +1,22 @@
 """Poses streamed as they happen, to real receivers on this machine: a python-osc server, websockets clients and a
-pylsl inlet, each checked against the CSV the same run recorded (frames, persons, joints, capture times)."""
+pylsl inlet, each checked against the CSV the same run recorded (frames, persons, joints, capture times).
+
+Lab Streaming Layer here stays on this machine: discovery on the loopback only, IPv4, quiet. liblsl reads its
+configuration once, when first used, so it is set before pylsl is imported. (liblsl has no setting for the address
+its outlets' data sockets bind to; with discovery confined to the machine no other host finds them.)"""
+import atexit
 import json
+import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
+
+_lsl = Path(tempfile.mkdtemp(prefix="hrnet-studio-lsl-"))
+atexit.register(shutil.rmtree, _lsl, ignore_errors=True)
+(_lsl / "lsl_api.cfg").write_text("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n"
+                                  "ListenAddress = 127.0.0.1\n[log]\nlevel = -2\n")
+os.environ["LSLAPICFG"] = str(_lsl / "lsl_api.cfg")
 
 import numpy as np
 import pytest

@@ -18,6 +18,7 @@ from ...inference.factory import build_pipeline
 from ...inference.options import PipelineChoice, PipelineOptions
 from ...inference.pipeline import PosePipeline
 from ...inference.results import FrameResult
+from ...live.options import LiveStreams, StreamOptions
 from ...models.spec import PoseModelSpec
 from ...sources.channel import FrameChannel
 from ...sources.video_file import Frame
@@ -32,6 +33,7 @@ class LiveResult:
     dropped: int  # frames dropped so far by the live queue
     capture_ms: float
     stage_ms: dict[str, float] = field(default_factory=dict)
+    streams: str = ""  # the streams' state in a few words (Settings ▸ Stream), "" when none is on
 
 
 @dataclass
@@ -64,6 +66,7 @@ class PoseWorker(QObject):
         self._pending_options: PipelineOptions | None = None
         self._stop = threading.Event()
         self.options = PipelineOptions()
+        self.streams = LiveStreams(lambda line: self.failed.emit(line))
 
     # ----- requests from the UI thread ----------------------------------------------------
     def request_model(self, choice: PipelineChoice) -> None:
@@ -73,6 +76,10 @@ class PoseWorker(QObject):
     def request_options(self, options: PipelineOptions) -> None:
         with self._lock:
             self._pending_options = options
+
+    def request_streams(self, options: StreamOptions) -> None:
+        """Streams on, off or elsewhere from the next frame (opened and closed in the worker's thread)."""
+        self.streams.request(options)
 
     def stop(self) -> None:
         self._stop.set()
@@ -90,11 +97,13 @@ class PoseWorker(QObject):
             pipeline = self.pipeline
             try:
                 for frame, result in PoseEngine(pipeline, depth=1).run(self._frames(), read_ahead=False):
+                    streams = self.streams.send(frame, result, pipeline.spec.keypoints)
                     self.resultReady.emit(LiveResult(frame, result, pipeline.spec, self.channel.dropped,
-                                                     self.capture_ms()))
+                                                     self.capture_ms(), streams=streams))
             except Exception as exc:  # a failing model must not take the app down
                 self.failed.emit(f"pose estimation failed: {first_line(exc)}")
                 self.pipeline = None
+        self.streams.close()
         self.idle.emit()
 
     def _frames(self) -> Iterator[Frame]:

@@ -33,6 +33,7 @@ from ...inference.options import (
     PipelineOptions,
 )
 from ...models.registry import ModelRecord, metrics_text
+from .stream_box import StreamBox
 from .wholebody_box import DOWNLOAD_ROLE, WholeBodyBox, without_exports
 
 SHA256_ROLE = Qt.ItemDataRole.UserRole + 2  # a detector's sha256 as recorded when it was installed
@@ -84,6 +85,7 @@ class SettingsPanel(QWidget):
     modelChosen = Signal()  # model, detector, device or backend changed
     optionsChanged = Signal()  # decoder, flip test, tracking or smoothing changed
     overlayChanged = Signal()  # overlay toggles or threshold changed
+    streamsChanged = Signal()  # a stream switched on or off, or its address edited (Stream section)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -164,6 +166,9 @@ class SettingsPanel(QWidget):
         row.addWidget(self.threshold_label)
         form.addRow("Score threshold", row)
         layout.addWidget(overlay_box)
+        self.stream = StreamBox()
+        self.stream.changed.connect(self.streamsChanged.emit)
+        layout.addWidget(self.stream)
         layout.addStretch(1)
 
         for combo in (self.model_combo, self.detector_combo, self.device_combo, self.backend_combo,
@@ -212,6 +217,7 @@ class SettingsPanel(QWidget):
         settings.setValue("detector", self.detector_combo.currentData())
         settings.setValue("faceModel", self.wholebody.face_model or "")
         settings.setValue("handModel", self.wholebody.hand_model or "")
+        self.stream.save(settings)
         for s in SETTINGS:
             widget = getattr(self, s.widget)
             value = {"text": lambda: widget.currentText(), "data": lambda: widget.currentData(),
@@ -221,6 +227,7 @@ class SettingsPanel(QWidget):
     def restore(self, settings: QSettings) -> None:
         """Set the panel from ``settings``; a missing or unknown value keeps the widget's default. The chosen model
         and detector are selected again when the window fills the lists (``fill_models``, ``fill_detectors``)."""
+        self.stream.restore(settings)
         for s in SETTINGS:
             widget = getattr(self, s.widget)
             if s.kind == "text":
