@@ -5,9 +5,9 @@
 
 A simulated camera delivers the clip's frames in real time (a slow reader misses frames, as with a real
 camera); the capture thread and the PoseWorker run exactly as in the app. Each variant runs in its own
-process, one after the other, and the script prints, side by side: frames/s shown, where the milliseconds
-go (camera read, detection, pose, decode, per frame; detection is 0 on frames whose boxes follow the
-keypoints), frames dropped, and the CPU use.
+process, one after the other, and the script prints, side by side: frames/s shown, the latency from a frame's
+capture to its result (median and 95th percentile), where the milliseconds go (camera read, detection, pose,
+decode, per frame; detection is 0 on frames whose boxes follow the keypoints), frames dropped, and the CPU use.
 
 A variant is words: ``sequential`` (every stage in one thread, as before the engine) or ``overlapped`` (the
 engine's stages in their own threads); ``det-every=N`` (the detector on every n-th frame); ``det-size=N``
@@ -53,10 +53,10 @@ def run_once(args: argparse.Namespace) -> dict:
 
     from hrnet_studio.gui.live import worker as worker_module
     from hrnet_studio.gui.live.capture import CaptureThread
-    from hrnet_studio.gui.live.channel import FrameChannel
     from hrnet_studio.gui.live.worker import PoseWorker
     from hrnet_studio.inference.engine import PoseEngine
     from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
+    from hrnet_studio.sources.channel import FrameChannel
     from hrnet_studio.sources.live import PacedVideoCamera
 
     if not variant["overlapped"]:
@@ -77,7 +77,7 @@ def run_once(args: argparse.Namespace) -> dict:
     worker = PoseWorker(channel)
     results, loaded = [], threading.Event()
     direct = Qt.ConnectionType.DirectConnection  # no event loop runs here: slots run in the worker's thread
-    worker.resultReady.connect(lambda live: results.append((time.perf_counter(), live)), direct)
+    worker.resultReady.connect(lambda live: results.append((time.monotonic(), live)), direct)  # capture's clock
     worker.modelLoaded.connect(lambda info: loaded.set(), direct)
     worker.failed.connect(lambda line: print(line, file=sys.stderr, flush=True), direct)
     worker.request_options(PipelineOptions(det_every=variant["det_every"], redetect_below=variant["redetect_below"]))
@@ -89,20 +89,22 @@ def run_once(args: argparse.Namespace) -> dict:
         raise SystemExit("the model did not load")
     capture = CaptureThread(camera, channel)
     reader = threading.Thread(target=capture.run, daemon=True)
-    cpu0, start = os.times(), time.perf_counter()
+    cpu0, start = os.times(), time.monotonic()
     reader.start()
     time.sleep(args.seconds)
-    wall = time.perf_counter() - start
+    wall = time.monotonic() - start
     cpu1 = os.times()
     capture.stop()
     worker.stop()
     reader.join(5)
     inference.join(5)
     shown = [live for t, live in results if t - start > 1.0]  # the first second warms up
+    latency = sorted((t - live.frame.capture_time) * 1000 for t, live in results if t - start > 1.0)
     stages = {s: statistics.mean(live.result.timings_ms.get(s, 0.0) for live in shown)
               for s in ("detect", "crop", "pose", "decode", "track")}
     return {"variant": args.variant, "fps": len(shown) / (wall - 1.0), "camera_read_ms": statistics.median(reads),
             "camera_read_p90_ms": sorted(reads)[int(0.9 * (len(reads) - 1))], **{f"{k}_ms": v for k, v in stages.items()},
+            "latency_ms": statistics.median(latency), "latency_p95_ms": latency[int(0.95 * (len(latency) - 1))],
             "persons": statistics.mean(len(live.result.persons) for live in shown), "dropped": channel.dropped,
             "cpu_percent": 100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall}
 
@@ -137,7 +139,7 @@ def main() -> None:
             rows.append(json.loads(out.strip().splitlines()[-1]))
     print(f"live view: {args.video.name} paced at {args.fps:g} fps, {args.backend}, {model_file.name}, "
           f"{args.seconds:g} s per run")
-    keys = ["fps", "camera_read_ms", "camera_read_p90_ms", "detect_ms", "crop_ms", "pose_ms", "decode_ms", "track_ms",
+    keys = ["fps", "latency_ms", "latency_p95_ms", "camera_read_ms", "camera_read_p90_ms", "detect_ms", "crop_ms", "pose_ms", "decode_ms", "track_ms",
             "persons", "dropped", "cpu_percent"]
     for i, row in enumerate(rows):
         print(f"[{i}] {row['variant']}")

@@ -5,7 +5,7 @@
 Reading and detection are threads (``stages.in_thread``) joined by bounded queues, so decoding the next frame
 and detecting persons in it run while the network works on the frame before: on a CPU they use what the
 network leaves idle, on a GPU the CPU work hides behind the device's. Frames come out every one, in order; for
-a camera the source hands over only its newest frame (``gui/live/channel.py``), so nothing queues up behind a slow
+a camera the source hands over only its newest frame (``sources/channel.py``), so nothing queues up behind a slow
 model.
 
 PyTorch work stays in the caller's thread, the one that loaded the models: PyTorch on the CPU runs on an
