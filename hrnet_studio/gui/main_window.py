@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.latest: LiveResult | None = None
         self.errors: list[str] = []  # every message shown to the user, newest last
         self.arrivals: deque[float] = deque(maxlen=30)
+        self.latencies: deque[float] = deque(maxlen=100)  # ms from each frame's capture to its poses on screen
         self.fps = 0.0
         self.models = ModelInstaller(self)
         self.finetune_wizard: FineTuneWizard | None = None
@@ -297,7 +298,12 @@ class MainWindow(QMainWindow):
         self.performance_plot.add(now, self.fps, stages)
         self.joint_plot.set_keypoints(live.spec.keypoints)
         self.joint_plot.add(live.frame.timestamp_s, persons)
-        self.fps_label.setText(f"{self.fps:.1f} fps")
+        self.latencies.append((now - live.frame.capture_time) * 1000)
+        ordered = sorted(self.latencies)
+        self.fps_label.setText(f"{self.fps:.1f} fps · latency {ordered[len(ordered) // 2]:.0f} ms")
+        self.fps_label.setToolTip(f"from capture to the poses on screen, over the last {len(ordered)} frames: median "
+                                  f"{ordered[len(ordered) // 2]:.0f} ms, 95th percentile "
+                                  f"{ordered[int(0.95 * (len(ordered) - 1))]:.0f} ms")
         self.persons_label.setText(f"{len(persons)} person{'s' if len(persons) != 1 else ''}")
         self.dropped_label.setText(f"{live.dropped} dropped" if self.source is not None and self.source.is_live
                                    else "")

@@ -135,6 +135,7 @@ class SourceControl(WindowPart):
         window.player.set_playing(playing or source.is_live)
         window.performance_plot.clear()
         window.arrivals.clear()
+        window.latencies.clear()
         window.setWindowTitle(f"HRNet Studio — {source.name}")
         capture.start()
 

@@ -31,8 +31,10 @@ def test_open_play_and_see_persons(qtbot, window, videos, gui_models):
     assert max(len(live.result.persons) for live in seen) == 2  # the two players
     shown = len(window.latest.result.persons)  # the label follows the newest result painted
     assert window.persons_label.text() == f"{shown} person{'s' if shown != 1 else ''}"
+    latency = float(window.fps_label.text().split("latency ")[1].removesuffix(" ms"))  # capture → on screen
+    assert 0 < latency < 60_000 and "95th percentile" in window.fps_label.toolTip()
     assert window.view.image is not None and (window.view.image.width(), window.view.image.height()) == (426, 240)
-    assert window.fps > 0 and window.fps_label.text().endswith("fps")
+    assert window.fps > 0 and window.fps_label.text().startswith(f"{window.fps:.1f} fps")
     assert "frame" in window.player.position_label.text() and window.player.slider.maximum() == 299
     assert len(window.performance_plot.times) >= 2
     assert window.joint_plot.person_box.count() >= 1 and len(window.joint_plot.series()[0]) >= 1
