@@ -12,7 +12,8 @@ decode, per frame; detection is 0 on frames whose boxes follow the keypoints), f
 A variant is words: ``sequential`` (every stage in one thread, as before the engine) or ``overlapped`` (the
 engine's stages in their own threads); ``det-every=N`` (the detector on every n-th frame); ``det-size=N``
 (the detector's input size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default); ``torch-threads=N``,
-``ort-threads=N`` (threads other than the budget's); ``int8`` (the model's INT8 version, quantized here on
+``ort-threads=N`` (threads other than the budget's); ``depth=N`` (frames detection may run ahead of pose; 0: it
+begins the next frame when pose takes the last); ``int8`` (the model's INT8 version, quantized here on
 the clip's crops and kept whatever the guard says: speed does not depend on it); ``follow-always`` (boxes
 follow the keypoints however unsure they are: a random HRNet's flat heatmaps would otherwise bring the
 detector back on every frame; for speed only, with a model whose keypoints mean nothing).
@@ -61,6 +62,8 @@ def run_once(args: argparse.Namespace) -> dict:
 
     if not variant["overlapped"]:
         worker_module.PoseEngine = lambda pipeline, depth=1: PoseEngine(pipeline, depth, overlap=False)
+    elif variant["depth"] is not None:  # another hand-over between detection and pose than the worker's own
+        worker_module.PoseEngine = lambda pipeline, depth=1: PoseEngine(pipeline, variant["depth"])
 
     camera = PacedVideoCamera(args.video, fps=args.fps)
     reads: list[float] = []
@@ -152,7 +155,7 @@ def main() -> None:
 
 def parse_variant(text: str) -> dict:
     variant = {"overlapped": True, "det_every": 1, "det_size": 640, "spinning": False, "torch_threads": 0,
-               "ort_threads": 0, "precision": "fp32", "redetect_below": 0.3}
+               "ort_threads": 0, "precision": "fp32", "redetect_below": 0.3, "depth": None}
     for word in text.split():
         key, _, value = word.partition("=")
         if word in ("sequential", "overlapped"):
@@ -163,7 +166,7 @@ def parse_variant(text: str) -> dict:
             variant["precision"] = "int8"
         elif word == "follow-always":
             variant["redetect_below"] = 0.0
-        elif key in ("det-every", "det-size", "torch-threads", "ort-threads") and value.isdigit():
+        elif key in ("det-every", "det-size", "torch-threads", "ort-threads", "depth") and value.isdigit():
             variant[key.replace("-", "_")] = int(value)
         else:
             raise SystemExit(f"unknown variant word {word!r} in {text!r}")

@@ -32,8 +32,10 @@ class PoseEngine:
     out in frame order. The one way export, the app's worker and the benchmarks run a pipeline over frames."""
 
     def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True):
-        """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames). ``overlap`` False
-        runs every stage in the caller's thread, one after the other (the baseline the benchmarks compare with)."""
+        """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames; 0: detection begins
+        the next frame only when pose has taken the last, for live views: the newest frame, not one held waiting).
+        ``overlap`` False runs every stage in the caller's thread, one after the other (the baseline the benchmarks
+        compare with)."""
         self.pipeline = pipeline
         self.depth = depth
         self.overlap = overlap

@@ -98,6 +98,30 @@ def test_detection_of_the_next_frame_runs_while_the_network_works():
         assert seen_together == [overlap, False]  # the last frame has no next frame to overlap with
 
 
+def test_a_hand_over_stage_begins_an_item_only_once_the_last_is_taken():
+    """depth 0 (live views): the next frame is begun when pose takes the last one, never earlier, so none waits to
+    grow stale. Shown without a clock: holding each item, the consumer waits (up to 0.5 s) for the producer to begin
+    two items ahead; with a queue (depth 1) it does, with a hand-over it never does."""
+    from hrnet_studio.inference.stages import in_thread
+
+    for depth in (1, 0):
+        begun, moved = [-1], threading.Condition()
+
+        def items():
+            for k in range(4):
+                with moved:
+                    begun[0] = k
+                    moved.notify_all()
+                yield k
+
+        ahead = []
+        for item in in_thread(items(), depth=depth):
+            with moved:
+                moved.wait_for(lambda: begun[0] >= item + 2 or begun[0] == 3, timeout=0.5)
+                ahead.append(begun[0] - item)
+        assert max(ahead) == (2 if depth == 1 else 1), (depth, ahead)
+
+
 def test_a_failing_stage_reaches_the_caller_and_every_stage_stops():
     class BrokenDetector(CountingDetector):
         def detect(self, frame_bgr):

@@ -96,7 +96,7 @@ class PoseWorker(QObject):
                 continue
             pipeline = self.pipeline
             try:
-                for frame, result in PoseEngine(pipeline, depth=1).run(self._frames(), read_ahead=False):
+                for frame, result in PoseEngine(pipeline, depth=0).run(self._frames(), read_ahead=False):
                     streams = self.streams.send(frame, result, pipeline.spec.keypoints)
                     self.resultReady.emit(LiveResult(frame, result, pipeline.spec, self.channel.dropped,
                                                      self.capture_ms(), streams=streams))
