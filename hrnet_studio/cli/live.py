@@ -62,8 +62,13 @@ def cmd_live(args: argparse.Namespace) -> int:
     except BaseException:
         source.close()
         raise
-    run = LiveRun(source, pipeline, streams, csv=args.csv, json=args.json,
-                  limits=LiveLimits(args.max_frames, args.seconds), status=StatusLine(), first=probe)
+    try:  # a recording that cannot be written (no permission, a folder gone) is refused before anything runs
+        run = LiveRun(source, pipeline, streams, csv=args.csv, json=args.json,
+                      limits=LiveLimits(args.max_frames, args.seconds), status=StatusLine(), first=probe)
+    except BaseException:
+        streams.close()
+        source.close()
+        raise
     say(f"live: {source.name} ({width}x{height}); streams: {streams.status() or 'none'}")
     previous = _stop_on_ctrl_c(run)
     try:

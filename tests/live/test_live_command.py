@@ -54,6 +54,8 @@ def test_stream_settings_that_cannot_work_are_one_line(capsys, videos, small_che
     assert code != 0 and "is a folder: live reads a camera, a stream or a video file" in err
     code, _, err = live(capsys, videos, small_checkpoint_96x128, "--seconds", 0)
     assert code != 0 and "--seconds must be more than 0" in err
+    code, _, err = live(capsys, videos, small_checkpoint_96x128, "--csv", tmp_path / "gone" / "a.csv", "--ws", 0)
+    assert code != 0 and f"error: output folder does not exist: {tmp_path / 'gone'}" in err  # the server closed
 
 
 def test_a_stop_request_ends_the_run_after_the_frame_in_hand_with_its_recording(videos, small_checkpoint_96x128,
