@@ -76,7 +76,9 @@ class OscSink:
         return f"{self.sent} bundles sent"
 
     def close(self) -> None:
-        self._client._sock.close()
+        sock = getattr(self._client, "_sock", None)  # python-osc's client has no close of its own
+        if sock is not None:
+            sock.close()
 
 
 def _message(address: str, args: list[tuple[object, str]]):
