@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class LiveSummary:
     dropped: int = 0  # frames the source gave that the pipeline never saw (it was busy)
     persons: int = 0  # persons found, summed over frames
     seconds: float = 0.0
-    latency_ms: list[float] = field(default_factory=list)
+    latency_ms: array = field(default_factory=lambda: array("d"))  # per frame; 8 bytes each (hours of frames)
     ended: str = ""  # why it ended: "N frames", "S s", "source ended", "stopped", or the source's failure
     failed: bool = False  # the source broke (a camera unplugged, a stream cut): ``ended`` says how
     written: list[Path] = field(default_factory=list)
