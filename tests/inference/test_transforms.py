@@ -3,6 +3,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from conftest import assert_official_warp
 
 from hrnet_studio.inference.codec.transforms import (
     affine_transform_points,
@@ -13,6 +14,8 @@ from hrnet_studio.inference.codec.transforms import (
     warp_crops,
     xyxy_to_xywh,
 )
+
+INPUT_LEVEL = 1 / (255 * 0.224)  # one level of a uint8 crop after ImageNet normalisation (smallest std)
 
 
 def test_affine_matrices_and_points_match_official(parity):
@@ -82,15 +85,19 @@ def test_crops_and_normalisation_match_official_bytes(parity, assets):
     for i, name in enumerate(fx["image_file"]):
         image = cv2.imread(str(assets / "data/coco_sample/images" / name), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
         crops = warp_crops(image, fx["center"][i:i + 1], fx["scale"][i:i + 1], (192, 256))
-        np.testing.assert_array_equal(crops[0], fx["crop_rgb"][i])
-        np.testing.assert_array_equal(normalize_crops(crops)[0], fx["input"][i])
+        assert_official_warp(crops[0], fx["crop_rgb"][i], what=name)
+        np.testing.assert_array_equal(normalize_crops(fx["crop_rgb"][i:i + 1])[0], fx["input"][i])  # exact
+        assert_official_warp(normalize_crops(crops)[0], fx["input"][i], lsb=INPUT_LEVEL, what=name)
 
 
 def test_batched_crops_equal_one_by_one(parity, assets):
     fx = np.load(parity / "crops.npz")
     image = cv2.imread(str(assets / "data/coco_sample/images/000000197388.jpg"))
     batch = warp_crops(image, fx["center"][1:], fx["scale"][1:], (192, 256))
-    np.testing.assert_array_equal(batch, fx["crop_rgb"][1:])
+    for i in range(len(batch)):
+        np.testing.assert_array_equal(batch[i], warp_crops(image, fx["center"][1 + i:2 + i], fx["scale"][1 + i:2 + i],
+                                                           (192, 256))[0])
+    assert_official_warp(batch, fx["crop_rgb"][1:])
 
 
 def test_xyxy_to_xywh():
