@@ -11,9 +11,12 @@ decode, per frame; detection is 0 on frames whose boxes follow the keypoints), f
 
 A variant is words: ``sequential`` (every stage in one thread, as before the engine) or ``overlapped`` (the
 engine's stages in their own threads); ``det-every=N`` (the detector on every n-th frame); ``det-size=N``
-(the detector's input size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default); ``torch-threads=N``,
-``ort-threads=N`` (threads other than the budget's); ``depth=N`` (frames detection may run ahead of pose; 0: it
-begins the next frame when pose takes the last); ``int8`` (the model's INT8 version, quantized here on
+(the detector's input size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default);
+``torch-threads=N``, ``ort-threads=N`` (threads other than the budget's; ``ort-threads`` is the pose session's only
+inline); ``pose-threads=N``, ``detector-threads=N`` (the sessions' threads when the detector runs beside the pose
+step); ``inline`` (the detector before the pose step on the frames it runs on, as exports run it; the app runs it
+beside, never holding a frame up); ``depth=N`` (inline, frames detection may run ahead of pose; 0: it begins the next
+frame when pose takes the last); ``int8`` (the model's INT8 version, quantized here on
 the clip's crops and kept whatever the guard says: speed does not depend on it); ``follow-always`` (boxes
 follow the keypoints however unsure they are: a random HRNet's flat heatmaps would otherwise bring the
 detector back on every frame; for speed only, with a model whose keypoints mean nothing).
@@ -48,7 +51,10 @@ def run_once(args: argparse.Namespace) -> dict:
     plan = budgets.ThreadBudget.plan()
     budgets.use_thread_budget(dataclasses.replace(plan, ort_spinning=variant["spinning"],
                                                   torch_threads=variant["torch_threads"] or plan.torch_threads,
-                                                  ort_intra=variant["ort_threads"] or plan.ort_intra))
+                                                  ort_intra=variant["ort_threads"] or plan.ort_intra,
+                                                  beside_detector_threads=variant["detector_threads"]
+                                                  or plan.beside_detector_threads,
+                                                  live_pose_threads=variant["pose_threads"] or plan.live_pose_threads))
 
     from PySide6.QtCore import Qt
 
@@ -61,9 +67,10 @@ def run_once(args: argparse.Namespace) -> dict:
     from hrnet_studio.sources.live import PacedVideoCamera
 
     if not variant["overlapped"]:
-        worker_module.PoseEngine = lambda pipeline, depth=1: PoseEngine(pipeline, depth, overlap=False)
-    elif variant["depth"] is not None:  # another hand-over between detection and pose than the worker's own
-        worker_module.PoseEngine = lambda pipeline, depth=1: PoseEngine(pipeline, variant["depth"])
+        worker_module.PoseEngine = lambda pipeline, depth=0, **_: PoseEngine(pipeline, depth, overlap=False)
+    elif variant["inline"] or variant["depth"] is not None:  # the detect stage before pose, as exports run it
+        worker_module.PoseEngine = lambda pipeline, depth=0, **_: PoseEngine(
+            pipeline, depth if variant["depth"] is None else variant["depth"])
 
     camera = PacedVideoCamera(args.video, fps=args.fps)
     reads: list[float] = []
@@ -155,18 +162,22 @@ def main() -> None:
 
 def parse_variant(text: str) -> dict:
     variant = {"overlapped": True, "det_every": 1, "det_size": 640, "spinning": False, "torch_threads": 0,
-               "ort_threads": 0, "precision": "fp32", "redetect_below": 0.3, "depth": None}
+               "ort_threads": 0, "precision": "fp32", "redetect_below": 0.3, "depth": None, "inline": False,
+               "detector_threads": 0, "pose_threads": 0}
     for word in text.split():
         key, _, value = word.partition("=")
         if word in ("sequential", "overlapped"):
             variant["overlapped"] = word == "overlapped"
         elif word == "spinning":
             variant["spinning"] = True
+        elif word == "inline":
+            variant["inline"] = True
         elif word == "int8":
             variant["precision"] = "int8"
         elif word == "follow-always":
             variant["redetect_below"] = 0.0
-        elif key in ("det-every", "det-size", "torch-threads", "ort-threads", "depth") and value.isdigit():
+        elif key in ("det-every", "det-size", "torch-threads", "ort-threads", "depth", "detector-threads",
+                     "pose-threads") and value.isdigit():
             variant[key.replace("-", "_")] = int(value)
         else:
             raise SystemExit(f"unknown variant word {word!r} in {text!r}")

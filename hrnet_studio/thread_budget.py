@@ -24,8 +24,8 @@ def available_cores() -> int:
 
 @dataclass(frozen=True)
 class ThreadBudget:
-    """Threads per runtime. The pose network and the detector run one after the other, so both may use every
-    core; OpenCV only decodes and draws beside them, on one thread, so it never competes for them."""
+    """Threads per runtime. In an export the pose network and the detector take turns, so both may use every core; in
+    a live view they run side by side and split them. OpenCV only decodes and draws beside them, on one thread."""
 
     cores: int
     torch_threads: int  # PyTorch intra-op: HRNet on the PyTorch backend, and the Ultralytics detector
@@ -33,6 +33,8 @@ class ThreadBudget:
     ort_inter: int  # ONNX Runtime inter-op threads (the graph runs sequentially)
     ort_spinning: bool  # ORT workers spin between runs: faster alone, but they take cores from other threads
     opencv_threads: int
+    beside_detector_threads: int = 1  # a live view's detector session, running beside the pose step: half the cores
+    live_pose_threads: int = 1  # a live view's pose session on ONNX Runtime: the cores the detector beside it leaves
 
     @classmethod
     def plan(cls, cores: int | None = None) -> ThreadBudget:
@@ -40,10 +42,16 @@ class ThreadBudget:
         runs next (benchmarks/live.py, 2-core CPU: detection 54-66 ms instead of 86-131 ms, live 1.03-1.41x the
         frames/s), which costs more than spinning saves the network alone (0-10%). Spinning within runs only (ORT's
         ``session.force_spinning_stop``) was worse still: the detector of the next frame runs during the pose run
-        (Lite-HRNet-18, gym clip: 0.62-0.67x the frames/s)."""
+        (Lite-HRNet-18, gym clip: 0.62-0.67x the frames/s).
+
+        A live view's detector runs beside the pose step (``inference/detect/background.py``), so there the cores are
+        split: on 2 cores one thread each (``benchmarks/live.py``, tai chi clip, detector every 5th frame at 320 px:
+        Lite-HRNet-18 50.9 frames/s against 42.9 with 2 pose threads, which the detector's thread preempts; HRNet-W32
+        INT8 29.7 against 30.1)."""
         cores = cores or available_cores()
         return cls(cores=cores, torch_threads=cores, ort_intra=cores, ort_inter=1, ort_spinning=False,
-                   opencv_threads=1)
+                   opencv_threads=1, beside_detector_threads=max(1, cores // 2),
+                   live_pose_threads=max(1, cores - cores // 2))
 
     def describe(self) -> str:
         """One line for the status bar and ``bench``."""

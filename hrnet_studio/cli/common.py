@@ -136,9 +136,9 @@ def add_pipeline_arguments(parser, options: PipelineOptions | None = None) -> tu
     return run, whole
 
 
-def open_pipeline(args: argparse.Namespace):
+def open_pipeline(args: argparse.Namespace, live: bool = False):
     """The pipeline of the command line's ``add_pipeline_arguments`` flags, said in one line (and one for the whole
-    body): (choice, options, pipeline, loaded model)."""
+    body): (choice, options, pipeline, loaded model). ``live``: for ``live``, whose detector runs beside."""
     from ..inference.detect.detector import detector_label
     from ..inference.factory import build_pipeline
     from ..inference.options import PipelineOptions
@@ -149,7 +149,7 @@ def open_pipeline(args: argparse.Namespace):
                               smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
                               max_batch=args.batch, det_every=args.det_every)
     choice = pipeline_choice(args, registry)
-    pipeline, loaded = build_pipeline(choice, options, registry, say)
+    pipeline, loaded = build_pipeline(choice, options, registry, say, live=live)
     spec = pipeline.spec
     size = f"{spec.input_size[0]}x{spec.input_size[1]}"
     say(f"model {loaded.record.name}: {spec.arch} ({spec.num_joints} joints, {size}, {loaded.precision_label}) on "

@@ -52,7 +52,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             raise StudioError(f"{flag} must be more than 0")
     source = open_live(args.source)
     try:
-        _, _, pipeline, _ = open_pipeline(args)
+        _, _, pipeline, _ = open_pipeline(args, live=True)
         probe = source.read()  # the first frame: its size goes into the streams' descriptions
         if probe is None:
             raise StudioError(f"{source.name} gave no frame")

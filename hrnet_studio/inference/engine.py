@@ -14,7 +14,11 @@ OpenMP team per calling thread, and with a second team alive OpenMP stops spinni
 persons/s, 136% against 199% CPU). So the pose step runs in the caller's thread, and so does detection when
 the detector runs on PyTorch's CPU pool (``detection_in_own_thread``); ONNX Runtime keeps pools of its own.
 
-One engine serves the CLI export, the app's inference worker and the benchmarks.
+Live views (the app, ``hrnet-studio live``) run with ``detect_beside``: the detector works in a thread of its own on
+the frame the pose step hands it, and no frame waits for it (``detect/background.py``); the pose step takes each
+frame as it comes. Exports keep detection inline, where which frames are detected never depends on timing.
+
+One engine serves the CLI export, the app's inference worker, ``live`` and the benchmarks.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ import time
 from collections.abc import Iterable, Iterator
 
 from ..sources.video_file import Frame
+from .detect.background import BackgroundDetector
+from .detect.detector import FullFrameDetector
 from .pipeline import PosePipeline, StageTimer
 from .results import FrameResult
 from .stages import in_thread
@@ -31,14 +37,16 @@ class PoseEngine:
     """Runs a pipeline's stages (read, detect, pose) overlapped in threads joined by bounded queues; results come
     out in frame order. The one way export, the app's worker and the benchmarks run a pipeline over frames."""
 
-    def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True):
+    def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True, detect_beside: bool = False):
         """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames; 0: detection begins
-        the next frame only when pose has taken the last, for live views: the newest frame, not one held waiting).
+        the next frame only when pose has taken the last: the newest frame, not one held waiting).
         ``overlap`` False runs every stage in the caller's thread, one after the other (the baseline the benchmarks
-        compare with)."""
+        compare with). ``detect_beside``: live views; the detector runs beside the pose step and never holds a frame
+        up (where it can: not on PyTorch's CPU pool, and not the full frame, which costs nothing)."""
         self.pipeline = pipeline
         self.depth = depth
         self.overlap = overlap
+        self.detect_beside = detect_beside
 
     def run(self, frames: Iterable[Frame], read_ahead: bool = True) -> Iterator[tuple[Frame, FrameResult]]:
         """(frame, result) for every frame of ``frames``, in order. ``read_ahead``: read ``frames`` in a thread of
@@ -49,6 +57,8 @@ class PoseEngine:
             return self._pose(self._detect(timed))
         if read_ahead:
             timed = in_thread(timed, depth=2 * self.depth, name="read")
+        if self.detect_beside and detects_beside(self.pipeline):
+            return self._follow(timed)
         detected = self._detect(timed)
         if detection_in_own_thread(self.pipeline):
             detected = in_thread(detected, depth=self.depth, name="detect")
@@ -71,6 +81,25 @@ class PoseEngine:
                 yield frame, result
         finally:
             _close(detected)
+
+
+    def _follow(self, frames: Iterator[tuple[Frame, float]]) -> Iterator[tuple[Frame, FrameResult]]:
+        detector = BackgroundDetector(self.pipeline.detect_boxes)
+        try:
+            for frame, read_ms in frames:
+                timer = StageTimer()
+                timer.ms["read"] = read_ms
+                result = self.pipeline.follow_stage(frame.image, frame.index, frame.timestamp_s, detector, timer)
+                result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
+                yield frame, result
+        finally:
+            detector.close()
+            _close(frames)
+
+
+def detects_beside(pipeline: PosePipeline) -> bool:
+    """The detector can run beside the pose step: in a thread of its own, and worth one (not the full frame)."""
+    return detection_in_own_thread(pipeline) and not isinstance(pipeline.detector, FullFrameDetector)
 
 
 def detection_in_own_thread(pipeline: PosePipeline) -> bool:

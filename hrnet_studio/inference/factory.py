@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import StudioError
+from ..thread_budget import thread_budget
 from .detect.detector import (
     NO_DETECTOR,
     PersonDetector,
@@ -24,15 +25,21 @@ from .wholebody import LandmarkModel, WholeBodyStage
 
 
 def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = None, registry=None,
-                   say: Callable[[str], None] = lambda line: None) -> tuple[PosePipeline, LoadedPoseModel]:
+                   say: Callable[[str], None] = lambda line: None, live: bool = False,
+                   ) -> tuple[PosePipeline, LoadedPoseModel]:
     """The pipeline ``choice`` describes, and the loaded pose model (its name, precision and device, for display).
     ``say`` gets notes and warnings in one line each (an export made once, a detector that fell back to the full
-    frame). Raises ``StudioError`` (one line) for a model or detector that cannot be used."""
+    frame). ``live``: for a live view, whose detector runs beside the pose step (``engine.PoseEngine``'s
+    ``detect_beside``): the cores are split between them (``ThreadBudget.live_pose_threads``). Raises ``StudioError`` (one line) for a model or
+    detector that cannot be used."""
+    budget = thread_budget()
     loaded = open_pose_model(choice.model, choice.backend, choice.device, fp16=choice.half,
-                             input_size=choice.input_size, registry=registry, say=say, precision=choice.precision)
+                             input_size=choice.input_size, registry=registry, say=say, precision=choice.precision,
+                             threads=budget.live_pose_threads if live else None)
     for note in loaded.spec.notes:
         say(f"note: {note}")
-    detector = open_detector(choice, on_gpu=loaded.backend.device_type != "cpu", say=say)
+    threads = budget.beside_detector_threads if live else None
+    detector = open_detector(choice, on_gpu=loaded.backend.device_type != "cpu", say=say, threads=threads)
     wholebody = open_wholebody(choice, loaded, registry, say)
     return PosePipeline(loaded.backend, loaded.spec, detector, options or PipelineOptions(), wholebody), loaded
 
@@ -65,11 +72,12 @@ def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
 
 
 def open_detector(choice: PipelineChoice, on_gpu: bool = False,
-                  say: Callable[[str], None] = lambda line: None) -> PersonDetector:
-    """The detector of ``choice`` alone (INT8 calibration, labelling with a teacher), as ``build_pipeline`` opens it."""
+                  say: Callable[[str], None] = lambda line: None, threads: int | None = None) -> PersonDetector:
+    """The detector of ``choice`` alone (INT8 calibration, labelling with a teacher), as ``build_pipeline`` opens it.
+    ``threads``: its ONNX Runtime session's intra-op threads (None: the thread budget's)."""
     return make_detector(choice.detector, choice.det_conf, choice.det_iou, "cuda" if on_gpu else "cpu", warn=say,
                          trust=choice.trust_detector, sha256=choice.detector_sha256, imgsz=choice.detector_size,
-                         runtime=detector_runtime(on_gpu))
+                         runtime=detector_runtime(on_gpu), threads=threads)
 
 
 def resolve_detector(name: str | None, registry, say: Callable[[str], None] = lambda line: None,

@@ -10,6 +10,7 @@ import numpy as np
 from ..models.spec import PoseModelSpec
 from .codec.heatmap_codec import HeatmapCodec
 from .codec.transforms import person_crops
+from .detect.background import Arrival, BackgroundDetector, BackgroundSchedule
 from .detect.detector import Detections, PersonDetector
 from .detect.schedule import DetectionSchedule
 from .options import PipelineOptions
@@ -66,6 +67,7 @@ class PosePipeline:
         self.codec = HeatmapCodec.for_spec(self.spec, options.decoder)
         self.smoother = KeypointSmoother(options.smooth_min_cutoff, options.smooth_beta)
         self.schedule = DetectionSchedule(options.det_every, options.redetect_below)
+        self.following = BackgroundSchedule(options.det_every, options.redetect_below)  # ``follow_stage``'s
         self.reset()
 
     def reset(self) -> None:
@@ -73,6 +75,7 @@ class PosePipeline:
         self.tracker.reset()
         self.smoother.reset()
         self.schedule.reset()
+        self.following.reset()
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """Network output float32 [N, K, h, w] for normalised crops [N, 3, H, W] (``heatmaps.predict_heatmaps``)."""
@@ -125,6 +128,42 @@ class PosePipeline:
                 detected, detections = True, self._detect(frame_bgr, timer)
         persons = self.estimate(frame_bgr, detections, timer)
         self.schedule.remember(persons, detected, timer.ms)
+        return self._finish(frame_bgr, frame_index, timestamp_s, persons, timer)
+
+    def follow_stage(
+        self, frame_bgr: np.ndarray, frame_index: int, timestamp_s: float, detector: BackgroundDetector,
+        timer: StageTimer,
+    ) -> FrameResult:
+        """Live: keypoints, track IDs and smoothing for one frame while the detector runs beside, in ``detector``'s
+        thread (``detect/background.py``): boxes follow the keypoints, a detection is handed the frame when due, and
+        boxes that arrived since the last frame are merged first. Waits for the detector only when nobody is followed
+        (the first frame, an empty scene: there is nothing else to do). ``timings_ms["detect"]`` is the cost of a
+        detection that arrived, spent beside the frame, not in it, or of the frame's own when it waited."""
+        arrival = detector.take()
+        if arrival is not None:
+            self.following.merge(arrival)
+            timer.ms["detect"] = arrival.ms
+        waited = not self.following.persons
+        if waited:  # nobody to follow: this frame waits for its own detection, as inline
+            start = time.perf_counter()
+            boxes = self.detect_boxes(frame_bgr)  # after the one in flight, if any: they share the detector's lock
+            ms = (time.perf_counter() - start) * 1000
+            self.following.merge(Arrival(frame_index, boxes, ms), current=True)
+            timer.ms["detect"] = timer.ms.get("detect", 0.0) + ms
+        detections = self.following.boxes()
+        if self.following.wants_detection() and not waited:  # asked once per frame: it counts the frames
+            detector.submit(frame_index, frame_bgr)
+        persons = self.estimate(frame_bgr, detections, timer)
+        self.following.after_pose(persons, frame_index, timer.ms)
+        return self._finish(frame_bgr, frame_index, timestamp_s, persons, timer)
+
+    def detect_boxes(self, frame_bgr: np.ndarray) -> Detections:
+        """The detector's boxes for a frame (any thread; one detection at a time)."""
+        with self._detector_lock:
+            return self.detector.detect(frame_bgr)
+
+    def _finish(self, frame_bgr: np.ndarray, frame_index: int, timestamp_s: float, persons: list[PersonPose],
+                timer: StageTimer) -> FrameResult:
         with timer("track"):
             self._track(persons, timestamp_s)
         if self.wholebody is not None:
@@ -141,8 +180,8 @@ class PosePipeline:
                                      self.options.max_batch)
 
     def _detect(self, frame_bgr: np.ndarray, timer: StageTimer) -> Detections:
-        with timer("detect"), self._detector_lock:
-            return self.detector.detect(frame_bgr)
+        with timer("detect"):
+            return self.detect_boxes(frame_bgr)
 
     def _track(self, persons: list[PersonPose], timestamp_s: float) -> None:
         if not (self.options.track or self.options.smooth):

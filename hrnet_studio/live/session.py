@@ -94,7 +94,7 @@ class LiveRun:
         recent: deque[float] = deque(maxlen=LATENCIES_KEPT)
         shown = 0.0
         try:
-            for _, result in PoseEngine(self.pipeline, depth=0).run(self._frames(), read_ahead=False):
+            for _, result in PoseEngine(self.pipeline, depth=0, detect_beside=True).run(self._frames(), read_ahead=False):
                 self._record(result)
                 sent = self.streams.send(result)
                 if result.capture_time is not None:

@@ -96,7 +96,7 @@ class PoseWorker(QObject):
                 continue
             pipeline = self.pipeline
             try:
-                for frame, result in PoseEngine(pipeline, depth=0).run(self._frames(), read_ahead=False):
+                for frame, result in PoseEngine(pipeline, depth=0, detect_beside=True).run(self._frames(), read_ahead=False):
                     streams = self.streams.send(frame, result, pipeline.spec.keypoints)
                     self.resultReady.emit(LiveResult(frame, result, pipeline.spec, self.channel.dropped,
                                                      self.capture_ms(), streams=streams))
@@ -134,7 +134,7 @@ class PoseWorker(QObject):
             warnings.append(line) if line.startswith("warning:") else self.noted.emit(line)
 
         try:
-            pipeline, loaded = build_pipeline(choice, self.options, say=tell)
+            pipeline, loaded = build_pipeline(choice, self.options, say=tell, live=True)
         except UnsafeFileError as exc:
             self.untrusted.emit(str(exc.path or choice.detector), str(exc))
             return

@@ -117,13 +117,14 @@ class OnnxPersonDetector:
     runtime = "onnx"
 
     def __init__(self, onnx_file: str | Path, name: str | None = None, conf: float = 0.4, iou: float = 0.5,
-                 device: str = "cpu", imgsz: int = 640, max_det: int = 100):
+                 device: str = "cpu", imgsz: int = 640, max_det: int = 100, threads: int | None = None):
+        """``threads``: intra-op threads of its session (None: the thread budget's)."""
         from .yolo_onnx import YoloOnnx
 
         self.onnx_file = Path(onnx_file)
         if not self.onnx_file.is_file():
             raise DetectorError(f"detector weights not found: {self.onnx_file}")
-        self.model = YoloOnnx(self.onnx_file, imgsz, conf, iou, max_det, device)
+        self.model = YoloOnnx(self.onnx_file, imgsz, conf, iou, max_det, device, threads)
         self.name = name or self.onnx_file.name
         self.person_class = person_class(self.model.names, self.name)
         self.imgsz = imgsz if self.model.dynamic else max(self.model.size)
@@ -193,6 +194,7 @@ def make_detector(
     sha256: str | None = None,
     imgsz: int = 640,
     runtime: str = "torch",
+    threads: int | None = None,
 ) -> PersonDetector:
     """``none`` → full frame; a path → YOLO. A path that cannot be used falls back to the full frame
     with one line through ``warn``, so a single-person video still works offline. A file refused because
@@ -200,7 +202,7 @@ def make_detector(
     ``sha256``: the digest recorded when the file was installed; a file changed since is refused. ``imgsz``: the
     detector's input size in pixels (a multiple of 32; smaller is faster and misses small persons). ``runtime``
     "onnx" runs a ``.pt`` detector through its ONNX export (on the CPU); where the export fails, PyTorch runs it.
-    A ``.onnx`` detector always runs on ONNX Runtime."""
+    A ``.onnx`` detector always runs on ONNX Runtime. ``threads``: its ONNX Runtime session's (None: the budget's)."""
     check_detector_size(imgsz)
     if spec is None or spec.lower() in NO_DETECTOR:
         return FullFrameDetector()
@@ -213,13 +215,13 @@ def make_detector(
     try:
         if Path(spec).suffix.lower() == ".onnx":
             return OnnxPersonDetector(spec, conf=conf, iou=iou, device="cpu" if device == "cpu" else "auto",
-                                      imgsz=imgsz)
+                                      imgsz=imgsz, threads=threads)
         if runtime == "onnx" and Path(spec).suffix.lower() == ".pt" and Path(spec).is_file():
             try:
                 from ...models.detector_export import onnx_detector
 
                 _, exported = onnx_detector(spec, trust=trust, say=warn)
-                return OnnxPersonDetector(exported, Path(spec).name, conf=conf, iou=iou, imgsz=imgsz)
+                return OnnxPersonDetector(exported, Path(spec).name, conf=conf, iou=iou, imgsz=imgsz, threads=threads)
             except DetectorError as exc:
                 warn(f"warning: {exc}; the detector runs on PyTorch instead")
         return YoloPersonDetector(spec, conf=conf, iou=iou, device=device, trust=trust, imgsz=imgsz)

@@ -106,12 +106,13 @@ class YoloOnnx:
     ``detect(frame, class_id)`` → (boxes ``[N, 4]`` float32 x1, y1, x2, y2 in frame pixels, scores ``[N]``,
     a pose model's keypoints ``[N, K, 3]`` x, y in frame pixels and confidence, else None)."""
 
-    def __init__(self, path: str | Path, imgsz: int, conf: float, iou: float, max_det: int, device: str = "cpu"):
+    def __init__(self, path: str | Path, imgsz: int, conf: float, iou: float, max_det: int, device: str = "cpu",
+                 threads: int | None = None):
         from ..runtime.ort_session import open_session
 
         path = Path(path)
         try:
-            self.session = open_session(path, device)
+            self.session = open_session(path, device, threads)
             meta = self.session.get_modelmeta().custom_metadata_map
             self.names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
             self.stride = int(meta.get("stride", 32))
