@@ -102,7 +102,8 @@ class CameraSource:
         for _ in range(self.MAX_FAILED_READS):
             ok, image = self._cap.read()
             if ok and image is not None:
-                frame = Frame(self._next, time.monotonic() - self._start, image)
+                caught = camera_time(self._cap.get(cv2.CAP_PROP_POS_MSEC), time.monotonic())
+                frame = Frame(self._next, caught - self._start, image, capture_time=caught)
                 self._next += 1
                 return frame
             time.sleep(0.02)
@@ -113,6 +114,16 @@ class CameraSource:
 
     def close(self) -> None:
         self._cap.release()
+
+
+def camera_time(position_ms: float, read_at: float, window_s: float = 1.0) -> float:
+    """When a camera caught a frame, in seconds on the monotonic clock (``time.monotonic``): the camera's own
+    timestamp when the backend gives one on that clock (Linux's V4L2 stamps each buffer when the driver received it,
+    on CLOCK_MONOTONIC, and OpenCV reports it as ``CAP_PROP_POS_MSEC``), else ``read_at``, the moment the read
+    returned. A timestamp counts as the camera's only when it is no later than the read and at most ``window_s``
+    before it: other backends report a position since the stream began, or nothing (0)."""
+    stamped = position_ms / 1000.0
+    return stamped if 0.0 <= read_at - stamped <= window_s else read_at
 
 
 class PacedVideoCamera:

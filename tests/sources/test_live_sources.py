@@ -15,6 +15,7 @@ from hrnet_studio.sources.live import (
     ImageFolderSource,
     PacedVideoCamera,
     SourceError,
+    camera_time,
     open_source,
     probe_cameras,
 )
@@ -76,6 +77,41 @@ def test_missing_camera_is_a_clear_error():
     assert isinstance(probe_cameras(), list)  # no cameras here: an empty list, quickly
     with pytest.raises(VideoError, match="video not found"):
         open_source("/nonexistent/clip.mp4")
+
+
+class StampingCapture:
+    """A camera whose backend stamps its frames (``CAP_PROP_POS_MSEC``) with the values given."""
+
+    def __init__(self, stamps_ms):
+        self.stamps_ms, self.position = list(stamps_ms), 0.0
+
+    def isOpened(self):
+        return True
+
+    def read(self):
+        self.position = self.stamps_ms.pop(0)
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def get(self, prop):
+        return self.position if prop == cv2.CAP_PROP_POS_MSEC else 0.0
+
+    def release(self):
+        pass
+
+
+def test_a_camera_frame_carries_the_time_the_camera_caught_it_when_the_backend_stamps_it(monkeypatch):
+    now = time.monotonic()
+    assert camera_time(1000 * (now - 0.040), now) == pytest.approx(now - 0.040)  # V4L2: 40 ms before the read
+    assert camera_time(0.0, now) == now  # no timestamp
+    assert camera_time(1000 * 3.2, now) == now  # a position since the stream began: not this clock
+    assert camera_time(1000 * (now + 0.5), now) == now  # after the read: not this clock either
+    caught = time.monotonic() - 0.030
+    monkeypatch.setattr(cv2, "VideoCapture", lambda index, backend: StampingCapture([1000 * caught, 0.0]))
+    camera = CameraSource(0)
+    stamped, unstamped = camera.read(), camera.read()
+    assert stamped.capture_time == pytest.approx(caught, abs=1e-6)  # the camera's time, 30 ms before the read
+    assert unstamped.capture_time >= caught + 0.030  # no stamp: the time of its read
+    assert unstamped.timestamp_s == pytest.approx(unstamped.capture_time - camera._start)
 
 
 def test_channel_drops_stale_frames_for_live_sources():
