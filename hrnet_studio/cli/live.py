@@ -42,7 +42,7 @@ def add_live_parser(sub) -> None:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from ..live.options import StreamOptions, open_streams
+    from ..live.options import StreamOptions, open_streams, stream_parts
     from ..live.session import LiveLimits, LiveRun
     from ..live.sinks import StreamFormat, Streams
     from ..sources.live import open_live
@@ -57,7 +57,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         if probe is None:
             raise StudioError(f"{source.name} gave no frame")
         height, width = probe.image.shape[:2]
-        fmt = StreamFormat(pipeline.spec.keypoints, width, height, args.normalized)
+        fmt = StreamFormat(pipeline.spec.keypoints, width, height, args.normalized, stream_parts(pipeline))
         streams = Streams(open_streams(StreamOptions(args.osc, args.ws, args.lsl, args.normalized), fmt))
     except BaseException:
         source.close()

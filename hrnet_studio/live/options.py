@@ -73,19 +73,21 @@ class LiveStreams:
         with self._lock:
             self._wanted = options
 
-    def send(self, frame, result: FrameResult, keypoints: KeypointSet) -> str:
-        """Send ``result`` (of ``frame``) to the streams asked for; returns their state for the status line."""
+    def send(self, frame, result: FrameResult, keypoints: KeypointSet,
+             parts: tuple[tuple[str, KeypointSet], ...] = ()) -> str:
+        """Send ``result`` (of ``frame``) to the streams asked for; returns their state for the status line.
+        ``parts``: the face and hand landmark sets sent with each person (``StreamFormat.parts``)."""
         with self._lock:
             wanted = self._wanted
         height, width = frame.image.shape[:2]
-        key = (wanted, keypoints, width, height)
+        key = (wanted, keypoints, width, height, parts)
         if key != self._opened_for:
             self.close()
             self._opened_for = key
             if wanted.any:
                 try:
                     self._streams = Streams(open_streams(wanted, StreamFormat(keypoints, width, height,
-                                                                              wanted.normalized)))
+                                                                              wanted.normalized, parts)))
                 except StudioError as exc:
                     self._say(str(exc))
         if self._streams is None:
@@ -97,3 +99,9 @@ class LiveStreams:
         if self._streams is not None:
             self._streams.close()
             self._streams = None
+
+
+def stream_parts(pipeline) -> tuple[tuple[str, KeypointSet], ...]:
+    """The whole-body parts a pipeline adds to each person, for ``StreamFormat.parts`` (none without face or hand
+    models)."""
+    return tuple(pipeline.wholebody.part_sets.items()) if pipeline.wholebody is not None else ()

@@ -5,6 +5,9 @@ Messages (addresses and arguments; ``docs/live.md`` documents them for receivers
     /pose/frame                  [frame index (i), capture time (d), sent time (d), persons (i)]
     /pose/person/<id>            [x1, y1, x2, y2, score]           the box (f)
     /pose/person/<id>/<joint>    [x, y, score]                     each joint by its name (f)
+    /pose/person/<id>/<part>     [x1, y1, x2, y2]                  with face or hand models: the part's box (f)
+    /pose/person/<id>/<part>/<n> [x, y, score]                     each landmark (f): a hand's by name, a face's by
+                                                                    number (0…); parts are face, left_hand, right_hand
 
 Coordinates are frame pixels, or 0–1 of the frame with ``normalized``. Times are seconds on the sender's monotonic
 clock (doubles: a float would round them to milliseconds); the bundle's timetag is the capture time on the wall
@@ -64,6 +67,17 @@ class OscSink:
                 x, y = self.fmt.xy(*xy)
                 messages.append(_message(f"/pose/person/{pid}/{name}",
                                          [(float(x), "f"), (float(y), "f"), (float(score), "f")]))
+            for part, landmarks in self.fmt.parts:
+                found = person.parts.get(part)
+                if found is None:
+                    continue
+                (x1, y1), (x2, y2) = self.fmt.xy(*found.bbox[:2]), self.fmt.xy(*found.bbox[2:])
+                messages.append(_message(f"/pose/person/{pid}/{part}", [(float(v), "f") for v in (x1, y1, x2, y2)]))
+                names = range(landmarks.num_joints) if part == "face" else landmarks.names
+                for name, xy, score in zip(names, found.keypoints, found.scores):
+                    x, y = self.fmt.xy(*xy)
+                    messages.append(_message(f"/pose/person/{pid}/{part}/{name}",
+                                             [(float(x), "f"), (float(y), "f"), (float(score), "f")]))
         timetag = capture + self._wall_minus_monotonic
         for group in _datagrams(messages):
             bundle = OscBundleBuilder(timetag)

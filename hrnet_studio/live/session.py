@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import first_line
-from ..export.writers import CocoJsonExporter, CsvExporter
+from ..export.job import wholebody_csv_path
+from ..export.writers import CocoJsonExporter, CsvExporter, PartsCsvExporter
 from ..inference.engine import PoseEngine
 from ..inference.pipeline import PosePipeline
 from ..inference.results import FrameResult
@@ -79,6 +80,8 @@ class LiveRun:
         keypoints = pipeline.spec.keypoints
         self.recorders = ([CsvExporter(csv, keypoints, captured=True)] if csv else []) + \
                          ([CocoJsonExporter(json, keypoints, captured=True)] if json else [])
+        if csv and pipeline.wholebody is not None:  # faces and hands beside the body CSV, as an export writes them
+            self.recorders.append(PartsCsvExporter(wholebody_csv_path(csv), pipeline.wholebody.part_sets))
 
     def stop(self) -> None:
         """Ends the run after the frame in hand (any thread; Ctrl-C's handler)."""

@@ -22,13 +22,15 @@ from ..skeletons import KeypointSet
 
 @dataclass(frozen=True)
 class StreamFormat:
-    """What every sink needs to describe a frame: the keypoint set, the frame's size (pixels) and whether to send
-    coordinates in 0–1 of the frame instead of pixels."""
+    """What every sink needs to describe a frame: the keypoint set, the frame's size (pixels), whether to send
+    coordinates in 0–1 of the frame instead of pixels, and the whole-body parts sent with each person ((part,
+    landmark set) pairs such as ("face", WFLW's 98); none without face and hand models)."""
 
     keypoints: KeypointSet
     width: int
     height: int
     normalized: bool = False
+    parts: tuple[tuple[str, KeypointSet], ...] = ()
 
     def xy(self, x: float, y: float) -> tuple[float, float]:
         """A point in frame pixels as the stream sends it (pixels, or 0–1 of the frame's width and height)."""
@@ -100,21 +102,42 @@ def frame_message(result: FrameResult, fmt: StreamFormat, sent_time: float) -> d
     """The frame as one JSON-ready dict (the WebSocket message; the guide documents it)::
 
         {"type": "frame", "frame": 12, "capture_time": 3101.25, "sent_time": 3101.29, "unit": "pixels",
-         "persons": [{"id": 1, "box": [x1, y1, x2, y2], "score": 0.93, "keypoints": [[x, y, s], …]}, …]}
+         "persons": [{"id": 1, "box": [x1, y1, x2, y2], "score": 0.93, "keypoints": [[x, y, s], …],
+                      "parts": {"face": {"box": [x1, y1, x2, y2], "keypoints": [[x, y, s], …]}, …}}, …]}
+
+    ``parts`` only with face or hand models, and only the parts seen on that person in that frame.
     """
     persons = []
     for slot, p in enumerate(result.persons):
         (x1, y1), (x2, y2) = fmt.xy(*p.bbox[:2]), fmt.xy(*p.bbox[2:])
-        persons.append({"id": int(p.track_id if p.track_id >= 0 else slot),
-                        "box": [round(float(v), 4) for v in (x1, y1, x2, y2)], "score": round(float(p.box_score), 4),
-                        "keypoints": [[round(float(v), 4) for v in (*fmt.xy(*xy), s)]
-                                      for xy, s in zip(p.keypoints, p.scores)]})
+        person = {"id": int(p.track_id if p.track_id >= 0 else slot),
+                  "box": [round(float(v), 4) for v in (x1, y1, x2, y2)], "score": round(float(p.box_score), 4),
+                  "keypoints": _points(fmt, p.keypoints, p.scores)}
+        if fmt.parts:
+            person["parts"] = {
+                part: {"box": [round(float(v), 4) for v in (*fmt.xy(*found.bbox[:2]), *fmt.xy(*found.bbox[2:]))],
+                       "keypoints": _points(fmt, found.keypoints, found.scores)}
+                for part, _ in fmt.parts if (found := p.parts.get(part)) is not None}
+        persons.append(person)
     return {"type": "frame", "frame": int(result.frame_index), "capture_time": result.capture_time,
             "sent_time": sent_time, "unit": fmt.unit, "persons": persons}
 
 
+def _points(fmt: StreamFormat, keypoints, scores) -> list[list[float]]:
+    return [[round(float(v), 4) for v in (*fmt.xy(*xy), s)] for xy, s in zip(keypoints, scores)]
+
+
 def hello_message(fmt: StreamFormat) -> dict:
-    """The first message a receiver gets: the keypoint set (names, skeleton edges as index pairs) and the frame."""
+    """The first message a receiver gets: the keypoint set (names, skeleton edges as index pairs) and the frame;
+    with face or hand models, ``parts``: each part's landmark set (name, landmark names, edges)."""
+    hello = _hello(fmt)
+    if fmt.parts:
+        hello["parts"] = {part: {"keypoints": landmarks.name, "names": list(landmarks.names),
+                                 "skeleton": [list(edge) for edge in landmarks.edges]} for part, landmarks in fmt.parts}
+    return hello
+
+
+def _hello(fmt: StreamFormat) -> dict:
     return {"type": "hello", "keypoints": fmt.keypoints.name, "names": list(fmt.keypoints.names),
             "skeleton": [list(edge) for edge in fmt.keypoints.edges], "width": fmt.width, "height": fmt.height,
             "unit": fmt.unit, "clock": "seconds on the sender's monotonic clock"}

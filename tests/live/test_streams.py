@@ -5,6 +5,7 @@ Lab Streaming Layer here stays on this machine: discovery on the loopback only, 
 configuration once, when first used, so it is set before pylsl is imported. (liblsl has no setting for the address
 its outlets' data sockets bind to; with discovery confined to the machine no other host finds them.)"""
 import atexit
+import csv
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from helpers import read_csv
 from hrnet_studio.export.table import read_table
 from hrnet_studio.inference.factory import build_pipeline
 from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
+from hrnet_studio.live.options import stream_parts
 from hrnet_studio.live.session import LiveLimits, LiveRun
 from hrnet_studio.live.sinks import StreamFormat, Streams
 from hrnet_studio.sources.live import open_live
@@ -194,3 +196,44 @@ def test_a_stream_that_fails_is_retried_and_never_stops_the_run(pipeline, videos
     assert streams.status() == "OSC 192.0.2.1:9000 retrying: [Errno 101] Network is unreachable"
     header, rows = read_csv(tmp_path / "p.csv")
     assert len(rows) == 5 and header[-1] == "capture_time"
+
+
+def test_faces_and_hands_go_to_every_stream_and_beside_the_recording(small_checkpoint_96x128, landmark_files, videos,
+                                                                    tmp_path, models_home):
+    choice = PipelineChoice(model=str(small_checkpoint_96x128), detector="none", device="cpu", backend="torch",
+                            face_model=str(landmark_files["face"]), hand_model=str(landmark_files["hand"]))
+    pipeline, _ = build_pipeline(choice, PipelineOptions.live(), say=lambda line: None, live=True)
+    source = open_live(videos / CLIP)
+    first = source.read()
+    fmt = StreamFormat(pipeline.spec.keypoints, 340, 256, parts=stream_parts(pipeline))
+    osc = OscReceiver()
+    web = WebSocketSink("127.0.0.1", 0, fmt)
+    client = WsReceiver(web.port)
+    client.start()
+    assert client.connected.wait(10)
+    run = LiveRun(source, pipeline, Streams([OscSink("127.0.0.1", osc.port, fmt), web]), csv=tmp_path / "live.csv",
+                  limits=LiveLimits(max_frames=4), first=first)
+    assert run.run().frames == 4
+    client.join(10)
+    osc.stop()
+
+    parts = {(int(r["frame"]), int(r["person_id"])): r for r in csv.DictReader((tmp_path / "live.wholebody.csv").open())}
+    assert len(parts) == 4  # one person a frame, beside the body rows
+    hello, *frames = client.messages
+    assert list(hello["parts"]) == ["face", "left_hand", "right_hand"] and len(hello["parts"]["face"]["names"]) == 68
+    seen = 0
+    for message in frames:
+        for person in message["persons"]:
+            row = parts[(message["frame"], person["id"])]
+            assert sorted(person["parts"]) == sorted(p for p in hello["parts"] if row[f"{p}_box_x1"] != "")
+            for part, found in person["parts"].items():
+                labels = [f"face_{i}" for i in range(68)] if part == "face" else \
+                    [f"{part}_{n}" for n in hello["parts"][part]["names"]]
+                np.testing.assert_allclose(np.array(found["keypoints"])[:, :2],
+                                           [[float(row[f"{lb}_x"]), float(row[f"{lb}_y"])] for lb in labels], atol=0.006)
+                seen += 1
+    assert seen >= 2  # some parts were seen (the random body model's joints are sure enough for some)
+    face_points = [address for address, _ in osc.messages if address.startswith("/pose/person/1/face/")]
+    hand_wrists = [address for address, _ in osc.messages if address == "/pose/person/1/left_hand/wrist"]
+    assert len(face_points) == 68 * sum(row["face_box_x1"] != "" for row in parts.values())
+    assert len(hand_wrists) == sum(row["left_hand_box_x1"] != "" for row in parts.values())

@@ -18,7 +18,7 @@ from ...inference.factory import build_pipeline
 from ...inference.options import PipelineChoice, PipelineOptions
 from ...inference.pipeline import PosePipeline
 from ...inference.results import FrameResult
-from ...live.options import LiveStreams, StreamOptions
+from ...live.options import LiveStreams, StreamOptions, stream_parts
 from ...models.spec import PoseModelSpec
 from ...sources.channel import FrameChannel
 from ...sources.video_file import Frame
@@ -97,7 +97,7 @@ class PoseWorker(QObject):
             pipeline = self.pipeline
             try:
                 for frame, result in PoseEngine(pipeline, depth=0, detect_beside=True).run(self._frames(), read_ahead=False):
-                    streams = self.streams.send(frame, result, pipeline.spec.keypoints)
+                    streams = self.streams.send(frame, result, pipeline.spec.keypoints, stream_parts(pipeline))
                     self.resultReady.emit(LiveResult(frame, result, pipeline.spec, self.channel.dropped,
                                                      self.capture_ms(), streams=streams))
             except Exception as exc:  # a failing model must not take the app down
