@@ -34,6 +34,10 @@ def add_live_parser(sub) -> None:
                          help=f"a Lab Streaming Layer outlet (stream name; default {LSL_NAME})")
     streams.add_argument("--normalized", action="store_true",
                          help="stream coordinates in 0-1 of the frame instead of pixels")
+    streams.add_argument("--predict", metavar="auto|MS",
+                         help="send each tracked person's joints where they will be: moved ahead by the frame's "
+                              "latency (auto) or MS milliseconds, by a constant-velocity Kalman filter per joint "
+                              "(recordings keep the measured joints; off by default)")
     end = live.add_argument_group("when to end (default: at the source's end, or Ctrl-C)")
     end.add_argument("--max-frames", type=int, metavar="N", help="after this many frames")
     end.add_argument("--seconds", type=float, metavar="S", help="after this many seconds")
@@ -42,7 +46,12 @@ def add_live_parser(sub) -> None:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from ..live.options import StreamOptions, open_streams, stream_parts
+    from ..live.options import (
+        StreamOptions,
+        open_streams,
+        stream_parts,
+        stream_predictor,
+    )
     from ..live.session import LiveLimits, LiveRun
     from ..live.sinks import StreamFormat, Streams
     from ..sources.live import open_live
@@ -58,7 +67,9 @@ def cmd_live(args: argparse.Namespace) -> int:
             raise StudioError(f"{source.name} gave no frame")
         height, width = probe.image.shape[:2]
         fmt = StreamFormat(pipeline.spec.keypoints, width, height, args.normalized, stream_parts(pipeline))
-        streams = Streams(open_streams(StreamOptions(args.osc, args.ws, args.lsl, args.normalized), fmt))
+        wanted = StreamOptions(args.osc, args.ws, args.lsl, args.normalized, args.predict)
+        predict = stream_predictor(wanted)  # a bad value is refused before any stream opens
+        streams = Streams(open_streams(wanted, fmt), predict)
     except BaseException:
         source.close()
         raise

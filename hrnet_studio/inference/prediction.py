@@ -104,3 +104,47 @@ class PosePredictor:
     def _forget(self, now: float) -> None:
         for track_id in [t for t, s in self._tracks.items() if now - s.time > MAX_AGE_S]:
             del self._tracks[track_id]
+
+
+def parse_ahead(text: str) -> float | None:
+    """A user's ``--predict``: ``auto`` (None: each frame's own latency) or milliseconds (0-1000) → seconds; anything
+    else is one line."""
+    from ..errors import StudioError
+
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        ms = float(text)
+    except ValueError:
+        raise StudioError(f"predict: expected auto or milliseconds (e.g. 100), got {text!r}") from None
+    if not 0 <= ms <= 1000:
+        raise StudioError(f"predict: milliseconds must be from 0 to 1000, got {text}")
+    return ms / 1000
+
+
+class PredictAhead:
+    """What a stream sends with prediction on: each result's tracked persons with their sure joints moved ahead by
+    ``ahead_s`` seconds, or (None) by the frame's own latency when it is sent (capture time to now). Persons without
+    a track ID and unsure joints go as measured; the result given is not changed."""
+
+    def __init__(self, ahead_s: float | None = None, predictor: PosePredictor | None = None):
+        self.ahead_s = ahead_s
+        self.predictor = predictor or PosePredictor()
+
+    def __call__(self, result, now: float):
+        """``result`` (a ``FrameResult``) as of ``now`` (``time.monotonic()``): a copy with predicted keypoints."""
+        from dataclasses import replace
+
+        caught = result.capture_time if result.capture_time is not None else None
+        time_s = caught if caught is not None else result.timestamp_s
+        ahead = self.ahead_s if self.ahead_s is not None else (max(0.0, now - caught) if caught is not None else 0.0)
+        persons = []
+        for person in result.persons:
+            if person.track_id < 0:
+                persons.append(person)
+                continue
+            self.predictor.update(person.track_id, time_s, person.keypoints, person.scores, person.bbox)
+            moved = self.predictor.predict(person.track_id, ahead)
+            sure = (person.scores >= self.predictor.min_score)[:, None]
+            persons.append(replace(person, keypoints=np.where(sure, moved, person.keypoints).astype(np.float32)))
+        return replace(result, persons=persons)

@@ -24,10 +24,20 @@ class StreamOptions:
     ws: str | None = None  # [HOST:]PORT
     lsl: str | None = None  # the outlet's name
     normalized: bool = False
+    predict: str | None = None  # joints moved ahead: "auto" (by each frame's latency) or milliseconds; None: off
 
     @property
     def any(self) -> bool:
         return bool(self.osc or self.ws or self.lsl)
+
+
+def stream_predictor(options: StreamOptions):
+    """The prediction ``options`` ask for (``prediction.PredictAhead``), or None; a bad value is one line."""
+    if not options.predict:
+        return None
+    from ..inference.prediction import PredictAhead, parse_ahead
+
+    return PredictAhead(parse_ahead(options.predict))
 
 
 def open_streams(options: StreamOptions, fmt: StreamFormat) -> list[StreamSink]:
@@ -87,7 +97,8 @@ class LiveStreams:
             if wanted.any:
                 try:
                     self._streams = Streams(open_streams(wanted, StreamFormat(keypoints, width, height,
-                                                                              wanted.normalized, parts)))
+                                                                              wanted.normalized, parts)),
+                                            stream_predictor(wanted))
                 except StudioError as exc:
                     self._say(str(exc))
         if self._streams is None:

@@ -12,6 +12,7 @@ the time it was sent, so receivers can align streams and measure latency.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,13 +64,17 @@ class SinkHealth:
 class Streams:
     """The stream sinks of a run: each frame goes to each, a failing one is noted and retried on the next frame."""
 
-    def __init__(self, sinks: list[StreamSink]):
+    def __init__(self, sinks: list[StreamSink], predict: Callable[[FrameResult, float], FrameResult] | None = None):
+        """``predict``: what the sinks get instead of each result as measured (``prediction.PredictAhead``)."""
         self.sinks = list(sinks)
         self.health = {id(s): SinkHealth() for s in self.sinks}
+        self.predict = predict
 
     def send(self, result: FrameResult) -> float:
         """Send ``result`` to every sink; returns the time it was sent (``time.monotonic()``)."""
         now = time.monotonic()
+        if self.predict is not None and self.sinks:
+            result = self.predict(result, now)
         for sink in self.sinks:
             health = self.health[id(sink)]
             try:

@@ -4,7 +4,8 @@ import json
 import threading
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QScrollArea
 
 osc_server = pytest.importorskip("pythonosc.osc_server", reason="the stream extra: pip install 'hrnet-studio[stream]'")
 pytest.importorskip("websockets", reason="the stream extra: pip install 'hrnet-studio[stream]'")
@@ -12,8 +13,22 @@ from pythonosc.dispatcher import Dispatcher
 from websockets.sync.client import connect
 
 
+def shown(widget):
+    """``widget`` scrolled into view in the settings panel, as a user scrolls to it before clicking."""
+    area = widget.window().findChild(QScrollArea, "settingsScroll")
+    area.ensureWidgetVisible(widget)
+    assert not widget.visibleRegion().isEmpty()
+    return widget
+
+
+def tick(qtbot, check):
+    """A click on a check box's box, where a user clicks (its centre can lie past a short label, where a click does
+    nothing)."""
+    qtbot.mouseClick(shown(check), Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+
+
 def type_into(qtbot, edit, text):
-    edit.setFocus()
+    shown(edit).setFocus()
     edit.selectAll()
     qtbot.keyClicks(edit, text)
     qtbot.keyClick(edit, Qt.Key.Key_Return)
@@ -29,9 +44,9 @@ def test_streams_switch_on_and_off_while_the_video_plays(qtbot, window, videos):
     try:
         assert box.status_label.text() == "off" and not box.options().any
         type_into(qtbot, box.edits["osc"], f"127.0.0.1:{server.server_address[1]}")
-        qtbot.mouseClick(box.checks["osc"], Qt.MouseButton.LeftButton)
+        tick(qtbot, box.checks["osc"])
         type_into(qtbot, box.edits["ws"], "0")  # a free port: the status line says which
-        qtbot.mouseClick(box.checks["ws"], Qt.MouseButton.LeftButton)
+        tick(qtbot, box.checks["ws"])
         window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
         qtbot.waitUntil(lambda: len(received) >= 3, timeout=60_000)
         assert all(persons >= 0 and sent >= capture for _, capture, sent, persons in received)
@@ -42,9 +57,14 @@ def test_streams_switch_on_and_off_while_the_video_plays(qtbot, window, videos):
             frame = json.loads(client.recv(timeout=30))
         assert hello["type"] == "hello" and hello["names"][0] == "nose" and hello["width"] == 340
         assert frame["type"] == "frame" and frame["capture_time"] <= frame["sent_time"]
+        type_into(qtbot, box.predict_edit, "120")  # prediction on while it plays: the streams go on
+        tick(qtbot, box.predict_check)
+        assert box.options().predict == "120" and box.options().osc
+        count = len(received)
+        qtbot.waitUntil(lambda: len(received) >= count + 3, timeout=30_000)
 
-        qtbot.mouseClick(box.checks["osc"], Qt.MouseButton.LeftButton)  # off while it plays
-        qtbot.mouseClick(box.checks["ws"], Qt.MouseButton.LeftButton)
+        tick(qtbot, box.checks["osc"])  # off while it plays
+        tick(qtbot, box.checks["ws"])
         qtbot.waitUntil(lambda: box.status_label.text() == "off", timeout=10_000)
         seen = []
         window.worker.resultReady.connect(lambda live: seen.append(live))
@@ -56,6 +76,7 @@ def test_streams_switch_on_and_off_while_the_video_plays(qtbot, window, videos):
         settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
         assert settings.value("stream/oscAddress") == f"127.0.0.1:{server.server_address[1]}"
         assert settings.value("stream/osc", type=bool) is False
+        assert settings.value("stream/predict", type=bool) is True and settings.value("stream/predictAhead") == "120"
     finally:
         server.shutdown()
         server.server_close()

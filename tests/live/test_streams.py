@@ -237,3 +237,42 @@ def test_faces_and_hands_go_to_every_stream_and_beside_the_recording(small_check
     hand_wrists = [address for address, _ in osc.messages if address == "/pose/person/1/left_hand/wrist"]
     assert len(face_points) == 68 * sum(row["face_box_x1"] != "" for row in parts.values())
     assert len(hand_wrists) == sum(row["left_hand_box_x1"] != "" for row in parts.values())
+
+
+def test_with_prediction_the_streams_get_each_joint_where_it_will_be_and_the_recording_what_was_measured():
+    from hrnet_studio.inference.prediction import PredictAhead
+    from hrnet_studio.inference.results import FrameResult, PersonPose
+
+    class Kept:
+        label = "kept"
+
+        def __init__(self):
+            self.results = []
+
+        def send(self, result, sent_time):
+            self.results.append(result)
+
+        def state(self):
+            return ""
+
+        def close(self):
+            pass
+
+    sink = Kept()
+    streams = Streams([sink], PredictAhead(0.1))  # 100 ms ahead
+    start = np.tile([[100.0, 200.0]], (17, 1))
+    measured = []
+    for i in range(30):  # a person walking right at 300 px/s, 30 frames/s; one joint unsure
+        scores = np.full(17, 0.9, np.float32)
+        scores[5] = 0.05
+        person = PersonPose(np.array([80, 100, 200, 400], np.float32), 0.9,
+                            (start + [300.0 * i / 30, 0]).astype(np.float32), scores, track_id=3)
+        measured.append(person.keypoints.copy())
+        streams.send(FrameResult(i, i / 30, [person], capture_time=1000 + i / 30))
+    sent = sink.results[-1].persons[0]
+    np.testing.assert_allclose(sent.keypoints[0], measured[-1][0] + [30, 0], atol=1.5)  # 300 px/s × 0.1 s ahead
+    np.testing.assert_array_equal(sent.keypoints[5], measured[-1][5])  # unsure: as measured
+    assert sent.track_id == 3
+    untracked = PersonPose(np.array([0, 0, 10, 10], np.float32), 0.9, measured[0], np.ones(17, np.float32))
+    streams.send(FrameResult(30, 1.0, [untracked], capture_time=1001.0))
+    np.testing.assert_array_equal(sink.results[-1].persons[0].keypoints, measured[0])  # no track: as measured

@@ -44,13 +44,23 @@ class StreamBox(QGroupBox):
         self.normalized_check.setToolTip("send x and y as fractions of the frame's width and height, not pixels")
         self.normalized_check.toggled.connect(lambda _: self.changed.emit())
         grid.addWidget(self.normalized_check, len(STREAMS), 0, 1, 2)
+        tip = ("send each tracked person's joints where they will be when received: moved ahead by each frame's "
+               "latency (auto) or by a number of milliseconds (a constant-velocity Kalman filter per joint; "
+               "exports and the picture keep the measured joints)")
+        self.predict_check = QCheckBox("Predict ahead", objectName="streamPredictCheck", toolTip=tip)
+        self.predict_edit = QLineEdit("auto", objectName="streamPredictAhead", toolTip=tip + ": auto or ms")
+        self.predict_check.toggled.connect(lambda _: self.changed.emit())
+        self.predict_edit.editingFinished.connect(lambda: self.predict_check.isChecked() and self.changed.emit())
+        grid.addWidget(self.predict_check, len(STREAMS) + 1, 0)
+        grid.addWidget(self.predict_edit, len(STREAMS) + 1, 1)
         self.status_label = QLabel("off", objectName="streamStatus", wordWrap=True)
-        grid.addWidget(self.status_label, len(STREAMS) + 1, 0, 1, 2)
+        grid.addWidget(self.status_label, len(STREAMS) + 2, 0, 1, 2)
 
     def options(self) -> StreamOptions:
         on = {name: self.edits[name].text().strip() or None if self.checks[name].isChecked() else None
               for name in self.checks}
-        return StreamOptions(**on, normalized=self.normalized_check.isChecked())
+        predict = self.predict_edit.text().strip() or "auto" if self.predict_check.isChecked() else None
+        return StreamOptions(**on, normalized=self.normalized_check.isChecked(), predict=predict)
 
     def show_status(self, text: str) -> None:
         self.status_label.setText(text or ("waiting for the first frame" if self.options().any else "off"))
@@ -60,9 +70,13 @@ class StreamBox(QGroupBox):
             settings.setValue(f"stream/{name}", self.checks[name].isChecked())
             settings.setValue(f"stream/{name}Address", self.edits[name].text())
         settings.setValue("stream/normalized", self.normalized_check.isChecked())
+        settings.setValue("stream/predict", self.predict_check.isChecked())
+        settings.setValue("stream/predictAhead", self.predict_edit.text())
 
     def restore(self, settings: QSettings) -> None:
         for name in self.checks:
             self.edits[name].setText(settings.value(f"stream/{name}Address", self.edits[name].text(), str))
             self.checks[name].setChecked(settings.value(f"stream/{name}", False, bool))
         self.normalized_check.setChecked(settings.value("stream/normalized", False, bool))
+        self.predict_edit.setText(settings.value("stream/predictAhead", self.predict_edit.text(), str))
+        self.predict_check.setChecked(settings.value("stream/predict", False, bool))
