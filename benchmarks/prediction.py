@@ -109,10 +109,10 @@ def main() -> None:
     parser.add_argument("--latencies", type=float, nargs="+", default=[50, 100, 200], help="milliseconds")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--clips", nargs="+", default=list(CLIPS))
-    parser.add_argument("--settings", nargs="+", default=["3:0.01", "1:0.01", "10:0.01", "3:0.03"],
-                        help="accel:noise pairs (person diagonals/s², diagonals)")
+    parser.add_argument("--settings", nargs="+", default=["3:0.01:s", "3:0.01", "10:0.01:s", "1:0.01:s"],
+                        help="accel:noise pairs (person diagonals/s², diagonals), ':s' to shrink unsure velocities")
     args = parser.parse_args()
-    settings = [tuple(float(v) for v in s.split(":")) for s in args.settings]
+    settings = [(float(s.split(":")[0]), float(s.split(":")[1]), s.endswith(":s")) for s in args.settings]
 
     os.environ["HRNET_STUDIO_MODELS"] = tempfile.mkdtemp()
     ModelRegistry().import_file(Path(args.model), name="teacher")
@@ -122,7 +122,7 @@ def main() -> None:
     print(f"model {loaded.spec.arch} {loaded.spec.input_size[0]}x{loaded.spec.input_size[1]}; detector "
           f"{pipeline.detector.name}; {args.frames} frames per clip; error in % of the person's box diagonal, "
           "mean / median")
-    columns = ["none"] + [f"{a:g}:{n:g}" for a, n in settings]
+    columns = ["none"] + [f"{a:g}:{n:g}" + (":s" if shrink else "") for a, n, shrink in settings]
     for source in ("model", "detector"):
         clips = {clip: tracks_of(shared_dir() / "data/videos" / clip, pipeline, args.frames, source)
                  for clip in args.clips}
@@ -132,7 +132,7 @@ def main() -> None:
             pooled: list[list[np.ndarray]] = [[] for _ in columns]
             for clip, frames in clips.items():
                 row = [errors(frames, latency / 1000, None)]
-                row += [errors(frames, latency / 1000, PosePredictor(a, n)) for a, n in settings]
+                row += [errors(frames, latency / 1000, PosePredictor(a, n, shrink=shrink)) for a, n, shrink in settings]
                 for k, e in enumerate(row):
                     pooled[k].append(e)
                 print(f"{clip:<48}{latency:>6g}" + "".join(cell(e) for e in row) + ratio(row))

@@ -54,6 +54,10 @@ def test_stream_settings_that_cannot_work_are_one_line(capsys, videos, small_che
     assert code != 0 and "is a folder: live reads a camera, a stream or a video file" in err
     code, _, err = live(capsys, videos, small_checkpoint_96x128, "--seconds", 0)
     assert code != 0 and "--seconds must be more than 0" in err
+    for value, message in (("soon", "predict: expected auto or milliseconds (e.g. 100), got 'soon'"),
+                           ("5000", "predict: milliseconds must be from 0 to 1000, got 5000")):
+        code, _, err = live(capsys, videos, small_checkpoint_96x128, "--predict", value, "--ws", 0)
+        assert code != 0 and message in err and "Traceback" not in err
     code, _, err = live(capsys, videos, small_checkpoint_96x128, "--csv", tmp_path / "gone" / "a.csv", "--ws", 0)
     assert code != 0 and f"error: output folder does not exist: {tmp_path / 'gone'}" in err  # the server closed
 
