@@ -34,7 +34,7 @@ class ThreadBudget:
     ort_spinning: bool  # ORT workers spin between runs: faster alone, but they take cores from other threads
     opencv_threads: int
     beside_detector_threads: int = 1  # a live view's detector session, running beside the pose step: half the cores
-    live_pose_threads: int = 1  # a live view's pose session on ONNX Runtime: the cores the detector beside it leaves
+    live_pose_threads: int = 1  # a live view's Lite-HRNet on ONNX Runtime: the cores the detector beside it leaves
 
     @classmethod
     def plan(cls, cores: int | None = None) -> ThreadBudget:
@@ -44,14 +44,20 @@ class ThreadBudget:
         ``session.force_spinning_stop``) was worse still: the detector of the next frame runs during the pose run
         (Lite-HRNet-18, gym clip: 0.62-0.67x the frames/s).
 
-        A live view's detector runs beside the pose step (``inference/detect/background.py``), so there the cores are
-        split: on 2 cores one thread each (``benchmarks/live.py``, tai chi clip, detector every 5th frame at 320 px:
-        Lite-HRNet-18 50.9 frames/s against 42.9 with 2 pose threads, which the detector's thread preempts; HRNet-W32
-        INT8 29.7 against 30.1)."""
+        A live view's detector runs beside the pose step (``inference/detect/background.py``) on half the cores; see
+        ``live_pose_threads_for`` for the pose session's."""
         cores = cores or available_cores()
         return cls(cores=cores, torch_threads=cores, ort_intra=cores, ort_inter=1, ort_spinning=False,
                    opencv_threads=1, beside_detector_threads=max(1, cores // 2),
                    live_pose_threads=max(1, cores - cores // 2))
+
+    def live_pose_threads_for(self, arch: str) -> int:
+        """A live view's pose session on ONNX Runtime, for a model of architecture ``arch``. Lite-HRNet's many small
+        operations gain little from a second thread and lose more when the detector beside preempts it: it gets the
+        cores the detector leaves. HRNet's large convolutions use every core. Measured on 2 cores
+        (``benchmarks/live.py``, tai chi clip): Lite-HRNet-18, detector every 5th frame at 320 px, 50.9 frames/s on one
+        thread against 42.9 on two; HRNet-W32 fp32, auto schedule, 11.4 against 16.2; W32 INT8 29.7 against 30.1."""
+        return self.live_pose_threads if arch.startswith("litehrnet") else self.ort_intra
 
     def describe(self) -> str:
         """One line for the status bar and ``bench``."""

@@ -18,6 +18,14 @@ def test_the_plan_gives_the_pose_network_every_core():
     assert thread_budget().cores == available_cores()
 
 
+def test_a_live_view_splits_the_cores_between_pose_and_the_detector_beside_it():
+    for cores, detector, lite in ((1, 1, 1), (2, 1, 1), (16, 8, 8)):
+        budget = ThreadBudget.plan(cores)
+        assert (budget.beside_detector_threads, budget.live_pose_threads) == (detector, lite)
+        assert budget.live_pose_threads_for("litehrnet_18") == lite  # small operations: the cores left
+        assert budget.live_pose_threads_for("hrnet_w32") == budget.ort_intra == cores  # large convolutions: all
+
+
 def test_pytorch_keeps_its_budget_after_the_detector_loads_and_runs(yolo_pose_weights):
     budget = thread_budget()
     # Ultralytics sets OMP_NUM_THREADS=1 on import, turns OpenCV's threads off, and on its first CPU prediction

@@ -30,12 +30,12 @@ def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = Non
     """The pipeline ``choice`` describes, and the loaded pose model (its name, precision and device, for display).
     ``say`` gets notes and warnings in one line each (an export made once, a detector that fell back to the full
     frame). ``live``: for a live view, whose detector runs beside the pose step (``engine.PoseEngine``'s
-    ``detect_beside``): the cores are split between them (``ThreadBudget.live_pose_threads``). Raises ``StudioError`` (one line) for a model or
+    ``detect_beside``): the detector gets its share of the cores (``ThreadBudget``). Raises ``StudioError`` (one line) for a model or
     detector that cannot be used."""
     budget = thread_budget()
     loaded = open_pose_model(choice.model, choice.backend, choice.device, fp16=choice.half,
                              input_size=choice.input_size, registry=registry, say=say, precision=choice.precision,
-                             threads=budget.live_pose_threads if live else None)
+                             live=live)
     for note in loaded.spec.notes:
         say(f"note: {note}")
     threads = budget.beside_detector_threads if live else None

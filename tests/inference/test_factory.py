@@ -5,6 +5,7 @@ from hrnet_studio.errors import StudioError
 from hrnet_studio.inference.factory import build_pipeline, resolve_detector
 from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
 from hrnet_studio.models.registry import ModelRegistry
+from hrnet_studio.thread_budget import thread_budget
 
 
 @pytest.mark.fresh_detector_export
@@ -18,6 +19,11 @@ def test_a_choice_becomes_a_pipeline_on_the_cpu(gui_models):
     assert pipeline.detector.runtime == "onnx" and pipeline.detector.imgsz == 320
     assert pipeline.detector.model.conf == 0.6
     assert any("exporting detector" in line for line in said)  # the one-time export is told
+    budget = thread_budget()
+    assert pipeline.detector.model.session.get_session_options().intra_op_num_threads == budget.ort_intra
+    live, live_loaded = build_pipeline(choice, PipelineOptions.live(), live=True)  # the detector runs beside pose
+    assert live.detector.model.session.get_session_options().intra_op_num_threads == budget.beside_detector_threads
+    assert live_loaded.backend.session.get_session_options().intra_op_num_threads == budget.ort_intra  # an HRNet
 
     torch_pipeline, torch_loaded = build_pipeline(PipelineChoice("w8", detector, "cpu", "torch", sha256))
     assert torch_loaded.backend_kind == "torch" and torch_loaded.backend.device_type == "cpu"

@@ -14,6 +14,7 @@ from ...models.metadata import POSE
 from ...models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
 from ...models.spec import PoseModelSpec
 from ...thread_budget import enforce as enforce_thread_budget
+from ...thread_budget import thread_budget
 from ..options import BACKENDS, PRECISIONS
 from .backends import PoseBackend, TorchBackend, gpu_present
 
@@ -51,11 +52,12 @@ def open_pose_model(
     registry: ModelRegistry | None = None,
     say: Callable[[str], None] | None = None,
     precision: str = "fp32",
-    threads: int | None = None,
+    live: bool = False,
 ) -> LoadedPoseModel:
     """The model ``ref`` (a registered name or a file; None = the default) ready to run. ``precision`` "int8" runs
-    its INT8 version (``hrnet-studio models quantize``) on ONNX Runtime. ``threads``: intra-op threads of an ONNX
-    Runtime session (None: the thread budget's; PyTorch's are the process's)."""
+    its INT8 version (``hrnet-studio models quantize``) on ONNX Runtime. ``live``: for a live view, whose detector
+    runs beside: an ONNX Runtime session gets ``ThreadBudget.live_pose_threads_for`` its architecture (PyTorch's
+    threads are the process's)."""
     if backend not in BACKENDS:
         raise StudioError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
@@ -72,7 +74,7 @@ def open_pose_model(
     if record.problem:
         raise StudioError(record.problem)
     if precision == "int8" or (record.metadata and record.metadata.precision == "int8"):
-        return _open_int8(record, backend, device, input_size, registry, threads)
+        return _open_int8(record, backend, device, input_size, registry, live)
     is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
     kind = backend if backend != "auto" else _auto_backend(record, registry, device, is_onnx)
     if kind == "torch":
@@ -96,11 +98,11 @@ def open_pose_model(
             say(f"note: running {record.name} with PyTorch: {exc}")
         return open_pose_model(record.path, "torch", device, fp16, channels_last, input_size, registry, say)
 
-    return _open_onnx(record, onnx_record, device, input_size, threads)
+    return _open_onnx(record, onnx_record, device, input_size, live)
 
 
 def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
-               input_size: tuple[int, int] | None, threads: int | None = None) -> LoadedPoseModel:
+               input_size: tuple[int, int] | None, live: bool = False) -> LoadedPoseModel:
     from .onnx_backend import OnnxBackend
 
     meta = onnx_record.metadata
@@ -109,7 +111,7 @@ def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
     if input_size is not None and tuple(input_size) != tuple(meta.input_size):
         raise StudioError(f"{onnx_record.name} was exported for input {meta.input_size[0]}x{meta.input_size[1]}; "
                           f"an ONNX model's input size is fixed (export again for {input_size[0]}x{input_size[1]})")
-    runner = OnnxBackend(onnx_record.path, device, threads)
+    runner = OnnxBackend(onnx_record.path, device, thread_budget().live_pose_threads_for(meta.arch) if live else None)
     spec = meta.spec(onnx_record.path)
     return LoadedPoseModel(runner, spec, record, "onnx", meta.precision, meta.guarded is not False)
 
@@ -122,7 +124,7 @@ def int8_version(record: ModelRecord, registry: ModelRegistry) -> ModelRecord | 
 
 
 def _open_int8(record: ModelRecord, backend: str, device: str, input_size: tuple[int, int] | None,
-               registry: ModelRegistry, threads: int | None = None) -> LoadedPoseModel:
+               registry: ModelRegistry, live: bool = False) -> LoadedPoseModel:
     """The INT8 version of ``record`` (or ``record`` itself when it is one), on ONNX Runtime."""
     if backend == "torch":
         raise StudioError("INT8 models run on ONNX Runtime: choose the onnx (or auto) backend")
@@ -130,7 +132,7 @@ def _open_int8(record: ModelRecord, backend: str, device: str, input_size: tuple
     if int8 is None:
         raise StudioError(f"{record.name} has no INT8 version made from this file: run `hrnet-studio models quantize "
                           f"{record.name}` (in the app: Tools ▸ Quantize to INT8…)")
-    return _open_onnx(record, int8, device, input_size, threads)
+    return _open_onnx(record, int8, device, input_size, live)
 
 
 def _auto_backend(record: ModelRecord, registry: ModelRegistry, device: str, is_onnx: bool) -> str:
