@@ -9,6 +9,7 @@ import numpy as np
 
 from ..models.spec import PoseModelSpec
 from .codec.heatmap_codec import HeatmapCodec
+from .codec.tensor_crops import person_crops_tensor
 from .codec.transforms import person_crops
 from .detect.background import Arrival, BackgroundDetector, BackgroundSchedule
 from .detect.detector import Detections, PersonDetector
@@ -16,7 +17,7 @@ from .detect.schedule import DetectionSchedule
 from .options import PipelineOptions
 from .results import FrameResult, PersonPose
 from .runtime.backends import PoseBackend
-from .runtime.heatmaps import predict_heatmaps
+from .runtime.heatmaps import predict_heatmaps, predict_heatmaps_tensor
 from .tracking import KeypointSmoother, PoseTracker
 from .wholebody import WholeBodyStage
 
@@ -52,6 +53,7 @@ class PosePipeline:
         self.spec = spec
         self.detector = detector
         self.wholebody = wholebody  # face and hand landmarks after the body (off when None)
+        self.tensor_path = hasattr(backend, "infer_tensor")  # PyTorch: crops and decoding on its device
         self.tracker = PoseTracker(spec.keypoints.oks_sigmas())
         self._detector_lock = threading.Lock()  # the detect stage and a fallback in the pose stage share it
         self.options = options or PipelineOptions()
@@ -90,6 +92,8 @@ class PosePipeline:
         timer = timer or StageTimer()
         if len(detections) == 0:
             return []
+        if self.tensor_path:
+            return self._estimate_on_device(frame_bgr, detections, timer)
         with timer("crop"):
             batch, centers, scales = person_crops(frame_bgr, detections.boxes, self.spec.input_size,
                                                   self.spec.normalization, udp=self.codec.udp)
@@ -97,6 +101,26 @@ class PosePipeline:
             heatmaps = self.heatmaps(batch)
         with timer("decode"):
             coords, maxvals = self.codec.decode(heatmaps, centers, scales)
+        return self._poses(detections, coords, maxvals)
+
+    def _estimate_on_device(self, frame_bgr: np.ndarray, detections: Detections, timer: StageTimer
+                            ) -> list[PersonPose]:
+        """``estimate`` on the backend's torch device: the frame goes up once, crops are made, run and decoded
+        there; keypoints and scores come back (``codec/tensor_crops.py``, ``codec/tensor_decode.py``)."""
+        with timer("crop"):
+            batch, centers, scales = person_crops_tensor(frame_bgr, detections.boxes, self.spec.input_size,
+                                                         self.backend.device, self.spec.normalization,
+                                                         udp=self.codec.udp)
+        with timer("pose"):
+            heatmaps = predict_heatmaps_tensor(self.backend, batch, self.spec.keypoints.flip_pairs,
+                                               self.options.flip_test, self.options.max_batch,
+                                               shift=self.codec.flip_shift)
+        with timer("decode"):
+            coords, maxvals = self.codec.decode_tensor(heatmaps, centers, scales)
+        return self._poses(detections, coords, maxvals)
+
+    @staticmethod
+    def _poses(detections: Detections, coords: np.ndarray, maxvals: np.ndarray) -> list[PersonPose]:
         return [
             PersonPose(detections.boxes[i].astype(np.float32), float(detections.scores[i]), coords[i], maxvals[i, :, 0])
             for i in range(len(coords))

@@ -224,9 +224,9 @@ def test_pytorch_work_stays_in_the_callers_thread():
             return super().detect(frame_bgr)
 
     class NamingBackend(TorchBackend):
-        def infer(self, batch):
+        def infer_tensor(self, batch):  # the PyTorch backend's path: crops and decoding on its device
             names["pose"].append(threading.current_thread().name)
-            return super().infer(batch)
+            return super().infer_tensor(batch)
 
     assert not detection_in_own_thread(PosePipeline(torch_cpu, spec, TorchCpuDetector()))
     assert detection_in_own_thread(PosePipeline(torch_cpu, spec, CountingDetector()))  # e.g. ONNX Runtime

@@ -146,3 +146,13 @@ class HeatmapCodec:
         if heatmaps.shape[2:] != expected:
             raise ValueError(f"heatmaps are {heatmaps.shape[2:]} but this codec makes {expected}")
         return decode(heatmaps, centers, scales, self.decoder, self.udp)
+
+    def decode_tensor(self, heatmaps, centers: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``decode`` for heatmaps on a torch device [N, K, H, W]: decoded there (``tensor_decode``), mapped back on
+        the host; the same keypoints [N, K, 2] frame pixels and scores [N, K, 1]."""
+        from .decode import heatmap_to_image
+        from .tensor_decode import heatmap_coords_tensor
+
+        coords, maxvals = heatmap_coords_tensor(heatmaps, self.decoder)
+        h, w = heatmaps.shape[2:]
+        return heatmap_to_image(coords, centers, scales, (w, h), self.udp), maxvals

@@ -77,6 +77,15 @@ class TorchBackend:
         self.device_type = self.device.type
         self.device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "CPU"
 
+    def infer_tensor(self, batch: torch.Tensor) -> torch.Tensor:
+        """Normalised crops float32 [N, 3, H, W] already on the device → heatmaps float32 [N, K, H/4, W/4], left
+        there (the tensor path: ``codec/tensor_crops.py``, ``codec/tensor_decode.py``)."""
+        import torch
+
+        with torch.inference_mode():
+            x = batch.contiguous(memory_format=self.memory_format)
+            return self.model(x.half() if self.fp16 else x).float()
+
     def infer(self, batch: np.ndarray) -> np.ndarray:
         import torch
 

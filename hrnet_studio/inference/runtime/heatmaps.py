@@ -31,3 +31,21 @@ def _forward(backend: PoseBackend, crops: np.ndarray, max_batch: int) -> np.ndar
     step = max(1, max_batch)
     parts = [backend.infer(np.ascontiguousarray(crops[i:i + step])) for i in range(0, len(crops), step)]
     return np.concatenate(parts, axis=0)
+
+
+def predict_heatmaps_tensor(backend, crops, flip_pairs: Sequence[tuple[int, int]], flip_test: bool = False,
+                            max_batch: int = 32, shift: bool = True):
+    """``predict_heatmaps`` for crops on a torch device (float32 [N, 3, H, W]) with a backend that has
+    ``infer_tensor``: the heatmaps [N, K, H/4, W/4] stay on the device; the flip test runs there too."""
+    import torch
+
+    from ..codec.tensor_decode import average_flip_tensor
+
+    batch = torch.cat([crops, crops.flip(3)]) if flip_test else crops
+    step = max(1, max_batch)
+    out = torch.cat([backend.infer_tensor(batch[i:i + step]) for i in range(0, len(batch), step)]) if len(batch) \
+        else backend.infer_tensor(batch)
+    if flip_test:
+        n = len(crops)
+        return average_flip_tensor(out[:n], out[n:], flip_pairs, shift=shift)
+    return out
