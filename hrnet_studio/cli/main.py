@@ -10,6 +10,7 @@ from .. import __version__
 from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, StudioError
 from .bench import add_bench_parser
 from .common import parse_size, say
+from .doctor import add_doctor_parser
 from .evaluate import add_eval_parser
 from .export import add_export_parser
 from .label import add_label_parser
@@ -18,7 +19,7 @@ from .models import add_models_parser
 from .review import add_review_parser
 from .train import add_train_parser
 
-COMMANDS = ("export", "live", "models", "review", "train", "eval", "label", "gui", "bench")
+COMMANDS = ("export", "live", "models", "review", "train", "eval", "label", "gui", "bench", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(func=cmd_gui)
 
     add_bench_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 

@@ -158,6 +158,15 @@ class MainWindow(QMainWindow):
         play_menu = self.menuBar().addMenu("&Playback")
         self.play_action = self._action(play_menu, "Play / pause", self.sources.toggle_playing, Qt.Key.Key_Space)
         self._action(play_menu, "Next frame", self.sources.step, Qt.Key.Key_Right)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&System report…", self.show_system_report)
+
+    def show_system_report(self) -> None:
+        """What runs here and why (``hrnet-studio doctor``), copyable."""
+        from .common.system_report import SystemReportDialog
+
+        self.system_report = SystemReportDialog(self)
+        self.system_report.show()
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)

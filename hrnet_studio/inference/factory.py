@@ -20,6 +20,7 @@ from .detect.detector import (
 )
 from .options import PipelineChoice, PipelineOptions
 from .pipeline import PosePipeline
+from .runtime.backends import gpu_present
 from .runtime.model_loading import LoadedPoseModel, int8_version, open_pose_model
 from .wholebody import LandmarkModel, WholeBodyStage
 
@@ -38,6 +39,9 @@ def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = Non
                              live=live)
     for note in loaded.spec.notes:
         say(f"note: {note}")
+    if choice.device != "cpu" and loaded.backend.device_type == "cpu" and gpu_present():
+        say(f"warning: a GPU is here but {loaded.record.name} runs on {loaded.backend.device_name} (the runtime could "
+            "not start on the GPU): `hrnet-studio doctor` says why")
     threads = budget.beside_detector_threads if live else None
     detector = open_detector(choice, on_gpu=loaded.backend.device_type != "cpu", say=say, threads=threads)
     wholebody = open_wholebody(choice, loaded, registry, say)

@@ -213,6 +213,8 @@ class ModelRegistry:
         records = self.records()  # the folder is read (and undescribed files identified) once
         preferred = [self.find(name, records) for name in (DEFAULT_POSE_MODEL, *LEGACY_DEFAULT_FILES)]
         installed = [r for r in records if r.kind == POSE and r.usable]
+        installed.sort(key=lambda r: r.metadata is not None and r.metadata.source in ("onnx-export", "int8"))  # a
+        # model before the ONNX and INT8 versions made from it (the runtime picks those itself)
         return next((r for r in preferred + installed if r is not None and r.usable), None)
 
     def default_detector(self) -> ModelRecord | None:

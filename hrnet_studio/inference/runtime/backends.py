@@ -56,7 +56,8 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if gpu_present() else "cpu")
     if device.startswith("cuda") and not gpu_present():
-        raise StudioError("--device cuda was asked for, but PyTorch sees no CUDA GPU here (use --device cpu or auto)")
+        raise StudioError("--device cuda was asked for, but PyTorch sees no CUDA GPU here (use --device cpu or auto; "
+                          "`hrnet-studio doctor` says why)")
     if device != "cpu" and not device.startswith("cuda"):
         raise StudioError(f"unknown device {device!r}: use auto, cpu or cuda")
     return torch.device(device)

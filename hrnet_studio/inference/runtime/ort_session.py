@@ -48,7 +48,7 @@ def choose_providers(device: str, available: list[str]) -> list[str]:
     want_gpu = device != "cpu" and "CUDAExecutionProvider" in available and gpu_present()
     if device.startswith("cuda") and not want_gpu:
         raise StudioError("--device cuda was asked for, but no CUDA GPU is usable by ONNX Runtime here "
-                          "(use --device cpu or auto)")
+                          "(use --device cpu or auto; `hrnet-studio doctor` says why)")
     providers = []
     if want_gpu:
         if "TensorrtExecutionProvider" in available and tensorrt_present():
