@@ -3,7 +3,8 @@
     python benchmarks/backends.py [--model MODEL.pth] [--arch hrnet_w32] [--device auto] [--seconds 3]
 
 Each batch size is measured for every backend in turn, in the same process, on the same random
-crops, and the ratio to PyTorch fp32 is printed. On the CPU the table also has PyTorch bf16 (autocast) and
+crops, and the ratio to PyTorch fp32 is printed. On the CPU the table also has PyTorch fp32 in channels-last,
+bf16 under autocast and bf16 as ``--precision bf16`` runs it (weights in bfloat16, channels-last), and
 ONNX Runtime INT8 (static quantization; calibrated on random crops here, which does not change its speed).
 On a GPU the table also has PyTorch fp16 and
 channels-last and ONNX Runtime CUDA (and TensorRT when its libraries are installed).
@@ -43,7 +44,9 @@ def make_backends(model: torch.nn.Module, input_size: tuple[int, int], device: s
         quantize_onnx(onnx_path, crops, int8_path)
         return {
             "torch fp32": TorchBackend(model, "cpu"),
-            "torch bf16 (autocast)": Bf16Backend(model),
+            "torch fp32 channels_last": TorchBackend(build_copy(model), "cpu", channels_last=True),
+            "torch bf16 (autocast)": Bf16Backend(build_copy(model)),
+            "torch bf16 (--precision bf16)": TorchBackend(build_copy(model), "cpu", channels_last=True, dtype="bf16"),
             "onnxruntime CPU": OnnxBackend(onnx_path, "cpu"),
             "onnxruntime CPU INT8": OnnxBackend(int8_path, "cpu"),
         }

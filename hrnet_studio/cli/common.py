@@ -52,8 +52,9 @@ def add_runtime_arguments(group) -> None:
                        help=f"default: {choice.device} (auto: CUDA if present)")
     group.add_argument("--half", action="store_true", help="fp16 on CUDA (PyTorch backend)")
     group.add_argument("--precision", default=choice.precision, choices=PRECISIONS,
-                       help="int8: the model's INT8 version on ONNX Runtime, made by `models quantize` (default "
-                            f"{choice.precision})")
+                       help="int8: the model's INT8 version on ONNX Runtime, made by `models quantize`; bf16: "
+                            "PyTorch in bfloat16 (fast on CPUs with AVX-512 BF16 or AMX, and on GPUs); fp16: PyTorch "
+                            f"in half precision on a CUDA GPU (default {choice.precision})")
 
 
 # PipelineChoice field ← the command-line option (argparse dest) that sets it, where a command has that option

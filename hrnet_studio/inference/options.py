@@ -11,7 +11,9 @@ from dataclasses import dataclass
 DECODERS: tuple[str, ...] = ("dark", "official", "argmax")  # heatmap → keypoint decoding (codec/decode.py)
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx")  # auto: ONNX Runtime on the CPU when it can, else PyTorch
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")  # auto: CUDA when a GPU is present
-PRECISIONS: tuple[str, ...] = ("fp32", "int8")  # int8: the model's INT8 version on ONNX Runtime
+PRECISIONS: tuple[str, ...] = ("fp32", "int8", "bf16", "fp16")  # int8: the model's INT8 version on ONNX Runtime;
+# bf16: PyTorch in bfloat16 (CPUs with AVX-512 BF16 or AMX, GPUs); fp16: PyTorch in half precision on a CUDA GPU
+HALF_PRECISIONS: tuple[str, ...] = ("bf16", "fp16")  # run by PyTorch, in channels-last
 DETECTOR_SIZES: tuple[int, ...] = (320, 480, 640)  # the detector input sizes offered (any multiple of 32 works)
 
 

@@ -1,6 +1,7 @@
 """Models in the app: the picker, a model that fails to load, first-run downloads (INT8 from the Tools menu: see
 tests/inference/test_quantize.py)."""
 
+import numpy as np
 import torch
 from conftest import make_settings, results_collector
 from PySide6.QtCore import Qt
@@ -99,3 +100,16 @@ def test_the_model_picker_says_where_each_model_comes_from(qtbot, window):
     assert tip == "your own file: no published metrics"  # an imported file never shows zoo figures
     tip = combo.itemData(combo.findData("hrnet_w32_coco_256x192"), Qt.ItemDataRole.ToolTipRole)
     assert tip == "model zoo: AP 0.746, AR 0.799"  # not installed: what the catalogue's download would bring
+
+
+def test_bf16_from_the_precision_box_runs_pytorch_in_bfloat16(qtbot, window, videos):
+    combo = window.panel.precision_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["fp32", "int8", "bf16", "fp16"]
+    combo.setCurrentIndex(combo.findData("bf16"))
+    combo.activated.emit(combo.currentIndex())
+    qtbot.waitUntil(lambda: window.model_info.precision == "bf16", timeout=LOAD_TIMEOUT)
+    assert window.model_info.backend == "torch"  # bf16 runs on PyTorch, whatever the backend box says (auto)
+    seen = results_collector(window)
+    window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
+    assert seen[-1].result.persons and seen[-1].result.persons[0].keypoints.dtype == np.float32

@@ -107,7 +107,8 @@ class SettingsPanel(QWidget):
             self.precision_combo.addItem(precision if precision == "fp32" else precision.upper(), precision)
         self.precision_combo.setCurrentIndex(self.precision_combo.findData(choice.precision))
         self.precision_combo.setToolTip("INT8 runs the model's INT8 version on ONNX Runtime (Tools ▸ Quantize to "
-                                        "INT8… makes it from your footage)")
+                                        "INT8… makes it from your footage); BF16 runs PyTorch in bfloat16 (fast on "
+                                        "CPUs with AVX-512 BF16 or AMX, and on GPUs); FP16 needs a CUDA GPU")
         self.detector_size_combo = QComboBox(objectName="detectorSizeCombo")
         for size in DETECTOR_SIZES:
             self.detector_size_combo.addItem(f"{size} px", size)

@@ -15,8 +15,8 @@ from ...models.registry import DEFAULT_POSE_MODEL, ModelRecord, ModelRegistry
 from ...models.spec import PoseModelSpec
 from ...thread_budget import enforce as enforce_thread_budget
 from ...thread_budget import thread_budget
-from ..options import BACKENDS, PRECISIONS
-from .backends import PoseBackend, TorchBackend, gpu_present
+from ..options import BACKENDS, HALF_PRECISIONS, PRECISIONS
+from .backends import PoseBackend, TorchBackend, cpu_has_bf16, gpu_present
 
 
 @dataclass
@@ -25,13 +25,13 @@ class LoadedPoseModel:
     spec: PoseModelSpec  # spec.path is the file that runs (the .onnx export when ONNX Runtime runs a .pth model)
     record: ModelRecord  # the model the user asked for
     backend_kind: str  # "torch" or "onnx"
-    precision: str = "fp32"  # what runs: "fp32" (or fp16 on a GPU), "int8"
+    precision: str = "fp32"  # what runs: "fp32", "int8", "bf16" or "fp16"
     guarded: bool = True  # False for an INT8 model kept although it failed the accuracy guard
 
     @property
     def precision_label(self) -> str:
-        """``INT8``, ``INT8 (unguarded)`` or ``fp32``, for the status bar and the CLI."""
-        return "INT8" + ("" if self.guarded else " (unguarded)") if self.precision == "int8" else "fp32"
+        """``INT8``, ``INT8 (unguarded)``, ``fp32``, ``bf16`` or ``fp16``, for the status bar and the CLI."""
+        return "INT8" + ("" if self.guarded else " (unguarded)") if self.precision == "int8" else self.precision
 
 
 def first_run_message(registry: ModelRegistry) -> str:
@@ -77,6 +77,10 @@ def open_pose_model(
         return _open_int8(record, backend, device, input_size, registry, live)
     is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
     kind = backend if backend != "auto" else _auto_backend(record, registry, device, is_onnx)
+    if precision in HALF_PRECISIONS:
+        if backend == "onnx" or is_onnx:
+            raise StudioError(f"{precision} runs on PyTorch: choose --backend torch (or auto) and a .pth model")
+        kind = "torch"
     if kind == "torch":
         if is_onnx:
             raise StudioError(f"{record.name} is an ONNX model: run it with --backend onnx (or auto)")
@@ -87,7 +91,11 @@ def open_pose_model(
         if record.metadata is not None:
             record.metadata.apply_to(spec)
         enforce_thread_budget()
-        return LoadedPoseModel(TorchBackend(model, device, fp16=fp16, channels_last=channels_last), spec, record, kind)
+        dtype = precision if precision in HALF_PRECISIONS else ("fp16" if fp16 else "fp32")
+        runner = TorchBackend(model, device, channels_last=channels_last or dtype != "fp32", dtype=dtype)
+        if dtype == "bf16" and runner.device_type == "cpu" and not cpu_has_bf16() and say:
+            say("note: this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): bf16 runs slower than fp32 here")
+        return LoadedPoseModel(runner, spec, record, kind, runner.dtype)
 
     try:
         onnx_record = record if is_onnx else _onnx_for(record, registry, say)
