@@ -19,6 +19,8 @@ from .options import OverlayOptions
 from .overlay_video import OverlayVideoExporter
 from .writers import CocoJsonExporter, CsvExporter, PartsCsvExporter
 
+FRAMES_PER_PASS = 8  # consecutive detected frames whose persons go through the network together (``PoseEngine``)
+
 
 class Corrections(Protocol):
     """What an export needs of a review (``review.review_file.Review``): a video's corrections applied to a frame.
@@ -107,7 +109,7 @@ def export_video(
             if overlay.note:
                 report.notes.append(overlay.note)
         pipeline.reset()
-        frames = PoseEngine(pipeline).run(islice(source, max_frames))
+        frames = PoseEngine(pipeline, frames_per_pass=FRAMES_PER_PASS).run(islice(source, max_frames))
         for frame, result in frames:
             if review is not None:
                 result = review.apply(result)

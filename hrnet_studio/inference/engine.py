@@ -37,16 +37,21 @@ class PoseEngine:
     """Runs a pipeline's stages (read, detect, pose) overlapped in threads joined by bounded queues; results come
     out in frame order. The one way export, the app's worker and the benchmarks run a pipeline over frames."""
 
-    def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True, detect_beside: bool = False):
+    def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True, detect_beside: bool = False,
+                 frames_per_pass: int = 1):
         """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames; 0: detection begins
         the next frame only when pose has taken the last: the newest frame, not one held waiting).
         ``overlap`` False runs every stage in the caller's thread, one after the other (the baseline the benchmarks
         compare with). ``detect_beside``: live views; the detector runs beside the pose step and never holds a frame
-        up (where it can: not on PyTorch's CPU pool, and not the full frame, which costs nothing)."""
+        up (where it can: not on PyTorch's CPU pool, and not the full frame, which costs nothing).
+        ``frames_per_pass``: exports; the persons of up to this many consecutive detected frames go through the
+        network together (fewer when they reach the pipeline's ``max_batch``), so a clip of one person still fills
+        a batch; frames whose boxes follow the keypoints go one by one."""
         self.pipeline = pipeline
         self.depth = depth
         self.overlap = overlap
         self.detect_beside = detect_beside
+        self.frames_per_pass = frames_per_pass
 
     def run(self, frames: Iterable[Frame], read_ahead: bool = True) -> Iterator[tuple[Frame, FrameResult]]:
         """(frame, result) for every frame of ``frames``, in order. ``read_ahead``: read ``frames`` in a thread of
@@ -74,13 +79,33 @@ class PoseEngine:
             _close(frames)
 
     def _pose(self, detected: Iterator) -> Iterator[tuple[Frame, FrameResult]]:
+        pending: list = []  # consecutive detected frames waiting to go through the network together
         try:
             for frame, timer, detections in detected:
-                result = self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)
-                result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
-                yield frame, result
+                if detections is not None and self.frames_per_pass > 1:
+                    pending.append((frame, timer, detections))
+                    if len(pending) < self.frames_per_pass and \
+                            sum(len(d) for *_, d in pending) < self.pipeline.options.max_batch:
+                        continue
+                yield from self._pose_pass(pending)  # before a frame that follows them
+                pending = []
+                if detections is None or self.frames_per_pass <= 1:
+                    yield from self._pose_pass([(frame, timer, detections)])
+            yield from self._pose_pass(pending)
         finally:
             _close(detected)
+
+    def _pose_pass(self, items: list) -> Iterator[tuple[Frame, FrameResult]]:
+        if not items:
+            return
+        if len(items) == 1:
+            frame, timer, detections = items[0]
+            results = [self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)]
+        else:
+            results = self.pipeline.pose_stage_many([(f.image, f.index, f.timestamp_s, d, t) for f, t, d in items])
+        for (frame, _, _), result in zip(items, results):
+            result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
+            yield frame, result
 
 
     def _follow(self, frames: Iterator[tuple[Frame, float]]) -> Iterator[tuple[Frame, FrameResult]]:

@@ -89,35 +89,7 @@ class PosePipeline:
     ) -> list[PersonPose]:
         """Poses for given person boxes (``detections.boxes`` [N, 4] x1, y1, x2, y2 frame pixels), no tracking:
         one ``PersonPose`` per box, keypoints [K, 2] in frame pixels and scores [K] (heatmap peaks, about 0-1)."""
-        timer = timer or StageTimer()
-        if len(detections) == 0:
-            return []
-        if self.tensor_path:
-            return self._estimate_on_device(frame_bgr, detections, timer)
-        with timer("crop"):
-            batch, centers, scales = person_crops(frame_bgr, detections.boxes, self.spec.input_size,
-                                                  self.spec.normalization, udp=self.codec.udp)
-        with timer("pose"):
-            heatmaps = self.heatmaps(batch)
-        with timer("decode"):
-            coords, maxvals = self.codec.decode(heatmaps, centers, scales)
-        return self._poses(detections, coords, maxvals)
-
-    def _estimate_on_device(self, frame_bgr: np.ndarray, detections: Detections, timer: StageTimer
-                            ) -> list[PersonPose]:
-        """``estimate`` on the backend's torch device: the frame goes up once, crops are made, run and decoded
-        there; keypoints and scores come back (``codec/tensor_crops.py``, ``codec/tensor_decode.py``)."""
-        with timer("crop"):
-            batch, centers, scales = person_crops_tensor(frame_bgr, detections.boxes, self.spec.input_size,
-                                                         self.backend.device, self.spec.normalization,
-                                                         udp=self.codec.udp)
-        with timer("pose"):
-            heatmaps = predict_heatmaps_tensor(self.backend, batch, self.spec.keypoints.flip_pairs,
-                                               self.options.flip_test, self.options.max_batch,
-                                               shift=self.codec.flip_shift)
-        with timer("decode"):
-            coords, maxvals = self.codec.decode_tensor(heatmaps, centers, scales)
-        return self._poses(detections, coords, maxvals)
+        return self.estimate_many([(frame_bgr, detections)], detections, timer or StageTimer())
 
     @staticmethod
     def _poses(detections: Detections, coords: np.ndarray, maxvals: np.ndarray) -> list[PersonPose]:
@@ -153,6 +125,68 @@ class PosePipeline:
         persons = self.estimate(frame_bgr, detections, timer)
         self.schedule.remember(persons, detected, timer.ms)
         return self._finish(frame_bgr, frame_index, timestamp_s, persons, timer)
+
+    def pose_stage_many(self, frames: list[tuple[np.ndarray, int, float, Detections, StageTimer]]
+                        ) -> list[FrameResult]:
+        """``pose_stage`` for consecutive frames whose boxes are all known (frame BGR, index, time s, detections,
+        timer each): the persons of every frame go through the network together, then each frame is tracked, in
+        order. The keypoints are ``pose_stage``'s; the crop, network and decode time is shared out by persons."""
+        if len(frames) == 1:
+            return [self.pose_stage(*frames[0])]
+        counts = [len(detections) for _, _, _, detections, _ in frames]
+        shared = StageTimer()
+        all_boxes = Detections(np.concatenate([d.boxes for *_, d, _ in frames]).reshape(-1, 4),
+                               np.concatenate([d.scores for *_, d, _ in frames]))
+        persons = self.estimate_many([(image, d) for image, _, _, d, _ in frames], all_boxes, shared)
+        results, start = [], 0
+        total = max(1, sum(counts))
+        for (image, index, timestamp_s, _, timer), count in zip(frames, counts):
+            for stage, ms in shared.ms.items():
+                timer.ms[stage] = timer.ms.get(stage, 0.0) + ms * (count / total)
+            mine = persons[start:start + count]
+            start += count
+            self.schedule.remember(mine, True, timer.ms)
+            results.append(self._finish(image, index, timestamp_s, mine, timer))
+        return results
+
+    def estimate_many(self, frames: list[tuple[np.ndarray, Detections]], boxes: Detections, timer: StageTimer
+                      ) -> list[PersonPose]:
+        """``estimate`` for the persons of several frames in one network pass: ``frames`` (frame, its detections)
+        in order; ``boxes`` all their detections concatenated. One ``PersonPose`` per box, in that order. With the
+        PyTorch backend the crops are made, run and decoded on its device, and keypoints and scores come back
+        (``codec/tensor_crops.py``, ``codec/tensor_decode.py``)."""
+        if len(boxes) == 0:
+            return []
+        with timer("crop"):
+            made = [self._crops(image, d) for image, d in frames if len(d)]
+            centers = np.concatenate([m[1] for m in made])
+            scales = np.concatenate([m[2] for m in made])
+            if self.tensor_path:
+                import torch
+
+                batch = torch.cat([m[0] for m in made])
+            else:
+                batch = np.concatenate([m[0] for m in made])
+        with timer("pose"):
+            heatmaps = self._network(batch)
+        with timer("decode"):
+            coords, maxvals = (self.codec.decode_tensor if self.tensor_path else self.codec.decode)(heatmaps, centers,
+                                                                                                  scales)
+        return self._poses(boxes, coords, maxvals)
+
+    def _crops(self, frame_bgr: np.ndarray, detections: Detections):
+        if self.tensor_path:
+            return person_crops_tensor(frame_bgr, detections.boxes, self.spec.input_size, self.backend.device,
+                                       self.spec.normalization, udp=self.codec.udp)
+        return person_crops(frame_bgr, detections.boxes, self.spec.input_size, self.spec.normalization,
+                            udp=self.codec.udp)
+
+    def _network(self, batch):
+        if self.tensor_path:
+            return predict_heatmaps_tensor(self.backend, batch, self.spec.keypoints.flip_pairs,
+                                           self.options.flip_test, self.options.max_batch,
+                                           shift=self.codec.flip_shift)
+        return self.heatmaps(batch)
 
     def follow_stage(
         self, frame_bgr: np.ndarray, frame_index: int, timestamp_s: float, detector: BackgroundDetector,

@@ -234,3 +234,22 @@ def test_pytorch_work_stays_in_the_callers_thread():
     caller = threading.current_thread().name
     assert len(list(PoseEngine(PosePipeline(pose, spec, TorchCpuDetector())).run(frames(3)))) == 3
     assert set(names["detect"]) == set(names["pose"]) == {caller}
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_persons_of_several_frames_go_through_the_network_together_with_the_same_results(every):
+    one_by_one, together = PeakBackend(), PeakBackend()
+    options = PipelineOptions(det_every=every, max_batch=32)
+    alone = list(PoseEngine(PosePipeline(one_by_one, SPEC, CountingDetector(), options)).run(frames(20)))
+    batched = list(PoseEngine(PosePipeline(together, SPEC, CountingDetector(), options), frames_per_pass=8)
+                   .run(frames(20)))
+    assert [f.index for f, _ in batched] == list(range(20))
+    for (_, a), (_, b) in zip(alone, batched):
+        assert [p.track_id for p in a.persons] == [p.track_id for p in b.persons] == [1, 2]
+        np.testing.assert_array_equal(np.stack([p.keypoints for p in a.persons]),
+                                      np.stack([p.keypoints for p in b.persons]))
+        assert b.timings_ms["pose"] > 0
+    assert one_by_one.calls == 20
+    # every frame detected: 8 + 8 + 4 frames a pass; every third: the detected frames wait for nobody (each frame
+    # between them follows the one before), so they go one by one
+    assert together.calls == (3 if every == 1 else 20)
