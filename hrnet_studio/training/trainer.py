@@ -155,7 +155,9 @@ class Trainer:
             self.log.write("loaded", base=str(base), loaded=len(loaded), reinitialised=reinit)
             note = f"; re-initialised {', '.join(reinit)} (new keypoint set)" if reinit else ""
             self.say(f"fine-tuning from {base}: loaded {len(loaded)} tensors{note}")
-        self.model.to(self.device)
+        # channels-last on a GPU: its convolutions (and AMP's tensor cores) run in NHWC; the CPU keeps NCHW
+        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        self.model.to(self.device, memory_format=self.memory_format)
         self.net = self.dist.wrap(self.model, self.device)
 
     def _resolve_base(self, base: str) -> tuple[Path, Normalization | None]:
@@ -252,6 +254,7 @@ class Trainer:
                 bar.close()
                 raise TrainingStopped
             x, target, weight = (t.to(self.device, non_blocking=True) for t in (x, target, weight))
+            x = x.contiguous(memory_format=self.memory_format)
             with torch.autocast(self.device.type, enabled=self.amp):
                 loss = self.loss_fn(self.net(x).float(), target, weight)
             self.optimizer.zero_grad(set_to_none=True)
