@@ -5,6 +5,7 @@ from itertools import count
 
 import numpy as np
 import pytest
+from test_engine import SPEC, PeakBackend
 
 from hrnet_studio.inference.detect.background import (
     Arrival,
@@ -16,28 +17,9 @@ from hrnet_studio.inference.engine import PoseEngine
 from hrnet_studio.inference.options import PipelineOptions
 from hrnet_studio.inference.pipeline import PosePipeline
 from hrnet_studio.inference.results import PersonPose
-from hrnet_studio.models.spec import PoseModelSpec
-from hrnet_studio.skeletons import COCO_17
 from hrnet_studio.sources.video_file import Frame
 
-SPEC = PoseModelSpec("hrnet_w32", 17, (48, 64), COCO_17)
 LEFT, RIGHT = [20, 30, 120, 230], [180, 30, 280, 230]
-
-
-class PeakBackend:
-    """Heatmaps with one clear peak per joint at fixed places in the crop: every person is seen clearly."""
-
-    device_name, device_type = "CPU (synthetic)", "cpu"
-
-    def __init__(self):
-        w, h = SPEC.heatmap_size
-        ys, xs = np.mgrid[0:h, 0:w]
-        rng = np.random.default_rng(0)
-        centres = np.stack([rng.uniform(0.3, 0.7, 17) * w, rng.uniform(0.15, 0.85, 17) * h], axis=1)
-        self.maps = np.stack([np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / 2) for cx, cy in centres]).astype(np.float32)
-
-    def infer(self, batch: np.ndarray) -> np.ndarray:
-        return np.repeat(self.maps[None], len(batch), axis=0)
 
 
 class GatedDetector:

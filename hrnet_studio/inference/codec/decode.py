@@ -86,6 +86,22 @@ def _blurred_windows(heatmaps: np.ndarray, px: np.ndarray, py: np.ndarray, kerne
     return np.lib.stride_tricks.sliding_window_view(along_x, kernel, axis=2) @ g  # [N, K, 5, 5]
 
 
+def dark_derivatives(logs):
+    """DARK's first and second derivatives at the centre of log-heatmap windows [..., 5, 5] (numpy or torch, the
+    same arithmetic for both): dx, dy, dxx, dyy, dxy and the Hessian's determinant, each [...]."""
+
+    def at(ox: int, oy: int):
+        return logs[..., 2 + oy, 2 + ox]
+
+    c = at(0, 0)
+    dx = 0.5 * (at(1, 0) - at(-1, 0))
+    dy = 0.5 * (at(0, 1) - at(0, -1))
+    dxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
+    dyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
+    dxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+    return dx, dy, dxx, dyy, dxy, dxx * dyy - dxy**2
+
+
 def dark_refine(coords: np.ndarray, heatmaps: np.ndarray, kernel: int | None = None) -> np.ndarray:
     """DARK (Zhang et al., CVPR 2020): Newton step on the log of the smoothed heatmap.
 
@@ -100,17 +116,7 @@ def dark_refine(coords: np.ndarray, heatmaps: np.ndarray, kernel: int | None = N
     px = coords[..., 0].astype(np.int64)
     py = coords[..., 1].astype(np.int64)
     logs = np.log(np.maximum(_blurred_windows(heatmaps, px, py, kernel), 1e-10))
-
-    def at(ox: int, oy: int) -> np.ndarray:
-        return logs[..., 2 + oy, 2 + ox]
-
-    c = at(0, 0)
-    dx = 0.5 * (at(1, 0) - at(-1, 0))
-    dy = 0.5 * (at(0, 1) - at(0, -1))
-    dxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
-    dyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
-    dxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
-    det = dxx * dyy - dxy**2
+    dx, dy, dxx, dyy, dxy, det = dark_derivatives(logs)
     safe_det = np.where(det != 0, det, 1.0)
     off_x = -(dyy * dx - dxy * dy) / safe_det
     off_y = -(dxx * dy - dxy * dx) / safe_det

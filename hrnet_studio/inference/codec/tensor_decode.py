@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .decode import Decoder, _gaussian_kernel, dark_kernel_size
+from .decode import Decoder, _gaussian_kernel, dark_derivatives, dark_kernel_size
 
 if TYPE_CHECKING:
     import torch
@@ -75,18 +75,7 @@ def dark_refine_tensor(coords: torch.Tensor, heatmaps: torch.Tensor, kernel: int
     g = torch.from_numpy(_gaussian_kernel(kernel)).to(heatmaps.device)
     along_x = patches.double().unfold(3, kernel, 1) @ g  # [N, K, P, 5]
     blurred = along_x.unfold(2, kernel, 1) @ g  # [N, K, 5, 5]
-    logs = torch.log(torch.clamp(blurred, min=1e-10))
-
-    def at(ox: int, oy: int) -> torch.Tensor:
-        return logs[..., 2 + oy, 2 + ox]
-
-    c = at(0, 0)
-    dx = 0.5 * (at(1, 0) - at(-1, 0))
-    dy = 0.5 * (at(0, 1) - at(0, -1))
-    dxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
-    dyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
-    dxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
-    det = dxx * dyy - dxy ** 2
+    dx, dy, dxx, dyy, dxy, det = dark_derivatives(torch.log(torch.clamp(blurred, min=1e-10)))
     safe_det = torch.where(det != 0, det, torch.ones_like(det))
     off_x = -(dyy * dx - dxy * dy) / safe_det
     off_y = -(dxx * dy - dxy * dx) / safe_det
