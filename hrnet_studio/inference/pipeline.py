@@ -195,14 +195,14 @@ class PosePipeline:
         """Live: keypoints, track IDs and smoothing for one frame while the detector runs beside, in ``detector``'s
         thread (``detect/background.py``): boxes follow the keypoints, a detection is handed the frame when due, and
         boxes that arrived since the last frame are merged first. Waits for the detector only when nobody is followed
-        (the first frame, an empty scene: there is nothing else to do). ``timings_ms["detect"]`` is the cost of a
+        and no detection has found the scene empty yet (the first frame, the first after a seek). ``timings_ms["detect"]`` is the cost of a
         detection that arrived, spent beside the frame, not in it, or of the frame's own when it waited."""
         arrival = detector.take()
         if arrival is not None:
             self.following.merge(arrival)
             timer.ms["detect"] = arrival.ms
-        waited = not self.following.persons
-        if waited:  # nobody to follow: this frame waits for its own detection, as inline
+        waited = not self.following.persons and not self.following.found_nobody
+        if waited:  # nobody to follow, and no detection has said the scene is empty: this frame waits for its own
             start = time.perf_counter()
             boxes = self.detect_boxes(frame_bgr)  # after the one in flight, if any: they share the detector's lock
             ms = (time.perf_counter() - start) * 1000

@@ -155,3 +155,23 @@ def test_the_background_detector_takes_one_frame_at_a_time_and_hands_its_failure
     finally:
         release.set()
         detector.close()
+
+
+def test_an_empty_scene_does_not_hold_frames_up_and_a_person_walking_in_appears():
+    detector = GatedDetector()
+    detector.boxes = []
+    pipeline = PosePipeline(PeakBackend(), SPEC, detector, PipelineOptions(det_every=3))
+    results = PoseEngine(pipeline, depth=0, detect_beside=True).run(endless_frames(), read_ahead=False)
+    assert next(results)[1].persons == [] and detector.calls == 1  # the first frame waited: nobody there
+    for _ in range(20):  # a detection is held; the empty frames go on without it
+        assert next(results)[1].persons == []
+    assert detector.waiting.is_set() and detector.calls == 2
+    detector.boxes = [LEFT]
+    detector.let_one_finish()
+    for _ in range(500):
+        result = next(results)[1]
+        if result.persons:
+            break
+    assert len(result.persons) == 1
+    detector.release.set()
+    results.close()

@@ -18,8 +18,10 @@ into what is being followed, matched by their overlap with the boxes the persons
   one detection's time of entering;
 - boxes older than the last merged are stale, and dropped.
 
-When nobody is followed (the first frame, an empty scene) the frame waits for its own detection, as inline: there
-is nothing else to do, and a single image or a paused video shows its persons.
+When nobody is followed and no detection has said so yet (the first frame, the first after a seek) the frame waits
+for its own detection, as inline, so that a single image or a video paused at its start shows its persons. Once a
+detection has found the scene empty, frames go on without waiting and a person who walks in appears within one
+detection's time.
 
 A detection is asked for every n-th frame (``det_every``, or auto from the measured costs) and whenever the
 followed persons need one: nobody followed, fewer seen clearly than after the last detection, or one fading. Which
@@ -135,6 +137,7 @@ class BackgroundSchedule(DetectionSchedule):
         self._next_uid = 0
         self._merged = False  # the next frame is the first after a detection: it sets the count of clear persons
         self._merged_index = -1  # the frame of the last detection merged: an older one arriving late is stale
+        self.found_nobody = False  # the last detection merged left nobody to follow: an empty scene
 
     def boxes(self) -> Detections:
         """This frame's boxes, one per followed person in order: the anchor box moved with the joints since, or the
@@ -191,6 +194,7 @@ class BackgroundSchedule(DetectionSchedule):
             self._next_uid += 1
         self.persons = persons
         self._merged = True
+        self.found_nobody = not persons
 
     def after_pose(self, persons: list, index: int, timings_ms: dict[str, float]) -> None:
         """After frame ``index``'s pose step (``persons`` in the order of ``boxes()``, keypoints not yet smoothed)."""
