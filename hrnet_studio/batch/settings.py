@@ -34,5 +34,6 @@ def export_settings(task: VideoTask, choice: PipelineChoice, options: PipelineOp
                       "precision": choice.part_precision or choice.precision,
                       "part_thr": task.overlay_options.part_threshold} if choice.face_model or choice.hand_model
         else None,
-        "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw},
+        "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw,
+                     **({"mot": True} if task.mot else {})},  # as before MOT existed unless asked: old runs resume
     }

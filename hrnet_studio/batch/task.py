@@ -33,6 +33,7 @@ class VideoTask:
     filters: FilterOptions = field(default_factory=FilterOptions)
     angles: bool = False
     trc: bool = False
+    mot: bool = False
     keep_raw: bool = False
     use_review: bool = True  # a video's review file (corrections made in the app), when it has one
 
@@ -46,7 +47,8 @@ class VideoTask:
         base = self.out_dir / self.name
         return AnalysisRequest(self.filters, raw_csv=base.with_name(base.name + ".raw.csv") if self.keep_raw else None,
                                angles=base.with_name(base.name + ".angles.csv") if self.angles else None,
-                               trc=base.with_name(base.name + ".trc") if self.trc else None)
+                               trc=base.with_name(base.name + ".trc") if self.trc else None,
+                               mot=base.with_name(base.name + ".mot") if self.mot else None)
 
 
     def leftovers(self) -> list[Path]:
@@ -60,6 +62,7 @@ class VideoTask:
         parts = [part_path(p) for p in named] + [part_path(p, keep_suffix=True) for p in named]
         base = self.out_dir / self.name
         parts += base.parent.glob(f".{base.name}.person*.trc.part")
+        parts += base.parent.glob(f".{base.name}.person*.mot.part")
         return [p for p in parts if p.exists()]
 
 

@@ -60,6 +60,9 @@ def add_export_parser(sub) -> None:
                                "NAME.angles.csv beside the CSV; several: one each)")
     analysis.add_argument("--trc", nargs="?", const=True, type=Path, metavar="BASE",
                           help="OpenSim TRC marker files, one per person: BASE.person<ID>.trc (default NAME)")
+    analysis.add_argument("--mot", nargs="?", const=True, type=Path, metavar="BASE",
+                          help="OpenSim MOT (storage) files of the joint angles, one per person: BASE.person<ID>.mot "
+                               "(default NAME)")
     batch = ex.add_argument_group("many videos")
     batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
     runs = BatchOptions()
@@ -174,7 +177,7 @@ def export_many(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.output.is_dir():
         raise StudioError(f"{args.output} is a file: with several videos, -o names a folder")
     for flag, value in (("--json", args.json), ("--video", args.overlay), ("--angles", args.angles),
-                        ("--trc", args.trc)):
+                        ("--trc", args.trc), ("--mot", args.mot)):
         if value not in (None, True):
             raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
                               f"{args.output}")
@@ -189,7 +192,8 @@ def export_many(args: argparse.Namespace) -> int:
     tasks = [VideoTask(v, names[v], out, json=bool(args.json), overlay=bool(args.overlay),
                        max_frames=args.max_frames,
                        overlay_options=OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr),
-                       filters=filters, angles=bool(args.angles), trc=bool(args.trc), keep_raw=args.keep_raw,
+                       filters=filters, angles=bool(args.angles), trc=bool(args.trc), mot=bool(args.mot),
+                       keep_raw=args.keep_raw,
                        use_review=not args.no_review)
              for v in videos]
     choice, options, pipeline, loaded = open_pipeline(args)
@@ -247,4 +251,5 @@ def analysis_request(args: argparse.Namespace, csv_path: Path):
         filter_options(args),
         raw_csv=beside(f"{stem}.raw.csv") if args.keep_raw else None,
         angles=beside(f"{stem}.angles.csv") if args.angles is True else args.angles,
-        trc=beside(f"{stem}.trc") if args.trc is True else args.trc)
+        trc=beside(f"{stem}.trc") if args.trc is True else args.trc,
+        mot=beside(f"{stem}.mot") if args.mot is True else args.mot)

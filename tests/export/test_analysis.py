@@ -7,7 +7,7 @@ import pytest
 
 from hrnet_studio.cli.main import main
 from hrnet_studio.export.analysis.filters import process, smooth
-from hrnet_studio.export.analysis.outputs import write_trc
+from hrnet_studio.export.analysis.outputs import write_mot, write_trc
 from hrnet_studio.export.analysis.tracks import Track
 from hrnet_studio.export.options import FilterOptions
 from hrnet_studio.kinematics import (
@@ -106,15 +106,37 @@ def test_trc_file_layout(tmp_path):
     assert first[:5] == ["1", "0.0000", "10.000", "-20.000", "0"] and first[5:8] == ["", "", ""]
 
 
+def test_mot_file_is_opensims_storage_of_the_angles(tmp_path):
+    xy = np.full((3, 17, 2), np.nan)
+    names = COCO_17.names
+    for j, (x, y) in {"left_hip": (100, 100), "left_knee": (100, 150), "left_ankle": (150, 150)}.items():
+        xy[:, names.index(j)] = [x, y]  # a left knee bent at a right angle, three frames
+    path = tmp_path / "p.mot"
+    with open(path, "w") as f:
+        write_mot(f, track_of(xy, fps=30.0), COCO_17, path.name)
+    lines = path.read_text().split("\n")
+    assert lines[:6] == ["p.mot", "version=1", "nRows=3", f"nColumns={len(lines[6].split(chr(9)))}", "inDegrees=yes",
+                         "endheader"]
+    header = lines[6].split("\t")
+    assert header[:3] == ["time", "left_knee", "right_knee"]
+    rows = [line.split("\t") for line in lines[7:10]]
+    assert [r[0] for r in rows] == ["0.000000", "0.033333", "0.066667"]
+    knee = float(rows[0][header.index("left_knee")])
+    assert abs(knee) == pytest.approx(90.0, abs=1e-3)  # a right angle, in degrees, signed as the angles CSV signs it
+    assert knee == pytest.approx(angle_series(COCO_17, xy, np.arange(3) / 30.0)["left knee"][0][0], abs=1e-3)
+    assert rows[0][header.index("right_knee")] == "NaN" and lines[10] == ""  # not seen: NaN, as OpenSim reads it
+
+
 def test_export_writes_the_analysis_outputs(capsys, tmp_path, videos, small_checkpoint_96x128, yolo_pose_weights):
     out = tmp_path / "gym.csv"  # real boxes that move: keypoints that change from frame to frame
     code = main([str(a) for a in ("export", videos / "two_people_basketball_gym_426x240.mp4", "-o", out, "--model",
                                   small_checkpoint_96x128, "--detector", yolo_pose_weights, "--max-frames", 20, "--device", "cpu",
                                   "--backend", "torch", "--filter", "butterworth", "--cutoff", 5, "--fill-gaps", 0.2,
-                                  "--kpt-thr", 0.0, "--keep-raw", "--angles", "--trc")])
+                                  "--kpt-thr", 0.0, "--keep-raw", "--angles", "--trc", "--mot")])
     err = capsys.readouterr().err
     assert code == 0, err
-    for name in ("gym.csv", "gym.raw.csv", "gym.angles.csv", "gym.person1.trc", "gym.person2.trc"):
+    for name in ("gym.csv", "gym.raw.csv", "gym.angles.csv", "gym.person1.trc", "gym.person2.trc", "gym.person1.mot",
+                 "gym.person2.mot"):
         assert (tmp_path / name).is_file(), name
     with open(out, newline="") as f:
         processed = list(csv.reader(f))

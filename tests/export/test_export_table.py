@@ -29,6 +29,7 @@ ANALYSIS = {  # each analysis option as the batch task and the export call spell
     "fill-gaps": dict(filters=FilterOptions(max_gap_s=0.2, threshold=0.0)),
     "filter": dict(filters=FilterOptions("butterworth", cutoff_hz=3)),
     "trc": dict(trc=True),
+    "mot": dict(mot=True),
 }
 
 
@@ -129,7 +130,7 @@ def test_every_analysis_option_works_on_reviewed_videos_alone_and_in_a_batch(tmp
     assert sorted({r.frame for r in rows}) == list(range(FRAMES))
     marked = {(r.frame, r.person_id): layout.names_cell(r.corrected) for r in rows if reviewed}
     assert marked.get((2, 2)) == ("left_wrist" if reviewed else None) and marked.get((2, 1)) in ("", None)
-    if option in ("angles", "trc"):  # the CSV itself is the raw one: the corrected joint is where it was put
+    if option in ("angles", "trc", "mot"):  # the CSV itself is the raw one: the corrected joint is where it was put
         person2 = next(r for r in rows if (r.frame, r.person_id) == (2, 2))
         assert (tuple(person2.xy[9]) == (300.0, 111.0)) == reviewed
     tracks = read_export(tmp_path / "clip.csv", COCO_17).tracks
@@ -140,6 +141,9 @@ def test_every_analysis_option_works_on_reviewed_videos_alone_and_in_a_batch(tmp
         assert len(angles) == 2 * FRAMES and {a["person_id"] for a in angles} == {"1", "2"}
     if option == "trc":
         assert sorted(p.name for p in tmp_path.glob("*.trc")) == ["clip.person1.trc", "clip.person2.trc"]
+    if option == "mot":
+        assert sorted(p.name for p in tmp_path.glob("*.mot")) == ["clip.person1.mot", "clip.person2.mot"]
+        assert (tmp_path / "clip.person2.mot").read_text().split("\n")[2] == f"nRows={FRAMES}"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no part file left behind
 
 
@@ -181,6 +185,8 @@ def test_the_apps_export_dialog_exports_a_reviewed_video_with_angles_and_a_filte
     dialog.csv_edit.setText(str(out))
     qtbot.mouseClick(dialog.angles_check, Qt.MouseButton.LeftButton, pos=dialog.angles_check.rect().topLeft() + QPoint(6, 6))
     dialog.angles_edit.setText(str(tmp_path / "reviewed.angles.csv"))
+    qtbot.mouseClick(dialog.mot_check, Qt.MouseButton.LeftButton, pos=dialog.mot_check.rect().topLeft() + QPoint(6, 6))
+    dialog.mot_edit.setText(str(tmp_path / "reviewed.mot"))
     dialog.analysis_box.filter_combo.setFocus()
     qtbot.keyClick(dialog.analysis_box.filter_combo, Qt.Key.Key_Down)  # none → Butterworth
     dialog.accept()  # the Export button
@@ -193,3 +199,4 @@ def test_the_apps_export_dialog_exports_a_reviewed_video_with_angles_and_a_filte
     drawn = [r for r in rows if r.frame == 1 and r.corrected is not None and r.corrected.all()]
     assert len(drawn) == 1  # the person drawn by hand, every joint marked as corrected
     assert (tmp_path / "reviewed.angles.csv").is_file()
+    assert sorted(p.name for p in tmp_path.glob("reviewed.person*.mot"))  # the MOT row of the dialog, one per person

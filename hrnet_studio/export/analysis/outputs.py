@@ -1,5 +1,5 @@
 """The analysis outputs of one export, made from its raw CSV before anything is published: the processed CSV
-(filled and smoothed), the joint angles CSV, and one TRC marker file per person."""
+(filled and smoothed), the joint angles CSV, and one TRC marker file and one MOT angles file per person."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,12 +19,14 @@ from .tracks import ExportTable, Track, read_export, write_export
 @dataclass(frozen=True)
 class AnalysisRequest:
     """What to make from the raw keypoints: ``filters`` applied to the CSV itself (the raw one kept as
-    ``raw_csv`` when given), ``angles`` CSV, ``trc`` base path (``BASE.person<ID>.trc`` per track)."""
+    ``raw_csv`` when given), ``angles`` CSV, ``trc`` base path (``BASE.person<ID>.trc`` per track), ``mot`` base
+    path (``BASE.person<ID>.mot`` per track: OpenSim's storage file of the joint angles)."""
 
     filters: FilterOptions = FilterOptions()
     raw_csv: Path | None = None
     angles: Path | None = None
     trc: Path | None = None
+    mot: Path | None = None
 
     @property
     def processes_csv(self) -> bool:
@@ -32,7 +34,7 @@ class AnalysisRequest:
 
     @property
     def wanted(self) -> bool:
-        return self.processes_csv or self.angles is not None or self.trc is not None
+        return self.processes_csv or any(p is not None for p in (self.angles, self.trc, self.mot))
 
 
 def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request: AnalysisRequest) -> list[AtomicFile]:
@@ -51,6 +53,10 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
             for track in table.tracks.values():
                 path = request.trc.with_name(f"{request.trc.stem}.person{track.person_id}.trc")
                 files.append(_written(path, lambda out, t=track: write_trc(out, t, keypoints, path.name)))
+        if request.mot is not None:
+            for track in table.tracks.values():
+                path = request.mot.with_name(f"{request.mot.stem}.person{track.person_id}.mot")
+                files.append(_written(path, lambda out, t=track: write_mot(out, t, keypoints, path.name)))
     except BaseException:
         for f in files:
             f.abort()
@@ -111,3 +117,18 @@ def write_trc(out, track: Track, keypoints: KeypointSet, name: str) -> None:
             cells += [number_cell(x, 3), number_cell(-y, 3), "0"] if np.isfinite(x) else ["", "", ""]
         out.write(f"{i + 1}\t{track.times[i]:.4f}\t" + "\t".join(cells) + "\n")
 
+
+
+def write_mot(out, track: Track, keypoints: KeypointSet, name: str) -> None:
+    """OpenSim's storage (MOT) file of one person's joint angles, as Sports2D writes it beside the TRC: the header
+    OpenSim reads (``nRows``, ``nColumns``, ``inDegrees=yes``, ``endheader``), then ``time`` and one column per angle
+    in degrees, tab-separated, one row per frame of the track's span; a missing angle is ``NaN``."""
+    series = angle_series(keypoints, track.xy, track.times)
+    names = list(series)
+    n = len(track.frames)
+    out.write(f"{name}\nversion=1\nnRows={n}\nnColumns={len(names) + 1}\ninDegrees=yes\nendheader\n")
+    out.write("\t".join(["time"] + [a.replace(" ", "_") for a in names]) + "\n")
+    for i in range(n):
+        values = [series[a][0][i] for a in names]
+        out.write("\t".join([f"{track.times[i]:.6f}"] + [f"{v:.4f}" if np.isfinite(v) else "NaN" for v in values])
+                  + "\n")

@@ -118,8 +118,10 @@ class BatchExportDialog(QDialog):
         self.overlay_check = QCheckBox("overlay video (H.264)", objectName="batchOverlay")
         self.angles_check = QCheckBox("joint angles", objectName="batchAngles")
         self.trc_check = QCheckBox("TRC per person", objectName="batchTrc")
+        self.mot_check = QCheckBox("MOT per person", objectName="batchMot")
         outputs = QHBoxLayout()
-        for check in (QLabel("CSV, and"), self.json_check, self.overlay_check, self.angles_check, self.trc_check):
+        for check in (QLabel("CSV, and"), self.json_check, self.overlay_check, self.angles_check, self.trc_check,
+                      self.mot_check):
             outputs.addWidget(check)
         holder = QWidget()
         holder.setLayout(outputs)
@@ -248,7 +250,8 @@ class BatchExportDialog(QDialog):
         tasks = [VideoTask(v, names[v], out_dir, json=self.json_check.isChecked(),
                            overlay=self.overlay_check.isChecked(), overlay_options=panel.overlay_options(),
                            filters=self.analysis_box.filter_options(threshold), angles=self.angles_check.isChecked(),
-                           trc=self.trc_check.isChecked(), keep_raw=self.analysis_box.keep_raw) for v in videos]
+                           trc=self.trc_check.isChecked(), mot=self.mot_check.isChecked(),
+                           keep_raw=self.analysis_box.keep_raw) for v in videos]
         self._save()
         job = BatchJob(tasks, out_dir, self.window_.current_choice(), options, self.workers_spin.value())
         job.progress.connect(self._show_progress)
@@ -299,7 +302,7 @@ class BatchExportDialog(QDialog):
 
     def _checks(self) -> dict[str, QCheckBox]:
         return {"json": self.json_check, "overlay": self.overlay_check, "angles": self.angles_check,
-                "trc": self.trc_check}
+                "trc": self.trc_check, "mot": self.mot_check}
 
     def closeEvent(self, event) -> None:
         self._save()

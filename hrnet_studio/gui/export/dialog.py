@@ -39,6 +39,8 @@ class ExportDialog(QDialog):
                                                         "CSV files (*.csv)", "angles")
         self.trc_check, self.trc_edit = self._row(form, "OpenSim TRC, one per person", f"{stem}.trc", False,
                                                   "TRC files (*.trc)", "trc")
+        self.mot_check, self.mot_edit = self._row(form, "OpenSim MOT (joint angles), one per person", f"{stem}.mot",
+                                                  False, "MOT files (*.mot)", "mot")
         self.analysis_box = AnalysisOptionsBox()
         form.addRow(self.analysis_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -79,6 +81,8 @@ class ExportDialog(QDialog):
         csv = Path(self.csv_edit.text()).expanduser()
         checked = {name: Path(edit.text()).expanduser() if check.isChecked() and edit.text().strip() else None
                    for name, check, edit in (("angles", self.angles_check, self.angles_edit),
-                                             ("trc", self.trc_check, self.trc_edit))}
+                                             ("trc", self.trc_check, self.trc_edit),
+                                             ("mot", self.mot_check, self.mot_edit))}
         raw = csv.with_name(csv.name.removesuffix(".csv") + ".raw.csv") if self.analysis_box.keep_raw else None
-        return AnalysisRequest(self.analysis_box.filter_options(threshold), raw, checked["angles"], checked["trc"])
+        return AnalysisRequest(self.analysis_box.filter_options(threshold), raw, checked["angles"], checked["trc"],
+                               checked["mot"])
