@@ -70,7 +70,7 @@ def test_frames_go_on_while_the_detector_works_and_its_boxes_are_merged_when_the
         assert detector.waiting.is_set() and [p.track_id for p in result.persons] == [left_id]
     detector.boxes = [LEFT, RIGHT]  # someone walks in
     detector.let_one_finish()
-    for _ in range(500):  # the boxes are stored a moment after the detector returns them
+    for _ in range(20_000):  # the boxes are stored a moment after the detector returns them (a busy CPU: later)
         result = next(results)[1]
         if len(result.persons) == 2:
             break
@@ -83,7 +83,7 @@ def test_frames_go_on_while_the_detector_works_and_its_boxes_are_merged_when_the
             break
         next(results)
     detector.let_one_finish()
-    for _ in range(500):
+    for _ in range(20_000):
         result = next(results)[1]
         if len(result.persons) == 1:
             break
@@ -163,12 +163,14 @@ def test_an_empty_scene_does_not_hold_frames_up_and_a_person_walking_in_appears(
     pipeline = PosePipeline(PeakBackend(), SPEC, detector, PipelineOptions(det_every=3))
     results = PoseEngine(pipeline, depth=0, detect_beside=True).run(endless_frames(), read_ahead=False)
     assert next(results)[1].persons == [] and detector.calls == 1  # the first frame waited: nobody there
-    for _ in range(20):  # a detection is held; the empty frames go on without it
+    assert next(results)[1].persons == []  # the next frame hands itself to the detector, and goes on
+    assert detector.waiting.wait(60)  # that detection has begun, and is held
+    for _ in range(20):  # the empty frames go on without it
         assert next(results)[1].persons == []
     assert detector.waiting.is_set() and detector.calls == 2
     detector.boxes = [LEFT]
     detector.let_one_finish()
-    for _ in range(500):
+    for _ in range(20_000):
         result = next(results)[1]
         if result.persons:
             break

@@ -66,7 +66,7 @@ class BackgroundDetector:
         self._busy = False
         self._done: Arrival | BaseException | None = None
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="detect", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="detect-beside", daemon=True)
         self._thread.start()
 
     def submit(self, index: int, frame_bgr: np.ndarray) -> bool:
