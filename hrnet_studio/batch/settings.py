@@ -35,5 +35,5 @@ def export_settings(task: VideoTask, choice: PipelineChoice, options: PipelineOp
                       "part_thr": task.overlay_options.part_threshold} if choice.face_model or choice.hand_model
         else None,
         "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw,
-                     **({"mot": True} if task.mot else {})},  # as before MOT existed unless asked: old runs resume
+                     **({"mot": True} if task.mot else {}), **({"c3d": True} if task.c3d else {})},  # as before MOT existed unless asked: old runs resume
     }

@@ -34,6 +34,7 @@ class VideoTask:
     angles: bool = False
     trc: bool = False
     mot: bool = False
+    c3d: bool = False
     keep_raw: bool = False
     use_review: bool = True  # a video's review file (corrections made in the app), when it has one
 
@@ -48,7 +49,8 @@ class VideoTask:
         return AnalysisRequest(self.filters, raw_csv=base.with_name(base.name + ".raw.csv") if self.keep_raw else None,
                                angles=base.with_name(base.name + ".angles.csv") if self.angles else None,
                                trc=base.with_name(base.name + ".trc") if self.trc else None,
-                               mot=base.with_name(base.name + ".mot") if self.mot else None)
+                               mot=base.with_name(base.name + ".mot") if self.mot else None,
+                               c3d=base.with_name(base.name + ".c3d") if self.c3d else None)
 
 
     def leftovers(self) -> list[Path]:
@@ -63,6 +65,7 @@ class VideoTask:
         base = self.out_dir / self.name
         parts += base.parent.glob(f".{base.name}.person*.trc.part")
         parts += base.parent.glob(f".{base.name}.person*.mot.part")
+        parts += base.parent.glob(f".{base.name}.person*.c3d.part")
         return [p for p in parts if p.exists()]
 
 

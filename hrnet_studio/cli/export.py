@@ -63,6 +63,9 @@ def add_export_parser(sub) -> None:
     analysis.add_argument("--mot", nargs="?", const=True, type=Path, metavar="BASE",
                           help="OpenSim MOT (storage) files of the joint angles, one per person: BASE.person<ID>.mot "
                                "(default NAME)")
+    analysis.add_argument("--c3d", nargs="?", const=True, type=Path, metavar="BASE",
+                          help="C3D files of the markers (as the TRC's), one per person: BASE.person<ID>.c3d (default "
+                               "NAME; needs the c3d extra: pip install 'hrnet-studio[c3d]')")
     batch = ex.add_argument_group("many videos")
     batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
     runs = BatchOptions()
@@ -110,6 +113,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StudioError("--workers must be at least 1")
     check_det_every(args.det_every)
     check_detector_size(args.det_size)
+    if args.c3d:
+        from ..export.analysis.outputs import check_c3d
+
+        check_c3d()  # before the video is read, not after
     if args.review is not None and is_batch(args):
         raise StudioError("--review names one video's corrections: export that video on its own")
     return export_many(args) if is_batch(args) else export_one(args)
@@ -177,7 +184,7 @@ def export_many(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.output.is_dir():
         raise StudioError(f"{args.output} is a file: with several videos, -o names a folder")
     for flag, value in (("--json", args.json), ("--video", args.overlay), ("--angles", args.angles),
-                        ("--trc", args.trc), ("--mot", args.mot)):
+                        ("--trc", args.trc), ("--mot", args.mot), ("--c3d", args.c3d)):
         if value not in (None, True):
             raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
                               f"{args.output}")
@@ -193,6 +200,7 @@ def export_many(args: argparse.Namespace) -> int:
                        max_frames=args.max_frames,
                        overlay_options=OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr),
                        filters=filters, angles=bool(args.angles), trc=bool(args.trc), mot=bool(args.mot),
+                       c3d=bool(args.c3d),
                        keep_raw=args.keep_raw,
                        use_review=not args.no_review)
              for v in videos]
@@ -252,4 +260,5 @@ def analysis_request(args: argparse.Namespace, csv_path: Path):
         raw_csv=beside(f"{stem}.raw.csv") if args.keep_raw else None,
         angles=beside(f"{stem}.angles.csv") if args.angles is True else args.angles,
         trc=beside(f"{stem}.trc") if args.trc is True else args.trc,
-        mot=beside(f"{stem}.mot") if args.mot is True else args.mot)
+        mot=beside(f"{stem}.mot") if args.mot is True else args.mot,
+        c3d=beside(f"{stem}.c3d") if args.c3d is True else args.c3d)

@@ -1,13 +1,14 @@
 """Keypoints for analysis: gap filling, zero-lag smoothing, joint angles and TRC files, checked against values
 worked out by hand on synthetic tracks; then through the export command."""
 import csv
+import sys
 
 import numpy as np
 import pytest
 
 from hrnet_studio.cli.main import main
 from hrnet_studio.export.analysis.filters import process, smooth
-from hrnet_studio.export.analysis.outputs import write_mot, write_trc
+from hrnet_studio.export.analysis.outputs import c3d_bytes, write_mot, write_trc
 from hrnet_studio.export.analysis.tracks import Track
 from hrnet_studio.export.options import FilterOptions
 from hrnet_studio.kinematics import (
@@ -125,6 +126,28 @@ def test_mot_file_is_opensims_storage_of_the_angles(tmp_path):
     assert abs(knee) == pytest.approx(90.0, abs=1e-3)  # a right angle, in degrees, signed as the angles CSV signs it
     assert knee == pytest.approx(angle_series(COCO_17, xy, np.arange(3) / 30.0)["left knee"][0][0], abs=1e-3)
     assert rows[0][header.index("right_knee")] == "NaN" and lines[10] == ""  # not seen: NaN, as OpenSim reads it
+
+
+def test_c3d_file_holds_the_trc_markers_and_reads_back(tmp_path, capsys, monkeypatch, videos):
+    ezc3d = pytest.importorskip("ezc3d", reason="the c3d extra: pip install 'hrnet-studio[c3d]'")
+    xy = np.full((3, 17, 2), np.nan)
+    xy[:, 0] = [[10, 20], [11, 21], [12, 22]]
+    xy[1, 0] = np.nan  # the nose not seen in the middle frame
+    (tmp_path / "p.c3d").write_bytes(c3d_bytes(track_of(xy, fps=30.0), COCO_17))
+    c3d = ezc3d.c3d(str(tmp_path / "p.c3d"))
+    point = c3d["parameters"]["POINT"]
+    assert point["LABELS"]["value"] == list(COCO_17.names) and point["RATE"]["value"][0] == pytest.approx(30.0)
+    assert point["UNITS"]["value"] == ["px"]
+    points = c3d["data"]["points"]  # [XYZ1, markers, frames]
+    assert points.shape == (4, 17, 3)
+    np.testing.assert_allclose(points[:3, 0, 0], [10, -20, 0])  # the TRC's axes: y up
+    np.testing.assert_allclose(points[:3, 0, 2], [12, -22, 0])
+    assert np.isnan(points[:3, 0, 1]).all() and np.isnan(points[:3, 1]).all()  # not seen: invalid points
+    monkeypatch.setitem(sys.modules, "ezc3d", None)  # as if the extra were not installed
+    code = main(["export", str(videos / "single_person_taichi_340x256.mp4"), "-o", str(tmp_path / "x.csv"), "--c3d"])
+    err = capsys.readouterr().err
+    assert code != 0 and "C3D files need ezc3d, an optional part: pip install 'hrnet-studio[c3d]'" in err
+    assert not (tmp_path / "x.csv").exists()  # refused before anything ran
 
 
 def test_export_writes_the_analysis_outputs(capsys, tmp_path, videos, small_checkpoint_96x128, yolo_pose_weights):

@@ -30,6 +30,7 @@ ANALYSIS = {  # each analysis option as the batch task and the export call spell
     "filter": dict(filters=FilterOptions("butterworth", cutoff_hz=3)),
     "trc": dict(trc=True),
     "mot": dict(mot=True),
+    "c3d": dict(c3d=True),
 }
 
 
@@ -130,7 +131,7 @@ def test_every_analysis_option_works_on_reviewed_videos_alone_and_in_a_batch(tmp
     assert sorted({r.frame for r in rows}) == list(range(FRAMES))
     marked = {(r.frame, r.person_id): layout.names_cell(r.corrected) for r in rows if reviewed}
     assert marked.get((2, 2)) == ("left_wrist" if reviewed else None) and marked.get((2, 1)) in ("", None)
-    if option in ("angles", "trc", "mot"):  # the CSV itself is the raw one: the corrected joint is where it was put
+    if option in ("angles", "trc", "mot", "c3d"):  # the CSV itself is the raw one: the corrected joint is where it was put
         person2 = next(r for r in rows if (r.frame, r.person_id) == (2, 2))
         assert (tuple(person2.xy[9]) == (300.0, 111.0)) == reviewed
     tracks = read_export(tmp_path / "clip.csv", COCO_17).tracks
@@ -144,6 +145,11 @@ def test_every_analysis_option_works_on_reviewed_videos_alone_and_in_a_batch(tmp
     if option == "mot":
         assert sorted(p.name for p in tmp_path.glob("*.mot")) == ["clip.person1.mot", "clip.person2.mot"]
         assert (tmp_path / "clip.person2.mot").read_text().split("\n")[2] == f"nRows={FRAMES}"
+    if option == "c3d":
+        import ezc3d
+
+        assert sorted(p.name for p in tmp_path.glob("*.c3d")) == ["clip.person1.c3d", "clip.person2.c3d"]
+        assert ezc3d.c3d(str(tmp_path / "clip.person1.c3d"))["data"]["points"].shape == (4, 17, FRAMES)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no part file left behind
 
 

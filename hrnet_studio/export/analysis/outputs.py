@@ -1,5 +1,5 @@
 """The analysis outputs of one export, made from its raw CSV before anything is published: the processed CSV
-(filled and smoothed), the joint angles CSV, and one TRC marker file and one MOT angles file per person."""
+(filled and smoothed), the joint angles CSV, and per person a TRC marker file, a MOT angles file and a C3D file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,13 +20,15 @@ from .tracks import ExportTable, Track, read_export, write_export
 class AnalysisRequest:
     """What to make from the raw keypoints: ``filters`` applied to the CSV itself (the raw one kept as
     ``raw_csv`` when given), ``angles`` CSV, ``trc`` base path (``BASE.person<ID>.trc`` per track), ``mot`` base
-    path (``BASE.person<ID>.mot`` per track: OpenSim's storage file of the joint angles)."""
+    path (``BASE.person<ID>.mot`` per track: OpenSim's storage file of the joint angles), ``c3d`` base path
+    (``BASE.person<ID>.c3d``: the TRC's markers as a C3D file, with ezc3d)."""
 
     filters: FilterOptions = FilterOptions()
     raw_csv: Path | None = None
     angles: Path | None = None
     trc: Path | None = None
     mot: Path | None = None
+    c3d: Path | None = None
 
     @property
     def processes_csv(self) -> bool:
@@ -34,7 +36,7 @@ class AnalysisRequest:
 
     @property
     def wanted(self) -> bool:
-        return self.processes_csv or any(p is not None for p in (self.angles, self.trc, self.mot))
+        return self.processes_csv or any(p is not None for p in (self.angles, self.trc, self.mot, self.c3d))
 
 
 def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request: AnalysisRequest) -> list[AtomicFile]:
@@ -57,6 +59,10 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
             for track in table.tracks.values():
                 path = request.mot.with_name(f"{request.mot.stem}.person{track.person_id}.mot")
                 files.append(_written(path, lambda out, t=track: write_mot(out, t, keypoints, path.name)))
+        if request.c3d is not None:
+            for track in table.tracks.values():
+                path = request.c3d.with_name(f"{request.c3d.stem}.person{track.person_id}.c3d")
+                files.append(_written(path, lambda out, t=track: out.write(c3d_bytes(t, keypoints)), binary=True))
     except BaseException:
         for f in files:
             f.abort()
@@ -64,8 +70,8 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
     return files
 
 
-def _written(path: Path, write) -> AtomicFile:
-    out = AtomicFile(path)
+def _written(path: Path, write, binary: bool = False) -> AtomicFile:
+    out = AtomicFile(path, binary=binary)
     try:
         write(out)
         out.finish()
@@ -132,3 +138,53 @@ def write_mot(out, track: Track, keypoints: KeypointSet, name: str) -> None:
         values = [series[a][0][i] for a in names]
         out.write("\t".join([f"{track.times[i]:.6f}"] + [f"{v:.4f}" if np.isfinite(v) else "NaN" for v in values])
                   + "\n")
+
+
+C3D_MISSING = "C3D files need ezc3d, an optional part: pip install 'hrnet-studio[c3d]'"
+
+
+def c3d_available() -> bool:
+    """Whether ezc3d (the ``c3d`` extra) is installed."""
+    try:
+        import ezc3d  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_c3d() -> None:
+    """Refuse C3D output in one line, before any work, when ezc3d is not installed."""
+    from ...errors import StudioError
+
+    if not c3d_available():
+        raise StudioError(C3D_MISSING)
+
+
+def c3d_bytes(track: Track, keypoints: KeypointSet) -> bytes:
+    """One person's markers as a C3D file (ezc3d): one point per joint, labelled with its name, in the TRC's units and
+    axes (X = x, Y = −y, Z = 0, pixels), at the video's frame rate over the track's span; a joint not seen in a frame
+    is an invalid point (ezc3d writes its residual as −1 and reads it back as NaN). No analog channels."""
+    import os
+    import tempfile
+
+    import ezc3d
+
+    c3d = ezc3d.c3d()
+    point = c3d["parameters"]["POINT"]
+    point["RATE"]["value"] = [float(frame_rate(track.times))]
+    point["LABELS"]["value"] = tuple(keypoints.names)
+    point["UNITS"]["value"] = ["px"]
+    n, k = len(track.frames), keypoints.num_joints
+    points = np.zeros((4, k, n))
+    points[0] = track.xy[:, :, 0].T
+    points[1] = -track.xy[:, :, 1].T
+    points[3] = 1.0
+    points[:3, ~np.isfinite(track.xy[:, :, 0].T)] = np.nan
+    c3d["data"]["points"] = points
+    handle, name = tempfile.mkstemp(suffix=".c3d")
+    os.close(handle)
+    try:
+        c3d.write(name)
+        return Path(name).read_bytes()
+    finally:
+        os.unlink(name)

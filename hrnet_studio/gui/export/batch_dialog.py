@@ -35,6 +35,7 @@ from ...batch.settings import export_settings
 from ...batch.task import VideoTask
 from ...batch.worker_pool import ProcessPoolRunner, local_runner
 from ...errors import StudioError, user_message
+from ...export.analysis.outputs import C3D_MISSING, c3d_available
 from ...inference.factory import build_pipeline
 from ...inference.options import PipelineChoice, PipelineOptions
 from ...thread_budget import available_cores
@@ -119,9 +120,11 @@ class BatchExportDialog(QDialog):
         self.angles_check = QCheckBox("joint angles", objectName="batchAngles")
         self.trc_check = QCheckBox("TRC per person", objectName="batchTrc")
         self.mot_check = QCheckBox("MOT per person", objectName="batchMot")
+        self.c3d_check = QCheckBox("C3D per person", objectName="batchC3d", enabled=c3d_available(),
+                                   toolTip="" if c3d_available() else C3D_MISSING)
         outputs = QHBoxLayout()
         for check in (QLabel("CSV, and"), self.json_check, self.overlay_check, self.angles_check, self.trc_check,
-                      self.mot_check):
+                      self.mot_check, self.c3d_check):
             outputs.addWidget(check)
         holder = QWidget()
         holder.setLayout(outputs)
@@ -251,6 +254,7 @@ class BatchExportDialog(QDialog):
                            overlay=self.overlay_check.isChecked(), overlay_options=panel.overlay_options(),
                            filters=self.analysis_box.filter_options(threshold), angles=self.angles_check.isChecked(),
                            trc=self.trc_check.isChecked(), mot=self.mot_check.isChecked(),
+                           c3d=self.c3d_check.isChecked() and self.c3d_check.isEnabled(),
                            keep_raw=self.analysis_box.keep_raw) for v in videos]
         self._save()
         job = BatchJob(tasks, out_dir, self.window_.current_choice(), options, self.workers_spin.value())
@@ -302,7 +306,7 @@ class BatchExportDialog(QDialog):
 
     def _checks(self) -> dict[str, QCheckBox]:
         return {"json": self.json_check, "overlay": self.overlay_check, "angles": self.angles_check,
-                "trc": self.trc_check, "mot": self.mot_check}
+                "trc": self.trc_check, "mot": self.mot_check, "c3d": self.c3d_check}
 
     def closeEvent(self, event) -> None:
         self._save()

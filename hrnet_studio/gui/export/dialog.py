@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...export.analysis.outputs import AnalysisRequest
+from ...export.analysis.outputs import C3D_MISSING, AnalysisRequest, c3d_available
 from .analysis_options import AnalysisOptionsBox
 
 
@@ -41,6 +41,11 @@ class ExportDialog(QDialog):
                                                   "TRC files (*.trc)", "trc")
         self.mot_check, self.mot_edit = self._row(form, "OpenSim MOT (joint angles), one per person", f"{stem}.mot",
                                                   False, "MOT files (*.mot)", "mot")
+        self.c3d_check, self.c3d_edit = self._row(form, "C3D markers, one per person", f"{stem}.c3d", False,
+                                                  "C3D files (*.c3d)", "c3d")
+        if not c3d_available():
+            self.c3d_check.setEnabled(False)
+            self.c3d_check.setToolTip(C3D_MISSING)
         self.analysis_box = AnalysisOptionsBox()
         form.addRow(self.analysis_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -82,7 +87,8 @@ class ExportDialog(QDialog):
         checked = {name: Path(edit.text()).expanduser() if check.isChecked() and edit.text().strip() else None
                    for name, check, edit in (("angles", self.angles_check, self.angles_edit),
                                              ("trc", self.trc_check, self.trc_edit),
-                                             ("mot", self.mot_check, self.mot_edit))}
+                                             ("mot", self.mot_check, self.mot_edit),
+                                             ("c3d", self.c3d_check, self.c3d_edit))}
         raw = csv.with_name(csv.name.removesuffix(".csv") + ".raw.csv") if self.analysis_box.keep_raw else None
         return AnalysisRequest(self.analysis_box.filter_options(threshold), raw, checked["angles"], checked["trc"],
-                               checked["mot"])
+                               checked["mot"], checked["c3d"])
