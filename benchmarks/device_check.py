@@ -90,8 +90,8 @@ def network_only(device: str, batches: list[int], dtypes: list[str], seconds: fl
             for batch in batches:
                 result = measure_throughput(backend, size, batch, seconds=seconds, warmup=2)
                 rows.append({"arch": arch, "dtype": dtype, "batch": batch, "persons_per_s": result.persons_per_s})
-                print(f"  {arch} {size[0]}x{size[1]} {dtype:<5} batch {batch:>3}: {result.persons_per_s:9.1f} persons/s",
-                      flush=True)
+                print(f"  {arch} {size[0]}x{size[1]} {dtype:<5} batch {batch:>3}: "
+                      f"{result.persons_per_s:9.1f} persons/s", flush=True)
             del backend
     return rows
 

@@ -195,8 +195,9 @@ class PosePipeline:
         """Live: keypoints, track IDs and smoothing for one frame while the detector runs beside, in ``detector``'s
         thread (``detect/background.py``): boxes follow the keypoints, a detection is handed the frame when due, and
         boxes that arrived since the last frame are merged first. Waits for the detector only when nobody is followed
-        and no detection has found the scene empty yet (the first frame, the first after a seek). ``timings_ms["detect"]`` is the cost of a
-        detection that arrived, spent beside the frame, not in it, or of the frame's own when it waited."""
+        and no detection has found the scene empty yet (the first frame, the first after a seek).
+        ``timings_ms["detect"]`` is the cost of a detection that arrived, spent beside the frame, not in it, or of the
+        frame's own when it waited."""
         arrival = detector.take()
         if arrival is not None:
             self.following.merge(arrival)
