@@ -11,15 +11,15 @@ decode, per frame; detection is 0 on frames whose boxes follow the keypoints), f
 
 A variant is words: ``sequential`` (every stage in one thread, as before the engine) or ``overlapped`` (the engine's
 stages in their own threads); ``det-every=N`` (the detector on every n-th frame); ``det-size=N`` (the detector's input
-size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default); ``torch-threads=N``, ``ort-
-threads=N`` (threads other than the budget's; ``ort-threads`` is the pose session's only inline); ``pose-threads=N``
-(a Lite-HRNet pose session's), ``detector-threads=N`` (threads when the detector runs beside the pose step);
-``inline`` (the detector before the pose step on the frames it runs on, as exports run it; the app runs it beside,
-never holding a frame up); ``depth=N`` (inline, frames detection may run ahead of pose; 0: it begins the next frame
-when pose takes the last); ``int8`` (the model's INT8 version, quantized here on the clip's crops and kept whatever
-the guard says: speed does not depend on it); ``follow-always`` (boxes follow the keypoints however unsure they are: a
-random HRNet's flat heatmaps would otherwise bring the detector back on every frame; for speed only, with a model
-whose keypoints mean nothing).
+size); ``spinning`` (ONNX Runtime's workers spin between runs, its own default); ``torch-threads=N``,
+``ort-threads=N`` (threads other than the budget's; ``ort-threads`` is the pose session's only inline);
+``pose-threads=N`` (a Lite-HRNet pose session's), ``detector-threads=N`` (threads when the detector runs beside the
+pose step); ``inline`` (the detector before the pose step on the frames it runs on, as exports run it; the app runs it
+beside, never holding a frame up); ``depth=N`` (inline, frames detection may run ahead of pose; 0: it begins the next
+frame when pose takes the last); ``int8`` (the model's INT8 version, quantized here on the clip's crops and kept
+whatever the guard says: speed does not depend on it); ``follow-always`` (boxes follow the keypoints however unsure
+they are: a random HRNet's flat heatmaps would otherwise bring the detector back on every frame; for speed only, with
+a model whose keypoints mean nothing).
 """
 from __future__ import annotations
 
