@@ -159,14 +159,12 @@ class PosePipeline:
             return []
         with timer("crop"):
             made = [self._crops(image, d) for image, d in frames if len(d)]
-            centers = np.concatenate([m[1] for m in made])
-            scales = np.concatenate([m[2] for m in made])
-            if self.tensor_path:
-                import torch
-
-                batch = torch.cat([m[0] for m in made])
+            if len(made) == 1:  # one frame (live, or a frame alone): its crops as they are, not copied
+                batch, centers, scales = made[0]
             else:
-                batch = np.concatenate([m[0] for m in made])
+                centers = np.concatenate([m[1] for m in made])
+                scales = np.concatenate([m[2] for m in made])
+                batch = _joined([m[0] for m in made])
         with timer("pose"):
             heatmaps = self._network(batch)
         with timer("decode"):
@@ -253,3 +251,12 @@ class PosePipeline:
             person.track_id = int(track_id) if self.options.track else -1
             if self.options.smooth:
                 person.keypoints = self.smoother(int(track_id), person.keypoints, timestamp_s)
+
+
+def _joined(batches: list):
+    """Crop batches of several frames as one: numpy arrays, or torch tensors (the tensor path)."""
+    if isinstance(batches[0], np.ndarray):
+        return np.concatenate(batches)
+    import torch
+
+    return torch.cat(batches)

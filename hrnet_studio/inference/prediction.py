@@ -145,7 +145,7 @@ class PredictAhead:
         """``result`` (a ``FrameResult``) as of ``now`` (``time.monotonic()``): a copy with predicted keypoints."""
         from dataclasses import replace
 
-        caught = result.capture_time if result.capture_time is not None else None
+        caught = result.capture_time
         time_s = caught if caught is not None else result.timestamp_s
         ahead = self.ahead_s if self.ahead_s is not None else (max(0.0, now - caught) if caught is not None else 0.0)
         persons = []

@@ -60,7 +60,7 @@ def dark_kernel_size(heatmap_width: int) -> int:
     return max(3, k | 1)
 
 
-def _gaussian_kernel(size: int) -> np.ndarray:
+def gaussian_kernel(size: int) -> np.ndarray:
     """OpenCV's Gaussian for ``ksize`` with sigma 0 (σ = 0.3·((size−1)/2 − 1) + 0.8): σ = 2 for 11 taps."""
     sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
     x = np.arange(size) - (size - 1) / 2
@@ -81,7 +81,7 @@ def _blurred_windows(heatmaps: np.ndarray, px: np.ndarray, py: np.ndarray, kerne
     n_idx = np.arange(heatmaps.shape[0])[:, None]
     k_idx = np.arange(heatmaps.shape[1])[None, :]
     patches = windows[n_idx, k_idx, py, px].astype(np.float64)  # [N, K, P, P] centred on each peak
-    g = _gaussian_kernel(kernel)
+    g = gaussian_kernel(kernel)
     along_x = np.lib.stride_tricks.sliding_window_view(patches, kernel, axis=3) @ g  # [N, K, P, 5]
     return np.lib.stride_tricks.sliding_window_view(along_x, kernel, axis=2) @ g  # [N, K, 5, 5]
 

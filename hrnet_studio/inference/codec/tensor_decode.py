@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .decode import Decoder, _gaussian_kernel, dark_derivatives, dark_kernel_size
+from .decode import Decoder, dark_derivatives, dark_kernel_size, gaussian_kernel
 
 if TYPE_CHECKING:
     import torch
@@ -72,7 +72,7 @@ def dark_refine_tensor(coords: torch.Tensor, heatmaps: torch.Tensor, kernel: int
     cols = (px.unsqueeze(-1) + steps).unsqueeze(-2)  # [N, K, 1, P]
     flat = padded.reshape(n, k, -1)
     patches = torch.gather(flat, 2, (rows * (w + 2 * radius) + cols).reshape(n, k, -1)).reshape(n, k, size, size)
-    g = torch.from_numpy(_gaussian_kernel(kernel)).to(heatmaps.device)
+    g = torch.from_numpy(gaussian_kernel(kernel)).to(heatmaps.device)
     along_x = patches.double().unfold(3, kernel, 1) @ g  # [N, K, P, 5]
     blurred = along_x.unfold(2, kernel, 1) @ g  # [N, K, 5, 5]
     dx, dy, dxx, dyy, dxy, det = dark_derivatives(torch.log(torch.clamp(blurred, min=1e-10)))

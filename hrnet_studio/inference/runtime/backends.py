@@ -32,7 +32,7 @@ class PoseBackend(Protocol):
 def gpu_present() -> bool:
     """Whether a CUDA GPU can run PyTorch here. Without an NVIDIA driver on the machine the answer is known
     without importing PyTorch (1-2 s of start-up on a small CPU)."""
-    if "torch" not in sys.modules and not _nvidia_driver_present():
+    if "torch" not in sys.modules and not nvidia_driver_present():
         return False
     import torch
 
@@ -40,7 +40,8 @@ def gpu_present() -> bool:
 
 
 @lru_cache(maxsize=1)
-def _nvidia_driver_present() -> bool:
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver (libcuda) can be loaded here, known without importing PyTorch."""
     name = ctypes.util.find_library("cuda") or ("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
     try:
         ctypes.CDLL(name)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .backends import _nvidia_driver_present
+from .backends import nvidia_driver_present
 
 # the CUDA libraries ONNX Runtime's CUDA provider loads (sonames of CUDA 12 and 13 builds), by what they are
 CUDA_LIBRARIES = {"CUDA runtime": ("libcudart.so.13", "libcudart.so.12"),
@@ -61,7 +61,7 @@ def python_section() -> Section:
 
 def gpu_reason() -> str:
     """Why PyTorch has no GPU here, in a few words ("" when it has one)."""
-    if not _nvidia_driver_present():
+    if not nvidia_driver_present():
         return "no NVIDIA driver here (libcuda cannot be loaded)"
     import torch
 
@@ -117,7 +117,7 @@ def onnx_section() -> Section:
     lines = [f"{ort.__version__}, providers in this build: {', '.join(available)}"]
     if "CUDAExecutionProvider" not in available:
         lines.append("CUDA: not in this build (the onnxruntime package is CPU-only; onnxruntime-gpu has it)")
-    elif not _nvidia_driver_present():
+    elif not nvidia_driver_present():
         lines.append("CUDA: in this build, but there is no NVIDIA driver here")
     else:
         missing = missing_cuda_libraries()
