@@ -9,6 +9,9 @@ ONNX Runtime INT8 (static quantization; calibrated on random crops here, which d
 On a GPU the table also has PyTorch fp16 and
 channels-last and ONNX Runtime CUDA (and TensorRT when its libraries are installed).
 
+``--compile`` adds the PyTorch rows as ``--compile`` runs them (``torch.compile``, the batch dimension dynamic) and
+prints each one's compile time (its first batch, and its first batch of one) apart from its speed.
+
 Without --model a randomly initialised HRNet of the official layout is used: the speed of a
 network does not depend on its weights.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +38,16 @@ from hrnet_studio.models.hrnet import build_hrnet  # noqa: E402
 from hrnet_studio.models.onnx_export import export_onnx  # noqa: E402
 
 
-def make_backends(model: torch.nn.Module, input_size: tuple[int, int], device: str, workdir: Path) -> dict:
+def make_backends(model: torch.nn.Module, input_size: tuple[int, int], device: str, workdir: Path,
+                  compile: bool = False) -> dict:
     onnx_path = workdir / "model.onnx"
     export_onnx(model, input_size, onnx_path)
+    if compile:
+        dtypes = ["fp32", "bf16"] if device == "cpu" else ["fp32", "fp16", "bf16"]
+        return {"torch fp32": TorchBackend(model, device)} | {
+            f"torch {d} compiled": TorchBackend(build_copy(model), device, channels_last=True, dtype=d, compile=True)
+            for d in dtypes} | {"torch bf16 (--precision bf16)": TorchBackend(build_copy(model), device,
+                                                                              channels_last=True, dtype="bf16")}
     if device == "cpu":
         int8_path = workdir / "model.int8.onnx"
         w, h = input_size
@@ -85,6 +96,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--compile", action="store_true", help="PyTorch with torch.compile beside plain PyTorch")
     args = parser.parse_args()
 
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
@@ -96,7 +108,14 @@ def main() -> None:
         input_size = tuple(int(v) for v in args.input_size.split("x"))
     name = args.model.name if args.model else f"{args.arch} (random init)"
     with tempfile.TemporaryDirectory() as workdir:
-        backends = make_backends(model, input_size, device, Path(workdir))
+        backends = make_backends(model, input_size, device, Path(workdir), args.compile)
+        for label, backend in backends.items():
+            if "compiled" in label:  # compile before the clock starts: a batch of one, then any other size
+                for batch in sorted({1, max(2, max(args.batches))}):
+                    started = time.perf_counter()
+                    backend.infer(np.zeros((batch, 3, input_size[1], input_size[0]), np.float32))
+                    print(f"{label}: compiled for batch {'1' if batch == 1 else '2+'} in "
+                          f"{time.perf_counter() - started:.0f} s", flush=True)
         print(f"{name}, input {input_size[0]}x{input_size[1]}, device {device}, torch {torch.__version__}, "
               f"threads {torch.get_num_threads()}" + (f", TensorRT libs {'found' if tensorrt_present() else 'absent'}"
                                                       if device == "cuda" else ""))

@@ -19,7 +19,10 @@ Printed (and written to ``DIR/device_check.json``):
 1. network only, HRNet-W32 192×256 and W48 288×384: persons/s at batch 1, 8, 32, 64, 128 in fp32, fp16, bf16;
 2. export end to end on the street clip looped to ``--frames`` frames with the replayed boxes, 8 frames a pass,
    through the tensor path: persons/s, and its ratio to the network alone at the same batch;
-3. the tensor path's keypoints on this device against the CPU's OpenCV path (a stand-in network with real peaks).
+   with the last pass kept in flight while the next starts (``PoseEngine(lookahead=)``) and without;
+3. HRNet-W32 through ``torch.compile`` (fp16 on CUDA, bf16 on the CPU): compile time and persons/s;
+4. training images/s, the step alone and with the MPII sample loaded by the trainer's dataset and loader settings;
+5. the tensor path's keypoints on this device against the CPU's OpenCV path (a stand-in network with real peaks).
 """
 from __future__ import annotations
 
@@ -96,7 +99,7 @@ def network_only(device: str, batches: list[int], dtypes: list[str], seconds: fl
     return rows
 
 
-def export_speed(device: str, dtype: str, boxes: Path, frames: int) -> dict:
+def export_speed(device: str, dtype: str, boxes: Path, frames: int, lookahead: bool | None = None) -> dict:
     from hrnet_studio.inference.engine import PoseEngine
     from hrnet_studio.inference.options import PipelineOptions
     from hrnet_studio.inference.pipeline import PosePipeline
@@ -114,13 +117,95 @@ def export_speed(device: str, dtype: str, boxes: Path, frames: int) -> dict:
     pipeline = PosePipeline(backend, spec, detector, PipelineOptions(max_batch=128, track=False))
     looped = islice(cycle(clip), frames)
     persons, start = 0, time.perf_counter()
-    for _, result in PoseEngine(pipeline, frames_per_pass=8).run(looped):
+    engine = PoseEngine(pipeline, frames_per_pass=8, lookahead=lookahead)
+    for _, result in engine.run(looped):
         persons += len(result.persons)
     seconds = time.perf_counter() - start
     row = {"dtype": dtype, "frames": frames, "persons": persons, "persons_per_s": persons / seconds,
-           "frames_per_s": frames / seconds}
-    print(f"  export, street clip x{frames} frames, {dtype}: {row['persons_per_s']:.1f} persons/s "
-          f"({row['frames_per_s']:.1f} frames/s, {persons} persons)", flush=True)
+           "frames_per_s": frames / seconds, "lookahead": engine.lookahead}
+    print(f"  export, street clip x{frames} frames, {dtype}, lookahead {'on' if engine.lookahead else 'off'}: "
+          f"{row['persons_per_s']:.1f} persons/s ({row['frames_per_s']:.1f} frames/s, {persons} persons)", flush=True)
+    return row
+
+
+def compiled_speed(device: str, dtype: str, batches: list[int], seconds: float) -> list[dict]:
+    """``--compile``: HRNet-W32 through torch.compile (the batch dynamic), its compile time and persons/s."""
+    import torch
+
+    from hrnet_studio.inference.runtime.backends import TorchBackend
+    from hrnet_studio.inference.runtime.bench import measure_throughput
+    from hrnet_studio.models.hrnet import build_hrnet
+
+    torch.manual_seed(0)
+    backend = TorchBackend(build_hrnet("hrnet_w32", 17), device, channels_last=True, dtype=dtype, compile=True,
+                           say=print)
+    started = time.perf_counter()
+    backend.infer(np.zeros((max(batches), 3, 256, 192), np.float32))
+    compile_s = time.perf_counter() - started
+    rows = []
+    for batch in batches:
+        result = measure_throughput(backend, (192, 256), batch, seconds=seconds, warmup=2)
+        rows.append({"dtype": dtype, "batch": batch, "persons_per_s": result.persons_per_s, "compile_s": compile_s})
+        print(f"  hrnet_w32 {dtype} compiled batch {batch:>3}: {result.persons_per_s:9.1f} persons/s "
+              f"(compiled in {compile_s:.0f} s)", flush=True)
+    return rows
+
+
+def training_speed(device: str, batch: int, steps: int) -> dict:
+    """Training images/s of HRNet-W32 256×192 (16 joints): the GPU step alone on a batch already there (AMP on CUDA,
+    channels-last), and with the MPII sample's images loaded, augmented and targeted by the trainer's dataset and
+    DataLoader settings (``training/loading.py``)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from hrnet_studio.inference.codec.heatmap_codec import HeatmapCodec
+    from hrnet_studio.models.hrnet import build_hrnet
+    from hrnet_studio.skeletons import MPII_16
+    from hrnet_studio.training.datasets.joints_dataset import JointsDataset
+    from hrnet_studio.training.datasets.mpii import load_mpii
+    from hrnet_studio.training.loading import AUTO, loader_settings
+    from hrnet_studio.training.loss import JointsMSELoss
+
+    cuda = device.startswith("cuda")
+    net = build_hrnet("hrnet_w32", 16).to(device, memory_format=torch.channels_last).train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler(enabled=cuda)
+    loss_fn = JointsMSELoss()
+
+    def step(x, target, weight):
+        x, target, weight = (t.to(device, non_blocking=True) for t in (x, target, weight))
+        with torch.autocast("cuda" if cuda else "cpu", enabled=cuda):
+            loss = loss_fn(net(x.contiguous(memory_format=torch.channels_last)).float(), target, weight)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def timed(batches) -> float:
+        count, started = 0, None
+        for i, (x, target, weight, *_) in enumerate(batches):
+            if i == 2:  # after two warm-up steps
+                if cuda:
+                    torch.cuda.synchronize()
+                started, count = time.perf_counter(), 0
+            step(x, target, weight)
+            count += len(x)
+        if cuda:
+            torch.cuda.synchronize()
+        return count / (time.perf_counter() - started)
+
+    synthetic = (torch.randn(batch, 3, 256, 192), torch.rand(batch, 16, 64, 48), torch.ones(batch, 16, 1))
+    alone = timed([tuple(t.to(device) for t in synthetic)] * (steps + 2))
+    root = shared_dir() / "data/mpii_sample"
+    records = load_mpii(root / "annotations/test_mpii.json", root / "images")
+    repeat = -(-(steps + 2) * batch // max(1, len(records)))
+    dataset = JointsDataset(records * repeat, MPII_16, HeatmapCodec.for_input((192, 256)), train=True)
+    settings = loader_settings(AUTO, "cuda" if cuda else "cpu")
+    loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, **settings)
+    loaded = timed(batch for _, batch in zip(range(steps + 2), loader))
+    row = {"batch": batch, "step_alone_images_per_s": alone, "with_loading_images_per_s": loaded, **settings}
+    print(f"  training W32 256x192 batch {batch}: step alone {alone:.1f} images/s, with loading {loaded:.1f} "
+          f"images/s ({settings['num_workers']} loading workers)", flush=True)
     return row
 
 
@@ -192,6 +277,15 @@ def main() -> None:
     print("export end to end", flush=True)
     frames = 16 if args.quick else args.frames
     results["export"] = [export_speed(args.device, dtype, args.boxes, frames) for dtype in dtypes[-1:] + dtypes[:1]]
+    results["export"].append(export_speed(args.device, dtypes[-1], args.boxes, frames, lookahead=not cuda))
+    print("torch.compile", flush=True)
+    half = "fp16" if cuda else "bf16"
+    if args.quick:  # compiling takes minutes on a CPU
+        print("  skipped with --quick", flush=True)
+    else:
+        results["compiled"] = compiled_speed(args.device, half, batches[-2:], 2.0)
+    print("training", flush=True)
+    results["training"] = training_speed(args.device, 4 if args.quick else 64, 2 if args.quick else 30)
     print("parity", flush=True)
     results["parity"] = parity(args.device)
     for row in results["export"]:

@@ -117,7 +117,73 @@ WFLW_98 = KeypointSet(
     + _chain(60, 67, True) + _chain(68, 75, True) + _chain(76, 87, True) + _chain(88, 95, True),
 )
 
-BUILTIN_SETS = {s.name: s for s in (COCO_17, MPII_16, HAND_21, FACE_68, WFLW_98)}
+# COCO-WholeBody (Jin et al., ECCV 2020) as mmpose's dataset info gives it: COCO's 17 body keypoints, 6 of the feet,
+# the 68 face landmarks (iBUG order) and 21 per hand (left, then right); names, flip pairs and sigmas as there.
+FEET_6 = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
+FEET_SIGMAS = (0.068, 0.066, 0.066, 0.092, 0.094, 0.094)
+HAND_NAMES = ("hand_root",) + HAND_21.names[1:]
+FEET_EDGES = ((15, 17), (15, 18), (15, 19), (16, 20), (16, 21), (16, 22))  # each ankle to its big toe, small toe, heel
+
+COCO_23 = KeypointSet(  # body and feet: the body view of a whole-body model, for analysis
+    name="coco23",
+    names=COCO_17.names + FEET_6,
+    flip_pairs=COCO_17.flip_pairs + ((17, 20), (18, 21), (19, 22)),
+    edges=COCO_17.edges + FEET_EDGES,
+    sigmas=COCO_17.sigmas + FEET_SIGMAS,
+)
+
+
+def _hand_edges(wrist: int, first: int) -> tuple[tuple[int, int], ...]:
+    """A hand's bones in the whole-body set: the body's wrist to each finger's first joint, then along the finger."""
+    return tuple(edge for f in range(5) for edge in (((wrist, first + 4 * f + 1),)
+                                                       + _chain(first + 4 * f + 1, first + 4 * f + 4)))
+
+
+COCO_WHOLEBODY_133 = KeypointSet(
+    name="coco_wholebody133",
+    names=COCO_23.names + tuple(f"face-{i}" for i in range(68))
+    + tuple(f"left_{n}" for n in HAND_NAMES) + tuple(f"right_{n}" for n in HAND_NAMES),
+    flip_pairs=COCO_23.flip_pairs + tuple((23 + a, 23 + b) for a, b in FACE_68.flip_pairs)
+    + tuple((91 + i, 112 + i) for i in range(21)),
+    edges=COCO_23.edges + _hand_edges(9, 91) + _hand_edges(10, 112),
+    sigmas=COCO_23.sigmas + FACE_68.sigmas + HAND_21.sigmas * 2,
+)
+
+
+@dataclass(frozen=True)
+class WholeBodyLayout:
+    """How a whole-body set's keypoints split for the rest of the app: the body (and feet) each person carries, and
+    the face and hands as landmarks of their own (``person.parts``), each a slice [first, first + K) of the set."""
+
+    body: KeypointSet
+    parts: tuple[tuple[str, int, KeypointSet], ...]  # (part, first index, its landmark set)
+
+    def split(self, values: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Per-keypoint ``values`` [..., 133, ...] along axis 0 → the body's [23, ...] and each part's."""
+        return values[:self.body.num_joints], {part: values[first:first + landmarks.num_joints]
+                                               for part, first, landmarks in self.parts}
+
+
+WHOLEBODY_LAYOUTS = {COCO_WHOLEBODY_133.name: WholeBodyLayout(
+    COCO_23, (("face", 23, FACE_68), ("left_hand", 91, HAND_21), ("right_hand", 112, HAND_21)))}
+# COCO-WholeBody's evaluation parts (mmpose's CocoWholeBodyMetric): keypoint index ranges [first, end)
+WHOLEBODY_EVAL_PARTS = {"body": (0, 17), "foot": (17, 23), "face": (23, 91), "left_hand": (91, 112),
+                        "right_hand": (112, 133), "wholebody": (0, 133)}
+
+
+def wholebody_layout(keypoints: KeypointSet) -> WholeBodyLayout | None:
+    """The layout of a whole-body set, None for any other."""
+    return WHOLEBODY_LAYOUTS.get(keypoints.name)
+
+
+def output_keypoints(keypoints: KeypointSet) -> KeypointSet:
+    """The keypoints each person comes out with for a model of set ``keypoints``: the set itself, or a whole-body
+    set's body and feet (its face and hands come as ``person.parts``)."""
+    layout = wholebody_layout(keypoints)
+    return layout.body if layout else keypoints
+
+
+BUILTIN_SETS = {s.name: s for s in (COCO_17, MPII_16, HAND_21, FACE_68, WFLW_98, COCO_WHOLEBODY_133, COCO_23)}
 LANDMARK_SETS = {"face68": "face", "wflw98": "face", "hand21": "hand"}  # the whole-body stage's face and hand sets
 NME_PAIRS = {"face68": (36, 45), "wflw98": (60, 72)}  # outer eye corners: the NME's normaliser (mmpose's configs)
 
@@ -133,8 +199,8 @@ def generic_set(num_joints: int) -> KeypointSet:
 
 
 def keypoint_set_for(num_joints: int) -> KeypointSet:
-    """The built-in set with this many joints (17 → COCO, 16 → MPII, 21 → hand, 68 → face, 98 → WFLW face), else a
-    generic one."""
+    """The built-in set with this many joints (17 → COCO, 16 → MPII, 21 → hand, 68 → face, 98 → WFLW face,
+    133 → COCO-WholeBody, 23 → COCO with feet), else a generic one."""
     for kps in BUILTIN_SETS.values():
         if kps.num_joints == num_joints:
             return kps

@@ -17,7 +17,7 @@ EXPORT_FLAGS = {
     "smooth_beta": (PipelineOptions, "smooth_beta"), "batch": (PipelineOptions, "max_batch"),
     "det_every": (PipelineOptions, "det_every"),
     "device": (PipelineChoice, "device"), "backend": (PipelineChoice, "backend"),
-    "precision": (PipelineChoice, "precision"), "half": (PipelineChoice, "half"),
+    "precision": (PipelineChoice, "precision"), "half": (PipelineChoice, "half"), "compile": (PipelineChoice, "compile"),
     "det_size": (PipelineChoice, "detector_size"), "det_conf": (PipelineChoice, "det_conf"),
     "det_iou": (PipelineChoice, "det_iou"), "trust_detector": (PipelineChoice, "trust_detector"),
     "face_model": (PipelineChoice, "face_model"), "hand_model": (PipelineChoice, "hand_model"),

@@ -85,7 +85,7 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
         if task.use_review:
             from ..review.review_file import Review
 
-            review = Review.find(task.video, pipeline.spec.keypoints)
+            review = Review.find(task.video, pipeline.keypoints)
         report = export_video(task.video, pipeline, out["csv"], out["json"], out["overlay"], task.max_frames,
                               task.overlay_options, progress, task.analysis(), review)
     except StudioError as exc:

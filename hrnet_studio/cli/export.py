@@ -143,8 +143,8 @@ def export_one(args: argparse.Namespace) -> int:
 
         if args.review is not None and not args.review.is_file():
             raise StudioError(f"review file not found: {args.review}")
-        review = Review.find(video, pipeline.spec.keypoints) if args.review is None else \
-            Review.open(video, pipeline.spec.keypoints, path=args.review)
+        review = Review.find(video, pipeline.keypoints) if args.review is None else \
+            Review.open(video, pipeline.keypoints, path=args.review)
         if review is not None:
             say(f"using the corrections in {review.path.name}: {len(review.frames)} corrected frame(s), "
                 f"{len(review.fixes)} identity fix(es)")

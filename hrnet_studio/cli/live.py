@@ -66,7 +66,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         if probe is None:
             raise StudioError(f"{source.name} gave no frame")
         height, width = probe.image.shape[:2]
-        fmt = StreamFormat(pipeline.spec.keypoints, width, height, args.normalized, stream_parts(pipeline))
+        fmt = StreamFormat(pipeline.keypoints, width, height, args.normalized, stream_parts(pipeline))
         wanted = StreamOptions(args.osc, args.ws, args.lsl, args.normalized, args.predict)
         predict = stream_predictor(wanted)  # a bad value is refused before any stream opens
         streams = Streams(open_streams(wanted, fmt), predict)

@@ -67,7 +67,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     total = _source_total(args.video)
     registry = ModelRegistry()
     pipeline, loaded = build_pipeline(pipeline_choice(args, registry), PipelineOptions(track=True), registry, say)
-    review = Review.open(args.video, pipeline.spec.keypoints, path=args.review)
+    review = Review.open(args.video, pipeline.keypoints, path=args.review)
     source = open_source(args.video)
     try:
         with tqdm(total=total or None, unit="frame", desc=args.video.name, file=sys.stderr) as bar:

@@ -88,7 +88,7 @@ def export_video(
     source = VideoFileSource(video)
     total = source.frame_count if max_frames is None else min(max_frames, source.frame_count or max_frames)
     report = ExportReport(expected_frames=total)
-    kps = pipeline.spec.keypoints
+    kps = pipeline.keypoints
     writers = []
     frames = None
     try:
@@ -99,8 +99,8 @@ def export_video(
                 if processed else csv_path
             raw_csv = CsvExporter(raw_target, kps, corrections=review is not None)
             writers.append(raw_csv)
-            if pipeline.wholebody is not None:
-                writers.append(PartsCsvExporter(wholebody_csv_path(csv_path), pipeline.wholebody.part_sets))
+            if pipeline.part_sets:
+                writers.append(PartsCsvExporter(wholebody_csv_path(csv_path), pipeline.part_sets))
         if json_path:
             writers.append(CocoJsonExporter(json_path, kps))
         overlay = OverlayVideoExporter(overlay_path, source.fps, (source.width, source.height)) if overlay_path else None

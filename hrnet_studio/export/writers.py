@@ -126,8 +126,9 @@ JSON_PART_KEYS = {"face": ("face_kpts", "face_box"), "left_hand": ("lefthand_kpt
 class CocoJsonExporter(AtomicExporter):
     """COCO keypoint results: ``image_id`` = frame index, ``category_id`` 1, ``keypoints`` [x, y, s]×K (frame
     pixels, score 0-1), ``score`` the official rescoring (``scoring.pose_score``), ``bbox`` [x, y, w, h] pixels,
-    ``track_id`` when tracking; with the whole-body stage, each part found as COCO-WholeBody names it
-    (``face_kpts``/``face_box``, ``lefthand_…``, ``righthand_…``). Same ``write``/``finish``/``publish``/``abort``
+    ``track_id`` when tracking; with faces and hands (a whole-body model or stage), each part found as COCO-WholeBody
+    names it (``face_kpts``/``face_box``, ``lefthand_…``, ``righthand_…``), and a whole-body model's feet as
+    ``foot_kpts`` (``keypoints`` keeps COCO's 17). Same ``write``/``finish``/``publish``/``abort``
     cycle as ``CsvExporter``.
 
     Streamed: each result goes to the part file as it comes, so memory stays flat over any length of video; the
@@ -139,17 +140,20 @@ class CocoJsonExporter(AtomicExporter):
         self._out.write("[")
         self.count = 0
         self.captured = captured  # a live recording: each entry gets the frame's ``capture_time``
+        self.body = 17 if keypoints.name == "coco23" else keypoints.num_joints  # feet go to ``foot_kpts``
 
     def write(self, result: FrameResult) -> None:
         for p in result.persons:
-            kpts = np.concatenate([p.keypoints, p.scores[:, None]], axis=1).reshape(-1)
+            kpts = [round(float(v), 3) for v in np.concatenate([p.keypoints, p.scores[:, None]], axis=1).reshape(-1)]
             entry = {
                 "image_id": result.frame_index,
                 "category_id": 1,
-                "keypoints": [round(float(v), 3) for v in kpts],
+                "keypoints": kpts[:3 * self.body],
                 "score": round(p.pose_score(), 5),
                 "bbox": [round(float(v), 2) for v in (p.bbox[0], p.bbox[1], p.bbox[2] - p.bbox[0], p.bbox[3] - p.bbox[1])],
             }
+            if len(kpts) > 3 * self.body:
+                entry["foot_kpts"] = kpts[3 * self.body:]
             if p.track_id >= 0:
                 entry["track_id"] = p.track_id
             if self.captured and result.capture_time is not None:

@@ -299,13 +299,13 @@ class MainWindow(QMainWindow):
         if len(self.arrivals) > 1:
             self.fps = (len(self.arrivals) - 1) / max(self.arrivals[-1] - self.arrivals[0], 1e-6)
         persons = self.review.shown_persons(live)  # corrections, where the user made any
-        self.view.show_frame(live.frame.image, persons, live.spec.keypoints)
+        self.view.show_frame(live.frame.image, persons, live.keypoints)
         t = live.result.timings_ms
         stages = {"capture": live.capture_ms, "detect": t.get("detect", 0.0),
                   "pose": t.get("crop", 0.0) + t.get("pose", 0.0), "decode": t.get("decode", 0.0),
                   "draw": self.view.last_draw_ms}
         self.performance_plot.add(now, self.fps, stages)
-        self.joint_plot.set_keypoints(live.spec.keypoints)
+        self.joint_plot.set_keypoints(live.keypoints)
         self.joint_plot.add(live.frame.timestamp_s, persons)
         self.latencies.append((now - live.frame.capture_time) * 1000)
         ordered = sorted(self.latencies)

@@ -38,7 +38,7 @@ class PoseEngine:
     out in frame order. The one way export, the app's worker and the benchmarks run a pipeline over frames."""
 
     def __init__(self, pipeline: PosePipeline, depth: int = 2, overlap: bool = True, detect_beside: bool = False,
-                 frames_per_pass: int = 1):
+                 frames_per_pass: int = 1, lookahead: bool | None = None):
         """``depth``: frames a stage may run ahead of the next (memory: about depth × 2 frames; 0: detection begins
         the next frame only when pose has taken the last: the newest frame, not one held waiting).
         ``overlap`` False runs every stage in the caller's thread, one after the other (the baseline the benchmarks
@@ -46,12 +46,16 @@ class PoseEngine:
         up (where it can: not on PyTorch's CPU pool, and not the full frame, which costs nothing).
         ``frames_per_pass``: exports; the persons of up to this many consecutive detected frames go through the
         network together (fewer when they reach the pipeline's ``max_batch``), so a clip of one person still fills
-        a batch; frames whose boxes follow the keypoints go one by one."""
+        a batch; frames whose boxes follow the keypoints go one by one. ``lookahead``: a pass stays in flight while
+        the next is started, and its frames come out after that (on a GPU its network and decoding overlap the next
+        pass's crops and the caller's writing; the keypoints are the same); None: where the device works ahead
+        (``device_works_ahead``)."""
         self.pipeline = pipeline
         self.depth = depth
         self.overlap = overlap
         self.detect_beside = detect_beside
         self.frames_per_pass = frames_per_pass
+        self.lookahead = device_works_ahead(pipeline) if lookahead is None else lookahead
 
     def run(self, frames: Iterable[Frame], read_ahead: bool = True) -> Iterator[tuple[Frame, FrameResult]]:
         """(frame, result) for every frame of ``frames``, in order. ``read_ahead``: read ``frames`` in a thread of
@@ -80,33 +84,44 @@ class PoseEngine:
 
     def _pose(self, detected: Iterator) -> Iterator[tuple[Frame, FrameResult]]:
         pending: list = []  # consecutive detected frames waiting to go through the network together
+        in_flight = None  # a started pass not yet ended (``lookahead``)
         try:
             for frame, timer, detections in detected:
-                if detections is not None and self.frames_per_pass > 1:
+                batched = detections is not None and self.frames_per_pass > 1
+                if batched:
                     pending.append((frame, timer, detections))
                     if len(pending) < self.frames_per_pass and \
                             sum(len(d) for *_, d in pending) < self.pipeline.options.max_batch:
                         continue
-                yield from self._pose_pass(pending)  # before a frame that follows them
-                pending = []
-                if detections is None or self.frames_per_pass <= 1:
-                    yield from self._pose_pass([(frame, timer, detections)])
-            yield from self._pose_pass(pending)
+                if pending:
+                    in_flight = yield from self._pass(pending, in_flight)
+                    pending = []
+                if not batched:  # a frame whose boxes follow the last frame's keypoints, or frames one by one
+                    yield from self._end(in_flight)
+                    in_flight = None
+                    result = self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)
+                    yield _stamped(frame, result)
+            if pending:
+                in_flight = yield from self._pass(pending, in_flight)
+            yield from self._end(in_flight)
         finally:
             _close(detected)
 
-    def _pose_pass(self, items: list) -> Iterator[tuple[Frame, FrameResult]]:
-        if not items:
-            return
-        if len(items) == 1:
-            frame, timer, detections = items[0]
-            results = [self.pipeline.pose_stage(frame.image, frame.index, frame.timestamp_s, detections, timer)]
-        else:
-            results = self.pipeline.pose_stage_many([(f.image, f.index, f.timestamp_s, d, t) for f, t, d in items])
-        for (frame, _, _), result in zip(items, results):
-            result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
-            yield frame, result
+    def _pass(self, items: list, in_flight: tuple | None):
+        """Start a pass of ``items`` (frame, timer, detections), then end the one in flight; returns the new pass
+        when it may stay in flight (``lookahead``), after ending it when not."""
+        started = (items, self.pipeline.start_pass([(f.image, f.index, f.timestamp_s, d, t) for f, t, d in items]))
+        yield from self._end(in_flight)
+        if self.lookahead:
+            return started
+        yield from self._end(started)
+        return None
 
+    def _end(self, in_flight: tuple | None) -> Iterator[tuple[Frame, FrameResult]]:
+        if in_flight is not None:
+            items, started = in_flight
+            for (frame, _, _), result in zip(items, self.pipeline.end_pass(started)):
+                yield _stamped(frame, result)
 
     def _follow(self, frames: Iterator[tuple[Frame, float]]) -> Iterator[tuple[Frame, FrameResult]]:
         detector = BackgroundDetector(self.pipeline.detect_boxes)
@@ -114,9 +129,8 @@ class PoseEngine:
             for frame, read_ms in frames:
                 timer = StageTimer()
                 timer.ms["read"] = read_ms
-                result = self.pipeline.follow_stage(frame.image, frame.index, frame.timestamp_s, detector, timer)
-                result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
-                yield frame, result
+                yield _stamped(frame, self.pipeline.follow_stage(frame.image, frame.index, frame.timestamp_s, detector,
+                                                                 timer))
         finally:
             detector.close()
             _close(frames)
@@ -146,6 +160,18 @@ def _timed_reads(frames: Iterable[Frame]) -> Iterator[tuple[Frame, float]]:
             yield frame, (time.perf_counter() - start) * 1000
     finally:
         _close(source)
+
+
+def _stamped(frame: Frame, result: FrameResult) -> tuple[Frame, FrameResult]:
+    result.time_flag, result.capture_time = frame.time_flag, frame.capture_time
+    return frame, result
+
+
+def device_works_ahead(pipeline: PosePipeline) -> bool:
+    """The pose network runs on a device that works asynchronously (a GPU on the tensor path): a pass started there
+    returns before its work is done."""
+    device = getattr(pipeline.backend, "device", None)
+    return pipeline.tensor_path and getattr(device, "type", "cpu") == "cuda"
 
 
 def _close(items: object) -> None:

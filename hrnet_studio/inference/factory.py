@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import StudioError
+from ..skeletons import wholebody_layout
 from ..thread_budget import thread_budget
 from .detect.detector import (
     NO_DETECTOR,
@@ -36,7 +37,7 @@ def build_pipeline(choice: PipelineChoice, options: PipelineOptions | None = Non
     budget = thread_budget()
     loaded = open_pose_model(choice.model, choice.backend, choice.device, fp16=choice.half,
                              input_size=choice.input_size, registry=registry, say=say, precision=choice.precision,
-                             live=live)
+                             live=live, compile=choice.compile)
     for note in loaded.spec.notes:
         say(f"note: {note}")
     if choice.device != "cpu" and loaded.backend.device_type == "cpu" and gpu_present():
@@ -54,6 +55,10 @@ def open_wholebody(choice: PipelineChoice, body: LoadedPoseModel, registry=None,
     chosen. Their precision is ``choice.part_precision`` (the body model's when not given): with INT8, a landmark
     model runs its INT8 version on ONNX Runtime when it has one (``models quantize``), else fp32, said in one line."""
     if not (choice.face_model or choice.hand_model):
+        return None
+    if wholebody_layout(body.spec.keypoints) is not None:
+        say(f"note: {body.record.name} finds faces and hands itself (a whole-body model): the face and hand models "
+            "are not needed and are not run")
         return None
     from ..models.registry import ModelRegistry
 

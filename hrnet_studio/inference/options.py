@@ -37,6 +37,7 @@ class PipelineChoice:
     face_model: str | None = None  # whole-body: a face landmark model (registry name or path); None = no faces
     hand_model: str | None = None  # whole-body: a hand landmark model; None = no hands
     part_precision: str | None = None  # whole-body models: "fp32" or "int8"; None = as ``precision``
+    compile: bool = False  # PyTorch: the network through torch.compile (minutes to start, faster after)
 
 
 @dataclass

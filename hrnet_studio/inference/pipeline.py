@@ -4,10 +4,12 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..models.spec import PoseModelSpec
+from ..skeletons import KeypointSet, output_keypoints, wholebody_layout
 from .codec.heatmap_codec import HeatmapCodec
 from .codec.tensor_crops import person_crops_tensor
 from .codec.transforms import person_crops
@@ -19,9 +21,20 @@ from .results import FrameResult, PersonPose
 from .runtime.backends import PoseBackend
 from .runtime.heatmaps import predict_heatmaps, predict_heatmaps_tensor
 from .tracking import KeypointSmoother, PoseTracker
-from .wholebody import WholeBodyStage
+from .wholebody import PartLandmarks, WholeBodyStage
 
 STAGES = ("read", "detect", "crop", "pose", "decode", "track", "parts")
+
+
+@dataclass
+class Estimate:
+    """``start_estimate``'s work in flight: the boxes, their crops' centres and scales [N, 2], and the decoded
+    keypoints (numpy, or a ``tensor_decode.HostCopy`` on its way back); ``decoded`` None when there were no boxes."""
+
+    boxes: Detections
+    centers: np.ndarray | None
+    scales: np.ndarray | None
+    decoded: object
 
 
 class StageTimer:
@@ -54,7 +67,8 @@ class PosePipeline:
         self.detector = detector
         self.wholebody = wholebody  # face and hand landmarks after the body (off when None)
         self.tensor_path = hasattr(backend, "infer_tensor")  # PyTorch: crops and decoding on its device
-        self.tracker = PoseTracker(spec.keypoints.oks_sigmas())
+        self.layout = wholebody_layout(spec.keypoints)  # a whole-body model's split, else None
+        self.tracker = PoseTracker(output_keypoints(spec.keypoints).oks_sigmas())
         self._detector_lock = threading.Lock()  # the detect stage and a fallback in the pose stage share it
         self.options = options or PipelineOptions()
 
@@ -91,12 +105,30 @@ class PosePipeline:
         one ``PersonPose`` per box, keypoints [K, 2] in frame pixels and scores [K] (heatmap peaks, about 0-1)."""
         return self.estimate_many([(frame_bgr, detections)], detections, timer or StageTimer())
 
-    @staticmethod
-    def _poses(detections: Detections, coords: np.ndarray, maxvals: np.ndarray) -> list[PersonPose]:
-        return [
-            PersonPose(detections.boxes[i].astype(np.float32), float(detections.scores[i]), coords[i], maxvals[i, :, 0])
-            for i in range(len(coords))
-        ]
+    def _poses(self, detections: Detections, coords: np.ndarray, maxvals: np.ndarray) -> list[PersonPose]:
+        persons = [PersonPose(detections.boxes[i].astype(np.float32), float(detections.scores[i]), coords[i],
+                              maxvals[i, :, 0]) for i in range(len(coords))]
+        if self.layout is not None:  # a whole-body model: body and feet stay, the face and hands become parts
+            for person in persons:
+                person.keypoints, points = self.layout.split(person.keypoints)
+                person.scores, scores = self.layout.split(person.scores)
+                person.parts = {part: PartLandmarks(_extent(points[part]), points[part], scores[part], landmarks)
+                                for part, _, landmarks in self.layout.parts}
+        return persons
+
+    @property
+    def keypoints(self) -> KeypointSet:
+        """The keypoints each person comes out with (``skeletons.output_keypoints``): the model's set, or a whole-body
+        model's body and feet."""
+        return output_keypoints(self.spec.keypoints)
+
+    @property
+    def part_sets(self) -> dict[str, KeypointSet]:
+        """The landmark set of each part (face, left_hand, right_hand) persons come with: a whole-body model's own,
+        or those of the face and hand models of the whole-body stage; empty with neither."""
+        if self.layout is not None:
+            return {part: landmarks for part, _, landmarks in self.layout.parts}
+        return self.wholebody.part_sets if self.wholebody is not None else {}
 
     def process(self, frame_bgr: np.ndarray, frame_index: int = 0, timestamp_s: float = 0.0) -> FrameResult:
         """One frame, start to end: ``detect_stage`` then ``pose_stage`` (the engine runs them overlapped)."""
@@ -133,15 +165,26 @@ class PosePipeline:
         order. The keypoints are ``pose_stage``'s; the crop, network and decode time is shared out by persons."""
         if len(frames) == 1:
             return [self.pose_stage(*frames[0])]
-        counts = [len(detections) for _, _, _, detections, _ in frames]
+        return self.end_pass(self.start_pass(frames))
+
+    def start_pass(self, frames: list[tuple[np.ndarray, int, float, Detections, StageTimer]]) -> PosePass:
+        """The first half of ``pose_stage_many``: the frames' persons cropped and sent through the network; on a GPU
+        the work is queued and this returns before it is done, so the caller can start the next pass (or read and
+        detect) meanwhile. Passes must be ended (``end_pass``) in the order they were started."""
+        boxes = Detections(np.concatenate([d.boxes for *_, d, _ in frames]).reshape(-1, 4),
+                           np.concatenate([d.scores for *_, d, _ in frames]))
         shared = StageTimer()
-        all_boxes = Detections(np.concatenate([d.boxes for *_, d, _ in frames]).reshape(-1, 4),
-                               np.concatenate([d.scores for *_, d, _ in frames]))
-        persons = self.estimate_many([(image, d) for image, _, _, d, _ in frames], all_boxes, shared)
+        return PosePass(frames, boxes, self.start_estimate([(image, d) for image, _, _, d, _ in frames], boxes,
+                                                           shared), shared)
+
+    def end_pass(self, started: PosePass) -> list[FrameResult]:
+        """A started pass's frames, tracked in order."""
+        persons = self.end_estimate(started.estimate, started.timer)
         results, start = [], 0
+        counts = [len(detections) for _, _, _, detections, _ in started.frames]
         total = max(1, sum(counts))
-        for (image, index, timestamp_s, _, timer), count in zip(frames, counts):
-            for stage, ms in shared.ms.items():
+        for (image, index, timestamp_s, _, timer), count in zip(started.frames, counts):
+            for stage, ms in started.timer.ms.items():
                 timer.ms[stage] = timer.ms.get(stage, 0.0) + ms * (count / total)
             mine = persons[start:start + count]
             start += count
@@ -155,8 +198,14 @@ class PosePipeline:
         in order; ``boxes`` all their detections concatenated. One ``PersonPose`` per box, in that order. With the
         PyTorch backend the crops are made, run and decoded on its device, and keypoints and scores come back
         (``codec/tensor_crops.py``, ``codec/tensor_decode.py``)."""
+        return self.end_estimate(self.start_estimate(frames, boxes, timer), timer)
+
+    def start_estimate(self, frames: list[tuple[np.ndarray, Detections]], boxes: Detections, timer: StageTimer
+                       ) -> Estimate:
+        """``estimate_many`` up to the keypoints' way back: on the tensor path decoding is queued on the device and
+        the keypoints are being copied back; on the other paths everything is done."""
         if len(boxes) == 0:
-            return []
+            return Estimate(boxes, None, None, None)
         with timer("crop"):
             made = [self._crops(image, d) for image, d in frames if len(d)]
             if len(made) == 1:  # one frame (live, or a frame alone): its crops as they are, not copied
@@ -168,9 +217,20 @@ class PosePipeline:
         with timer("pose"):
             heatmaps = self._network(batch)
         with timer("decode"):
-            coords, maxvals = (self.codec.decode_tensor if self.tensor_path else self.codec.decode)(heatmaps, centers,
-                                                                                                  scales)
-        return self._poses(boxes, coords, maxvals)
+            if self.tensor_path:
+                return Estimate(boxes, centers, scales, self.codec.decode_tensor_start(heatmaps))
+            return Estimate(boxes, centers, scales, self.codec.decode(heatmaps, centers, scales))
+
+    def end_estimate(self, started: Estimate, timer: StageTimer) -> list[PersonPose]:
+        """The persons of a ``start_estimate``, one per box (waiting, on a GPU, for its work; counted as "pose")."""
+        if started.decoded is None:
+            return []
+        if self.tensor_path:
+            with timer("pose"):
+                coords, maxvals = self.codec.decode_tensor_end(started.decoded, started.centers, started.scales)
+        else:
+            coords, maxvals = started.decoded
+        return self._poses(started.boxes, coords, maxvals)
 
     def _crops(self, frame_bgr: np.ndarray, detections: Detections):
         if self.tensor_path:
@@ -251,6 +311,22 @@ class PosePipeline:
             person.track_id = int(track_id) if self.options.track else -1
             if self.options.smooth:
                 person.keypoints = self.smoother(int(track_id), person.keypoints, timestamp_s)
+
+
+@dataclass
+class PosePass:
+    """``start_pass``'s frames (frame, index, time s, detections, timer each), all their boxes, and the work in
+    flight with its shared timer."""
+
+    frames: list
+    boxes: Detections
+    estimate: Estimate
+    timer: StageTimer
+
+
+def _extent(points: np.ndarray) -> np.ndarray:
+    """x1, y1, x2, y2 float32 [4] around points [K, 2] (frame pixels): a whole-body model's face or hand box."""
+    return np.concatenate([points.min(axis=0), points.max(axis=0)]).astype(np.float32)
 
 
 def _joined(batches: list):

@@ -115,4 +115,4 @@ class LiveStreams:
 def stream_parts(pipeline) -> tuple[tuple[str, KeypointSet], ...]:
     """The whole-body parts a pipeline adds to each person, for ``StreamFormat.parts`` (none without face or hand
     models)."""
-    return tuple(pipeline.wholebody.part_sets.items()) if pipeline.wholebody is not None else ()
+    return tuple(pipeline.part_sets.items())

@@ -77,11 +77,11 @@ class LiveRun:
         self._reader_done = threading.Event()
         self._stopped_by_user = False
         self._failure = ""
-        keypoints = pipeline.spec.keypoints
+        keypoints = pipeline.keypoints
         self.recorders = ([CsvExporter(csv, keypoints, captured=True)] if csv else []) + \
                          ([CocoJsonExporter(json, keypoints, captured=True)] if json else [])
-        if csv and pipeline.wholebody is not None:  # faces and hands beside the body CSV, as an export writes them
-            self.recorders.append(PartsCsvExporter(wholebody_csv_path(csv), pipeline.wholebody.part_sets))
+        if csv and pipeline.part_sets:  # faces and hands beside the body CSV, as an export writes them
+            self.recorders.append(PartsCsvExporter(wholebody_csv_path(csv), pipeline.part_sets))
 
     def stop(self) -> None:
         """Ends the run after the frame in hand (any thread; Ctrl-C's handler)."""

@@ -35,7 +35,9 @@ DEFAULT_DETECTORS = ("yolo11n-pose", "yolo11n")
 PINNED_DIGESTS = "zoo_sha256.json"  # in the model folder: source URL → the full sha256 of the file first downloaded
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
 METRIC_LABELS = {"coco_ap": "AP", "coco_ar": "AR", "mpii_pckh": "PCKh", "pck": "PCK", "nme": "NME", "pck@0.2": "PCK@0.2",
-                 "auc": "AUC", "epe": "EPE (px)", "int8_speedup": "INT8 speed vs fp32"}
+                 "auc": "AUC", "epe": "EPE (px)", "int8_speedup": "INT8 speed vs fp32", "body_ap": "body AP",
+                 "foot_ap": "foot AP", "face_ap": "face AP", "hand_ap": "hand AP", "left_hand_ap": "left hand AP",
+                 "right_hand_ap": "right hand AP", "wholebody_ap": "whole AP", "wholebody_ar": "whole AR"}
 
 
 def metrics_text(metrics: dict[str, float]) -> str:

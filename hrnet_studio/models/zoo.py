@@ -36,6 +36,7 @@ class ZooEntry:
     license: str = ""
     file: str | None = None
     official_file: dict | None = None
+    encoding: str = "official"  # its training targets' (``unbiased`` for DARK-trained models)
 
     @property
     def filename(self) -> str:
@@ -78,6 +79,7 @@ class ZooEntry:
             meta.input_size = list(self.input_size)
             meta.num_joints = kps.num_joints
             meta.keypoints = keypoints_to_dict(kps)
+            meta.encoding = self.encoding
         return meta
 
 

@@ -62,7 +62,7 @@ class Recipe:
     optim: OptimSection = field(default_factory=OptimSection)
     epochs: int = 210
     batch_size: int = 32
-    workers: int = 2
+    workers: int = -1  # loading processes per training process; -1: sized to the machine (training/loading.py)
     device: str = "auto"
     amp: bool = True  # on CUDA only
     seed: int = 0

@@ -39,6 +39,7 @@ from .distributed import DistContext
 from .eval_set import EvalSet, build_eval_set
 from .events import EventLog
 from .finetune import arch_of_state, load_weights_for_finetune
+from .loading import loader_settings
 from .loss import JointsMSELoss
 from .recipe import Recipe
 from .stopping import StopSignal, TrainingStopped
@@ -231,8 +232,8 @@ class Trainer:
         return wanted
 
     def _loader(self, dataset: JointsDataset, train: bool) -> DataLoader:
-        common = {"batch_size": self.recipe.batch_size, "num_workers": self.recipe.workers, "drop_last": False,
-                  "pin_memory": self.device.type == "cuda"}
+        common = {"batch_size": self.recipe.batch_size, "drop_last": False,
+                  **loader_settings(self.recipe.workers, self.device.type, self.dist.world_size)}
         sampler = self.dist.sampler(dataset, self.recipe.seed, self.epoch) if train else None
         if sampler is not None:
             return DataLoader(dataset, sampler=sampler, **common)

@@ -27,13 +27,19 @@ def test_shipped_zoo_lists_the_official_models_with_checksums():
                          "hrnet_w48_coco_384x288", "hrnet_w32_mpii_256x256", "litehrnet_18_coco_256x192",
                          "litehrnet_18_coco_384x288", "litehrnet_30_coco_256x192", "litehrnet_30_coco_384x288",
                          "hrnetv2_w18_wflw_256x256", "hrnetv2_w18_coco_wholebody_face_256x256",
-                         "hrnetv2_w18_coco_wholebody_hand_256x256", "hrnetv2_w18_onehand10k_256x256"}
+                         "hrnetv2_w18_coco_wholebody_hand_256x256", "hrnetv2_w18_onehand10k_256x256",
+                         "hrnet_w32_coco_wholebody_256x192", "hrnet_w32_coco_wholebody_384x288",
+                         "hrnet_w48_coco_wholebody_256x192", "hrnet_w48_coco_wholebody_384x288",
+                         "hrnet_w32_coco_wholebody_256x192_dark", "hrnet_w48_coco_wholebody_384x288_dark"}
     for name, entry in pose.items():
         arch, h_w = re.match(r"((?:hrnet_w|hrnetv2_w|litehrnet_)\d+)_\w+_(\d+x\d+)", name).groups()
         assert entry.arch == arch
         assert f"{entry.input_size[1]}x{entry.input_size[0]}" == h_w  # names are HxW, input_size is WxH
         expected = {"mpii": "mpii16", "wflw": "wflw98", "face": "face68", "hand": "hand21"}
-        assert entry.keypoints == next((v for k, v in expected.items() if k in name), "coco17")
+        whole = re.search(r"wholebody_\d", name) is not None  # one network for body, feet, face and hands
+        assert entry.keypoints == ("coco_wholebody133" if whole else next((v for k, v in expected.items() if k in name),
+                                                                          "coco17"))
+        assert entry.encoding == ("unbiased" if name.endswith("_dark") else "official")
         for source in entry.sources:
             assert source.url.startswith("https://")
             # mmpose names carry the first 8 hex digits of the file's sha256: the catalogue must agree.
@@ -44,6 +50,8 @@ def test_shipped_zoo_lists_the_official_models_with_checksums():
 
     assert metrics_text(zoo["hrnetv2_w18_wflw_256x256"].metrics) == "NME 4.06%"
     assert metrics_text(zoo["hrnetv2_w18_coco_wholebody_hand_256x256"].metrics) == "PCK@0.2 0.813, AUC 0.840, EPE (px) 4.4"
+    assert metrics_text(zoo["hrnet_w48_coco_wholebody_384x288_dark"].metrics) == (
+        "body AP 0.742, foot AP 0.707, face AP 0.841, hand AP 0.602, whole AP 0.661, whole AR 0.743")
     assert {"yolo11n-pose", "yolo11n"} <= {n for n, e in zoo.items() if e.kind == "detector"}
 
 

@@ -76,7 +76,7 @@ def test_review_correct_and_fine_tune_on_the_corrections(qtbot, app_window, shor
     drag(qtbot, view, start, end)
     moved = editor.persons[0].keypoints[joint]
     assert np.abs(moved - end).max() < 1.5 / view.scale() + 0.5 and editor.persons[0].corrected[joint]
-    saved = Review.open(short_clip, window.latest.spec.keypoints).frame(target)
+    saved = Review.open(short_clip, window.latest.keypoints).frame(target)
     assert np.allclose(saved.persons[0].keypoints[joint], moved, atol=0.01)  # written at once
 
     qtbot.keyClick(window, Qt.Key.Key_V)  # the selected joint: occluded

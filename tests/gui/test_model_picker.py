@@ -22,13 +22,13 @@ def test_change_model_in_the_picker(qtbot, window, videos, tmp_path):
     seen = results_collector(window)
     window.sources.open_path(videos / "single_person_taichi_340x256.mp4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30_000)
-    assert seen[-1].spec.num_joints == 16 and seen[-1].result.persons[0].keypoints.shape == (16, 2)
+    assert seen[-1].keypoints.num_joints == 16 and seen[-1].result.persons[0].keypoints.shape == (16, 2)
     # And back through the combo box, as a user picks it.
     combo = window.panel.model_combo
     combo.setCurrentIndex(combo.findData("w8"))
     combo.activated.emit(combo.currentIndex())
     qtbot.waitUntil(lambda: window.model_info.name == "w8", timeout=LOAD_TIMEOUT)
-    qtbot.waitUntil(lambda: seen[-1].spec.num_joints == 17, timeout=30_000)
+    qtbot.waitUntil(lambda: seen[-1].keypoints.num_joints == 17, timeout=30_000)
 
 
 def test_model_that_fails_to_load_is_a_message(qtbot, window, gui_models, small_checkpoint):

@@ -45,7 +45,7 @@ def test_screenshot_and_exported_video_draw_the_same_overlay(qtbot, window, vide
     options = OverlayOptions(skeleton=True, boxes=False, ids=True, scores=True, threshold=0.0)
     assert window.view.options == options
     expected = window.view.frame.copy()
-    assert draw_poses(expected, window.view.persons, window.latest.spec.keypoints, options) > 0
+    assert draw_poses(expected, window.view.persons, window.latest.keypoints, options) > 0
     shot = cv2.imread(str(window.outputs.save_screenshot()))
     np.testing.assert_array_equal(shot, expected)
     assert not np.array_equal(shot, window.view.frame)  # there is an overlay on it

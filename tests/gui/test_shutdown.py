@@ -170,11 +170,14 @@ def start(kind: str, window, qtbot, videos, tmp_path, request):
 
 @pytest.mark.parametrize("kind", ["export", "suggestions", "quantize", "batch", "import", "download", "recording"])
 def test_closing_the_window_stops_each_kind_of_job(qtbot, window, videos, tmp_path, request, kind):
-    window.sources.open_path(videos / GYM)
+    clips = tmp_path / "clips"  # a copy: review suggestions are saved beside the video, not in the shared assets
+    clips.mkdir()
+    shutil.copy(videos / GYM, clips / GYM)
+    window.sources.open_path(clips / GYM)
     qtbot.waitUntil(lambda: window.view.image is not None, timeout=30_000)
     if kind != "recording":
         window.sources.set_playing(False)
-    job = start(kind, window, qtbot, videos, tmp_path, request)
+    job = start(kind, window, qtbot, clips, tmp_path, request)
     window.close()
     assert shutdown.left_running() == []
     if kind == "recording":

@@ -253,3 +253,28 @@ def test_persons_of_several_frames_go_through_the_network_together_with_the_same
     # every frame detected: 8 + 8 + 4 frames a pass; every third: the detected frames wait for nobody (each frame
     # between them follows the one before), so they go one by one
     assert together.calls == (3 if every == 1 else 20)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_with_lookahead_a_pass_stays_in_flight_while_the_next_starts_and_nothing_changes(every):
+    """On a GPU a pass's frames come out after the next pass is started (its crops and network queued behind it);
+    forced here on the CPU: the same frames, keypoints and IDs, in order, and the next pass really started first."""
+    options = PipelineOptions(det_every=every, max_batch=32)
+    plain, ahead = PeakBackend(), PeakBackend()
+    expected = list(PoseEngine(PosePipeline(plain, SPEC, CountingDetector(), options), frames_per_pass=8,
+                               lookahead=False).run(frames(20)))
+    engine = PoseEngine(PosePipeline(ahead, SPEC, CountingDetector(), options), frames_per_pass=8, lookahead=True)
+    calls_when_out, got = [], []
+    for frame, result in engine.run(frames(20)):
+        calls_when_out.append(ahead.calls)
+        got.append((frame, result))
+    assert [f.index for f, _ in got] == list(range(20))
+    for (_, a), (_, b) in zip(expected, got):
+        assert [p.track_id for p in a.persons] == [p.track_id for p in b.persons] == [1, 2]
+        np.testing.assert_array_equal(np.stack([p.keypoints for p in a.persons]),
+                                      np.stack([p.keypoints for p in b.persons]))
+    if every == 1:  # passes of 8, 8 and 4 frames: the first comes out once the second has gone to the network
+        assert calls_when_out[0] == 2 and calls_when_out[8] == 3 and plain.calls == ahead.calls == 3
+    else:  # a frame that follows the one before waits for it: nothing can stay in flight
+        assert calls_when_out == list(range(1, 21))
+    assert not PoseEngine(PosePipeline(PeakBackend(), SPEC, CountingDetector())).lookahead  # no GPU: off

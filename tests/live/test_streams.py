@@ -111,7 +111,7 @@ def pipeline(small_checkpoint_96x128):
 def test_every_stream_sends_what_the_recording_holds(pipeline, videos, tmp_path):
     source = open_live(videos / CLIP)
     first = source.read()
-    fmt = StreamFormat(pipeline.spec.keypoints, first.image.shape[1], first.image.shape[0])
+    fmt = StreamFormat(pipeline.keypoints, first.image.shape[1], first.image.shape[0])
     osc = OscReceiver()
     sinks = [OscSink("127.0.0.1", osc.port, fmt), WebSocketSink("127.0.0.1", 0, fmt), LslSink("pose-test", fmt)]
     web, lsl = sinks[1], sinks[2]
@@ -133,7 +133,7 @@ def test_every_stream_sends_what_the_recording_holds(pipeline, videos, tmp_path)
     assert summary.frames == FRAMES and summary.ended == f"{FRAMES} frames" and not summary.failed
     assert len(summary.latency_ms) == FRAMES and all(ms >= 0 for ms in summary.latency_ms)
 
-    layout, rows = read_table(tmp_path / "live.csv", pipeline.spec.keypoints)
+    layout, rows = read_table(tmp_path / "live.csv", pipeline.keypoints)
     assert layout.captured and len({r.frame for r in rows}) == FRAMES
     recorded = {(r.frame, r.person_id): r for r in rows}
     captures = [r.capture_time for r in rows]
@@ -141,8 +141,8 @@ def test_every_stream_sends_what_the_recording_holds(pipeline, videos, tmp_path)
 
     # WebSocket: the hello, then one message per frame sent while connected (a slow client loses frames, counted)
     hello, *frames = staying.messages
-    assert hello["type"] == "hello" and hello["names"] == list(pipeline.spec.keypoints.names)
-    assert hello["width"] == 340 and [list(e) for e in pipeline.spec.keypoints.edges] == hello["skeleton"]
+    assert hello["type"] == "hello" and hello["names"] == list(pipeline.keypoints.names)
+    assert hello["width"] == 340 and [list(e) for e in pipeline.keypoints.edges] == hello["skeleton"]
     assert len(frames) >= FRAMES // 2 and all(m["type"] == "frame" for m in frames)
     assert np.all(np.diff([m["capture_time"] for m in frames]) > 0)
     for message in frames:
@@ -205,7 +205,7 @@ def test_faces_and_hands_go_to_every_stream_and_beside_the_recording(small_check
     pipeline, _ = build_pipeline(choice, PipelineOptions.live(), say=lambda line: None, live=True)
     source = open_live(videos / CLIP)
     first = source.read()
-    fmt = StreamFormat(pipeline.spec.keypoints, 340, 256, parts=stream_parts(pipeline))
+    fmt = StreamFormat(pipeline.keypoints, 340, 256, parts=stream_parts(pipeline))
     osc = OscReceiver()
     web = WebSocketSink("127.0.0.1", 0, fmt)
     client = WsReceiver(web.port)

@@ -19,7 +19,7 @@ from ...inference.options import PipelineChoice, PipelineOptions
 from ...inference.pipeline import PosePipeline
 from ...inference.results import FrameResult
 from ...live.options import LiveStreams, StreamOptions, stream_parts
-from ...models.spec import PoseModelSpec
+from ...skeletons import KeypointSet
 from ...sources.channel import FrameChannel
 from ...sources.video_file import Frame
 from ...thread_budget import enforce as enforce_thread_budget
@@ -29,7 +29,7 @@ from ...thread_budget import enforce as enforce_thread_budget
 class LiveResult:
     frame: Frame
     result: FrameResult
-    spec: PoseModelSpec
+    keypoints: KeypointSet  # each person's (``PosePipeline.keypoints``)
     dropped: int  # frames dropped so far by the live queue
     capture_ms: float
     stage_ms: dict[str, float] = field(default_factory=dict)
@@ -97,8 +97,8 @@ class PoseWorker(QObject):
             pipeline = self.pipeline
             try:
                 for frame, result in PoseEngine(pipeline, depth=0, detect_beside=True).run(self._frames(), read_ahead=False):
-                    streams = self.streams.send(frame, result, pipeline.spec.keypoints, stream_parts(pipeline))
-                    self.resultReady.emit(LiveResult(frame, result, pipeline.spec, self.channel.dropped,
+                    streams = self.streams.send(frame, result, pipeline.keypoints, stream_parts(pipeline))
+                    self.resultReady.emit(LiveResult(frame, result, pipeline.keypoints, self.channel.dropped,
                                                      self.capture_ms(), streams=streams))
             except Exception as exc:  # a failing model must not take the app down
                 self.failed.emit(f"pose estimation failed: {first_line(exc)}")

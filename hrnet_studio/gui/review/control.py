@@ -101,7 +101,7 @@ class ReviewControl(WindowPart):
     def shown_persons(self, live) -> list[PersonPose]:
         """The persons to draw for a result: the frame being corrected, a corrected frame (with its marks), or the
         prediction with the identity fixes applied."""
-        self._ensure_review(live.spec.keypoints)
+        self._ensure_review(live.keypoints)
         view = self.window.view
         if self.editor is not None:
             if live.frame.index == self.editor.frame_index and self.review is not None:
@@ -151,7 +151,7 @@ class ReviewControl(WindowPart):
         been shown yet: an export right after opening the video uses the corrections too)."""
         pipeline = self.window.worker.pipeline
         if pipeline is not None:
-            self._ensure_review(pipeline.spec.keypoints)
+            self._ensure_review(pipeline.keypoints)
         review = self.review
         return review if review is not None and (review.frames or review.fixes) else None
 
@@ -249,7 +249,7 @@ class ReviewControl(WindowPart):
         self._fill_suggestions()
         if redraw and self.window.latest is not None:
             live = self.window.latest
-            view.show_frame(live.frame.image, self.shown_persons(live), live.spec.keypoints)
+            view.show_frame(live.frame.image, self.shown_persons(live), live.keypoints)
         self._refresh()
 
     def _edit_marks(self, canvas: np.ndarray) -> None:

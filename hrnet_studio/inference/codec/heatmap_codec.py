@@ -150,9 +150,20 @@ class HeatmapCodec:
     def decode_tensor(self, heatmaps, centers: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``decode`` for heatmaps on a torch device [N, K, H, W]: decoded there (``tensor_decode``), mapped back on
         the host; the same keypoints [N, K, 2] frame pixels and scores [N, K, 1]."""
-        from .decode import heatmap_to_image
-        from .tensor_decode import heatmap_coords_tensor
+        return self.decode_tensor_end(self.decode_tensor_start(heatmaps), centers, scales)
 
-        coords, maxvals = heatmap_coords_tensor(heatmaps, self.decoder)
-        h, w = heatmaps.shape[2:]
-        return heatmap_to_image(coords, centers, scales, (w, h), self.udp), maxvals
+    def decode_tensor_start(self, heatmaps):
+        """The first half of ``decode_tensor``: decoding queued on the device, its result on the way to the host
+        (``tensor_decode.HostCopy``); ``decode_tensor_end`` waits for it."""
+        from .tensor_decode import heatmap_coords_tensor_start
+
+        if tuple(heatmaps.shape[2:]) != (self.heatmap_size[1], self.heatmap_size[0]):
+            raise ValueError(f"heatmaps are {tuple(heatmaps.shape[2:])} but this codec makes {self.heatmap_size[::-1]}")
+        return heatmap_coords_tensor_start(heatmaps, self.decoder)
+
+    def decode_tensor_end(self, copy, centers: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints [N, K, 2] frame pixels and scores [N, K, 1] of a ``decode_tensor_start``, once on the host."""
+        from .decode import heatmap_to_image
+
+        coords, maxvals = copy.numpy()
+        return heatmap_to_image(coords, centers, scales, self.heatmap_size, self.udp), maxvals

@@ -30,13 +30,35 @@ if TYPE_CHECKING:
 
 
 def upload_frame(frame_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
-    """The frame on ``device`` as float32 [1, 3, H, W] in BGR order, 0-255 (from pinned memory on CUDA)."""
+    """The frame on ``device`` as float32 [1, 3, H, W] in BGR order, 0-255. On CUDA it is copied from pinned memory on
+    a stream of its own (``copy_stream``), so the upload overlaps the network work queued before it (an earlier pass
+    still running); the work queued after it waits for the copy."""
     import torch
 
     host = torch.from_numpy(np.ascontiguousarray(frame_bgr))
-    if device.type == "cuda":
-        host = host.pin_memory()
-    return host.to(device, non_blocking=True).permute(2, 0, 1).unsqueeze(0).float()
+    if device.type != "cuda":
+        return host.to(device).permute(2, 0, 1).unsqueeze(0).float()
+    host = host.pin_memory()
+    compute = torch.cuda.current_stream(device)
+    copying = copy_stream(device)
+    with torch.cuda.stream(copying):  # allocated from this stream's own pool: no wait for the compute stream's work
+        frame = host.to(device, non_blocking=True)
+    compute.wait_stream(copying)
+    frame.record_stream(compute)  # its memory is not reused while the compute stream still reads it
+    return frame.permute(2, 0, 1).unsqueeze(0).float()
+
+
+_copy_streams: dict = {}
+
+
+def copy_stream(device: torch.device):
+    """The CUDA stream this process uploads frames to ``device`` on (one per device)."""
+    import torch
+
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index not in _copy_streams:
+        _copy_streams[index] = torch.cuda.Stream(device=index)
+    return _copy_streams[index]
 
 
 def sampling_grid(matrices: np.ndarray, frame_size: tuple[int, int], out_size: tuple[int, int],

@@ -85,9 +85,33 @@ def dark_refine_tensor(coords: torch.Tensor, heatmaps: torch.Tensor, kernel: int
     return torch.where(valid.unsqueeze(-1), refined, quarter_offset_tensor(coords, heatmaps))
 
 
-def heatmap_coords_tensor(heatmaps: torch.Tensor, decoder: Decoder = "dark") -> tuple[np.ndarray, np.ndarray]:
-    """``decode.heatmap_coords`` on the device; returns numpy (x, y) in heatmap pixels [N, K, 2] and scores
-    [N, K, 1] (the only transfer back)."""
+class HostCopy:
+    """Device tensors on their way to the host. On CUDA they are copied into pinned memory asynchronously, behind the
+    work queued before them, and an event marks the end: the caller may queue the next frames' work before it asks
+    for ``numpy()``, which waits for that event only. On other devices the copy is made at once."""
+
+    def __init__(self, tensors: Sequence[torch.Tensor]):
+        import torch
+
+        self.event = None
+        if tensors and tensors[0].device.type == "cuda":
+            self.host = [torch.empty(t.shape, dtype=t.dtype, pin_memory=True) for t in tensors]
+            for host, tensor in zip(self.host, tensors):
+                host.copy_(tensor, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+        else:
+            self.host = [t.cpu() for t in tensors]
+
+    def numpy(self) -> list[np.ndarray]:
+        """The tensors as numpy arrays, once their copy has ended."""
+        if self.event is not None:
+            self.event.synchronize()
+        return [h.numpy() for h in self.host]
+
+
+def heatmap_coords_tensor_start(heatmaps: torch.Tensor, decoder: Decoder = "dark") -> HostCopy:
+    """``heatmap_coords_tensor`` queued on the device: the (x, y) [N, K, 2] and scores [N, K, 1] on their way back."""
     heatmaps = heatmaps.float()
     coords, maxvals = max_preds_tensor(heatmaps)
     if len(heatmaps):
@@ -95,7 +119,14 @@ def heatmap_coords_tensor(heatmaps: torch.Tensor, decoder: Decoder = "dark") -> 
             coords = quarter_offset_tensor(coords, heatmaps)
         elif decoder == "dark":
             coords = dark_refine_tensor(coords, heatmaps)
-    return coords.cpu().numpy(), maxvals.cpu().numpy()
+    return HostCopy([coords, maxvals])
+
+
+def heatmap_coords_tensor(heatmaps: torch.Tensor, decoder: Decoder = "dark") -> tuple[np.ndarray, np.ndarray]:
+    """``decode.heatmap_coords`` on the device; returns numpy (x, y) in heatmap pixels [N, K, 2] and scores
+    [N, K, 1] (the only transfer back)."""
+    coords, maxvals = heatmap_coords_tensor_start(heatmaps, decoder).numpy()
+    return coords, maxvals
 
 
 def average_flip_tensor(normal: torch.Tensor, flipped: torch.Tensor, flip_pairs: Sequence[tuple[int, int]],

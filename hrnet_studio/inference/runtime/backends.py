@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -69,9 +70,10 @@ class TorchBackend:
     2-core AVX-512 BF16 CPU, HRNet-W32 at batch 8: fp32 638 ms, bf16 325 ms, bf16 channels-last 192 ms (3.3×)."""
 
     def __init__(self, model: torch.nn.Module, device: str = "auto", fp16: bool = False, channels_last: bool = False,
-                 dtype: str = "fp32"):
+                 dtype: str = "fp32", compile: bool = False, say: Callable[[str], None] | None = None):
         """``dtype`` "fp32", "bf16" or "fp16" (a CUDA GPU only; ``fp16`` True is the same, and is ignored on the
-        CPU as it always was)."""
+        CPU as it always was). ``compile``: the network goes through ``torch.compile`` (any batch size, compiled once
+        on the first batch; see ``compiled``); if compiling fails the network runs as it is and ``say`` is told why."""
         import torch
 
         self.device = resolve_device(device)
@@ -85,6 +87,8 @@ class TorchBackend:
         self.model.to(self.torch_dtype)
         self.device_type = self.device.type
         self.device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "CPU"
+        self.say = say
+        self.forward = compiled(self.model) if compile else self.model
 
     def infer_tensor(self, batch: torch.Tensor) -> torch.Tensor:
         """Normalised crops float32 [N, 3, H, W] already on the device → heatmaps float32 [N, K, H/4, W/4], left
@@ -93,7 +97,7 @@ class TorchBackend:
 
         with torch.inference_mode():
             x = batch.to(self.torch_dtype).contiguous(memory_format=self.memory_format)
-            return self.model(x).float()
+            return self._run(x).float()
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         import torch
@@ -101,7 +105,35 @@ class TorchBackend:
         with torch.inference_mode():
             x = torch.from_numpy(batch).to(self.device, non_blocking=True)
             x = x.to(self.torch_dtype).contiguous(memory_format=self.memory_format)
-            return self.model(x).float().cpu().numpy()
+            return self._run(x).float().cpu().numpy()
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        if self.forward is self.model:
+            return self.model(x)
+        try:
+            return self.forward(x)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure: the network still runs, uncompiled
+            self.forward = self.model
+            if self.say:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                self.say(f"note: torch.compile failed ({first}); running the network uncompiled")
+            return self.model(x)
+
+
+def compiled(model: torch.nn.Module, backend: str | Callable = "inductor") -> Callable:
+    """``model`` through ``torch.compile``, its batch dimension marked dynamic, so one compilation serves every batch
+    of two or more (a batch of one gets its own). Compiling takes minutes on a small CPU (HRNet-W32 bf16 on 2 cores:
+    about 2 minutes, cached on disk for later runs) and then runs 1.2-1.4× faster there (``docs/benchmarks.md``):
+    worth it for long exports, not for a quick look."""
+    import torch
+
+    network = torch.compile(model, backend=backend)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        torch._dynamo.maybe_mark_dynamic(x, 0)
+        return network(x)
+
+    return run
 
 
 def cpu_has_bf16() -> bool:

@@ -53,11 +53,13 @@ def open_pose_model(
     say: Callable[[str], None] | None = None,
     precision: str = "fp32",
     live: bool = False,
+    compile: bool = False,
 ) -> LoadedPoseModel:
     """The model ``ref`` (a registered name or a file; None = the default) ready to run. ``precision`` "int8" runs
     its INT8 version (``hrnet-studio models quantize``) on ONNX Runtime. ``live``: for a live view, whose detector
     runs beside: an ONNX Runtime session gets ``ThreadBudget.live_pose_threads_for`` its architecture (PyTorch's
-    threads are the process's)."""
+    threads are the process's). ``compile``: a PyTorch network goes through ``torch.compile``
+    (``backends.compiled``); an ONNX Runtime one is already optimised by its session (a note says so)."""
     if backend not in BACKENDS:
         raise StudioError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
     if precision not in PRECISIONS:
@@ -74,6 +76,7 @@ def open_pose_model(
     if record.problem:
         raise StudioError(record.problem)
     if precision == "int8" or (record.metadata and record.metadata.precision == "int8"):
+        _no_compile_on_onnx(compile, say)
         return _open_int8(record, backend, device, input_size, registry, live)
     is_onnx = record.format == "onnx" or record.path.suffix.lower() == ".onnx"
     kind = backend if backend != "auto" else _auto_backend(record, registry, device, is_onnx)
@@ -92,7 +95,8 @@ def open_pose_model(
             record.metadata.apply_to(spec)
         enforce_thread_budget()
         dtype = precision if precision in HALF_PRECISIONS else ("fp16" if fp16 else "fp32")
-        runner = TorchBackend(model, device, channels_last=channels_last or dtype != "fp32", dtype=dtype)
+        runner = TorchBackend(model, device, channels_last=channels_last or dtype != "fp32", dtype=dtype,
+                              compile=compile, say=say)
         if dtype == "bf16" and runner.device_type == "cpu" and not cpu_has_bf16() and say:
             say("note: this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): bf16 runs slower than fp32 here")
         return LoadedPoseModel(runner, spec, record, kind, runner.dtype)
@@ -104,9 +108,17 @@ def open_pose_model(
             raise
         if say:
             say(f"note: running {record.name} with PyTorch: {exc}")
-        return open_pose_model(record.path, "torch", device, fp16, channels_last, input_size, registry, say)
+        return open_pose_model(record.path, "torch", device, fp16, channels_last, input_size, registry, say,
+                               compile=compile)
 
+    _no_compile_on_onnx(compile, say)
     return _open_onnx(record, onnx_record, device, input_size, live)
+
+
+def _no_compile_on_onnx(compile: bool, say: Callable[[str], None] | None) -> None:
+    if compile and say:
+        say("note: --compile applies to PyTorch; ONNX Runtime optimises its own graph (choose --backend torch and "
+            "fp32, bf16 or fp16 to compile)")
 
 
 def _open_onnx(record: ModelRecord, onnx_record: ModelRecord, device: str,
