@@ -26,6 +26,7 @@ from .datasets.mpii_truth import (
 from .datasets.records import PersonRecord, check_images
 from .evaluate import (
     coco_keypoint_ap,
+    coco_wholebody_ap,
     landmark_auc,
     landmark_epe,
     landmark_nme,
@@ -78,7 +79,9 @@ class EvalSet:
         (``PCK_THRESHOLDS``, fractions of the person's size), the COCO results written
         to ``results_file`` when given. MPII: PCKh@0.5 per part, ``Mean`` and ``Mean@0.1`` (%) and ``per_joint``.
         A face or hand model (``landmarks``: its keypoint set's name, e.g. ``face68``, ``wflw98``, ``hand21``) on a
-        COCO-format file gets mmpose's landmark metrics instead (``landmark_scores``).
+        COCO-format file gets mmpose's landmark metrics instead (``landmark_scores``); a COCO-WholeBody file gets AP
+        and AR per part (``coco_wholebody_ap``: ``body_ap``, ``foot_ap``, … ``wholebody_ap``) before the whole
+        body's ten figures.
         ``dataset`` is ``self.dataset(...)`` (kept by callers that score every epoch). {} without a metric."""
         if self.metric is None:
             return {}
@@ -93,7 +96,10 @@ class EvalSet:
             write_json(results_file, results)
         if landmarks in LANDMARK_SETS:
             return landmark_scores(dataset.records, coords, landmarks)
-        stats = coco_keypoint_ap(self.coco.annotation_file, results, sigmas)
+        if self.coco.wholebody:
+            stats = coco_wholebody_ap(self.coco, results)
+        else:
+            stats = coco_keypoint_ap(self.coco.annotation_file, results, sigmas)
         return {**stats, **{f"pck@{t}": pck_of_records(dataset.records, coords, t) for t in PCK_THRESHOLDS}}
 
 

@@ -1,5 +1,5 @@
-"""Evaluation: COCO OKS AP/AR (pycocotools) with the official rescoring and OKS-NMS, MPII PCKh, and the face and hand
-landmark metrics (NME; PCK, AUC, EPE) with mmpose's definitions."""
+"""Evaluation: COCO OKS AP/AR (pycocotools) with the official rescoring and OKS-NMS, COCO-WholeBody AP per part, MPII
+PCKh, and the face and hand landmark metrics (NME; PCK, AUC, EPE) with mmpose's definitions."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ..skeletons import COCO_WHOLEBODY_133, WHOLEBODY_EVAL_PARTS
 
 COCO_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 MPII_PARTS = {  # reported part -> joint indices in MPII order (right, left), as the official evaluate()
@@ -70,6 +72,48 @@ def coco_keypoint_ap(annotation_file: str | Path, results: list[dict], sigmas: n
         evaluator.accumulate()
         evaluator.summarize()
     return {name: float(v) for name, v in zip(COCO_STATS, evaluator.stats)}
+
+
+def coco_wholebody_ap(coco, results: list[dict]) -> dict:
+    """COCO-WholeBody AP/AR per part as mmpose's ``CocoWholeBodyMetric`` computes them with xtcocotools: for each
+    part (``skeletons.WHOLEBODY_EVAL_PARTS``: body, foot, face, left_hand, right_hand, wholebody) a COCO keypoint
+    evaluation of that part's keypoints alone, with its OKS sigmas and the persons' areas; as there, a person whose
+    part has no labelled keypoint is ignored and a result whose part has no positive score is left out. ``coco`` is the whole-body
+    annotation file's ``CocoKeypoints``, ``results`` COCO results with the 133 keypoints [x, y, score]×133.
+    Returns ``<part>_ap`` and ``<part>_ar`` for each part, and the ten COCO figures of the whole body (``AP`` …)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from .datasets.coco import annotation_joints
+
+    sigmas = COCO_WHOLEBODY_133.oks_sigmas()
+    truth = coco.coco.dataset
+    out: dict[str, float] = {}
+    for part, (first, end) in WHOLEBODY_EVAL_PARTS.items():
+        if not results:
+            stats = [0.0] * len(COCO_STATS)
+        else:
+            with contextlib.redirect_stdout(io.StringIO()):
+                gt = COCO()
+                annotations = []
+                for ann in truth["annotations"]:
+                    values = annotation_joints(ann, True)[3 * first:3 * end]
+                    annotations.append({**ann, "keypoints": values, "num_keypoints": sum(v > 0 for v in values[2::3])})
+                gt.dataset = {**truth, "annotations": annotations}
+                gt.createIndex()
+                found = [{**r, "keypoints": list(np.asarray(r["keypoints"], float).reshape(-1)[3 * first:3 * end])}
+                         for r in results]
+                found = [r for r in found if any(v > 0 for v in r["keypoints"][2::3])]  # as xtcocotools: none seen
+                dt = gt.loadRes(found) if found else COCO()
+                evaluator = COCOeval(gt, dt, "keypoints")
+                evaluator.params.kpt_oks_sigmas = sigmas[first:end]
+                evaluator.params.useSegm = None
+                evaluator.evaluate()
+                evaluator.accumulate()
+                evaluator.summarize()
+            stats = [float(v) for v in evaluator.stats]
+        out[f"{part}_ap"], out[f"{part}_ar"] = stats[0], stats[5]
+    return {**out, **dict(zip(COCO_STATS, stats))}  # the last part is the whole body
 
 
 # ----- PCK ----------------------------------------------------------------------------------------

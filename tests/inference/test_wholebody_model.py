@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import keyed_init
-from helpers import read_csv, run_cli
+from helpers import read_csv, run_cli, wholebody_w8
 
 from hrnet_studio.inference.detect.detector import Detections
 from hrnet_studio.inference.pipeline import PosePipeline
@@ -47,17 +46,6 @@ def test_the_keypoint_set_is_coco_wholebody_s():
         HAND_21.sigmas)
     assert output_keypoints(k) is COCO_23 and COCO_23.names == k.names[:23]
     assert WHOLEBODY_EVAL_PARTS["foot"] == (17, 23) and WHOLEBODY_EVAL_PARTS["right_hand"] == (112, 133)
-
-
-def wholebody_w8(folder, name="hrnet_w8_coco_wholebody_256x192.pth", layout="mmpose1"):
-    """A keyed W8 with 133 heatmaps saved as mmpose saves top-down models: ``state_dict`` of ``backbone.*`` and
-    ``head.final_layer.*`` (1.x) or ``keypoint_head.final_layer.*`` (0.x), with mmpose's ``meta``."""
-    model = build_hrnet("hrnet_w8", 133)
-    keyed_init(model)
-    head = "head." if layout == "mmpose1" else "keypoint_head."
-    state = {(head + k if k.startswith("final_layer") else "backbone." + k): v for k, v in model.state_dict().items()}
-    torch.save({"meta": {"mmpose_version": "1.3.2"}, "state_dict": state}, folder / name)
-    return folder / name, model
 
 
 @pytest.mark.parametrize("layout", ["mmpose1", "mmpose0"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...inference.codec.transforms import box_to_center_scale
-from ...skeletons import COCO_17, KeypointSet
+from ...skeletons import COCO_17, COCO_WHOLEBODY_133, KeypointSet
 from .records import DatasetError, PersonRecord, read_json
 
 SIDE_WORDS = (("left", "right"), ("l_", "r_"), ("_l", "_r"))
@@ -48,6 +48,18 @@ def keypoint_set_from_category(category: dict, source: str) -> KeypointSet:
     return KeypointSet(name=name, names=names, flip_pairs=flip, edges=skeleton)
 
 
+# A COCO-WholeBody annotation: COCO's 17 body keypoints, then each part in a field of its own, in the 133-set's order
+WHOLEBODY_FIELDS = (("keypoints", 17), ("foot_kpts", 6), ("face_kpts", 68), ("lefthand_kpts", 21),
+                    ("righthand_kpts", 21))
+
+
+def annotation_joints(ann: dict, wholebody: bool) -> list:
+    """An annotation's [x, y, v]×K values: ``keypoints``, or for COCO-WholeBody its five fields joined (133)."""
+    if not wholebody:
+        return ann["keypoints"]
+    return [v for key, _ in WHOLEBODY_FIELDS for v in ann[key]]
+
+
 class CocoKeypoints:
     """A COCO keypoints file and its image folder, checked on open."""
 
@@ -66,6 +78,10 @@ class CocoKeypoints:
             raise DatasetError(f"{source} has no category with keypoints")
         self.category = persons[0]
         self.keypoints = keypoint_set_from_category(self.category, source)
+        # COCO-WholeBody: COCO's body category, the feet, face and hands in fields of their own
+        self.wholebody = self.keypoints is COCO_17 and any("foot_kpts" in a for a in data["annotations"])
+        if self.wholebody:
+            self.keypoints = COCO_WHOLEBODY_133
         self._check_annotations(data, source)
         from pycocotools.coco import COCO
 
@@ -80,10 +96,13 @@ class CocoKeypoints:
             where = f"{source}: annotation #{n} (id {ann.get('id')})"
             if ann.get("category_id") != self.category.get("id"):
                 continue
-            kps = ann.get("keypoints")
-            if not isinstance(kps, list) or len(kps) != 3 * k:
-                got = len(kps) if isinstance(kps, list) else type(kps).__name__
-                raise DatasetError(f"{where} has {got} keypoint values; the category has {k} joints, so {3 * k}")
+            fields = WHOLEBODY_FIELDS if self.wholebody else (("keypoints", k),)
+            for key, count in fields:
+                kps = ann.get(key)
+                if not isinstance(kps, list) or len(kps) != 3 * count:
+                    got = len(kps) if isinstance(kps, list) else type(kps).__name__
+                    what = "the category has" if key == "keypoints" else f"COCO-WholeBody's {key} has"
+                    raise DatasetError(f"{where} has {got} {key} values; {what} {count} joints, so {3 * count}")
             if ann.get("image_id") not in images:
                 raise DatasetError(f"{where} refers to image id {ann.get('image_id')}, which is not in 'images'")
             bbox = ann.get("bbox")
@@ -113,9 +132,10 @@ class CocoKeypoints:
                 y2 = min(height - 1, y1 + max(0, h - 1))
                 if ann.get("area", 0) <= 0 or x2 < x1 or y2 < y1:
                     continue
-                if max(ann["keypoints"][2::3]) == 0:
+                values = annotation_joints(ann, self.wholebody)
+                if max(values[2::3]) == 0:
                     continue
-                kps = np.array(ann["keypoints"], dtype=np.float64).reshape(k, 3)
+                kps = np.array(values, dtype=np.float64).reshape(k, 3)
                 joints = np.zeros((k, 3))
                 joints[:, :2] = kps[:, :2]
                 vis = np.zeros((k, 3))
