@@ -102,7 +102,8 @@ class CocoKeypoints:
                 if not isinstance(kps, list) or len(kps) != 3 * count:
                     got = len(kps) if isinstance(kps, list) else type(kps).__name__
                     what = "the category has" if key == "keypoints" else f"COCO-WholeBody's {key} has"
-                    raise DatasetError(f"{where} has {got} {key} values; {what} {count} joints, so {3 * count}")
+                    label = "keypoint" if key == "keypoints" else key
+                    raise DatasetError(f"{where} has {got} {label} values; {what} {count} joints, so {3 * count}")
             if ann.get("image_id") not in images:
                 raise DatasetError(f"{where} refers to image id {ann.get('image_id')}, which is not in 'images'")
             bbox = ann.get("bbox")
