@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
                   "pose": t.get("crop", 0.0) + t.get("pose", 0.0), "decode": t.get("decode", 0.0),
                   "draw": self.view.last_draw_ms}
         self.performance_plot.add(now, self.fps, stages)
-        self.joint_plot.set_keypoints(live.keypoints)
+        self.joint_plot.set_keypoints(live.keypoints, live.part_sets)
         self.joint_plot.add(live.frame.timestamp_s, persons)
         self.latencies.append((now - live.frame.capture_time) * 1000)
         ordered = sorted(self.latencies)

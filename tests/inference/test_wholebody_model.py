@@ -116,3 +116,22 @@ def test_export_writes_feet_in_the_csv_faces_and_hands_beside_and_coco_wholebody
     assert len(entry["face_kpts"]) == 204 and len(entry["lefthand_kpts"]) == len(entry["righthand_kpts"]) == 63
     trc = next(tmp_path.glob("gym*.trc")).read_text().splitlines()
     assert "left_heel" in trc[3] and "face" not in trc[3]
+
+
+def test_the_wholebody_model_runs_on_onnx_runtime_as_on_pytorch(capsys, tmp_path, videos, models_home):
+    path, _ = wholebody_w8(tmp_path)
+    assert run_cli(capsys, "models", "import", path)[0] == 0
+    assert run_cli(capsys, "models", "export-onnx", "hrnet_w8_coco_wholebody_256x192")[0] == 0
+    clip = videos / "single_person_taichi_340x256.mp4"
+    common = ["export", clip, "--model", "hrnet_w8_coco_wholebody_256x192", "--detector", "none", "--max-frames", 2]
+    for backend in ("torch", "onnx"):
+        code, _, err = run_cli(capsys, *common, "--backend", backend, "-o", tmp_path / f"{backend}.csv")
+        assert code == 0, err
+    header, torch_rows = read_csv(tmp_path / "torch.csv")
+    _, onnx_rows = read_csv(tmp_path / "onnx.csv")
+    x = [header.index(f"{name}_x") for name in ("left_heel", "right_big_toe", "nose")]
+    np.testing.assert_allclose([[float(r[i]) for i in x] for r in onnx_rows],
+                               [[float(r[i]) for i in x] for r in torch_rows], atol=0.05)
+    _, torch_parts = read_csv(tmp_path / "torch.wholebody.csv")
+    _, onnx_parts = read_csv(tmp_path / "onnx.wholebody.csv")
+    assert len(torch_parts) == len(onnx_parts) == 2

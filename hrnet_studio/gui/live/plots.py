@@ -5,10 +5,11 @@ from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...kinematics import angle_deg, available_angles
-from ...skeletons import KeypointSet
+from ...skeletons import FEET_6, KeypointSet
 
 WINDOW_S = 10.0  # seconds of history shown
 STAGE_COLOURS = {"capture": "#9e9e9e", "detect": "#e69f00", "pose": "#56b4e9", "decode": "#009e73",
@@ -70,6 +71,22 @@ class PerformancePlot(QWidget):
             curve.setData([], [])
 
 
+PART_TITLES = {"face": "Face", "left_hand": "Left hand", "right_hand": "Right hand"}
+
+
+def joint_groups(keypoints: KeypointSet, part_sets: dict[str, KeypointSet] | None = None
+                 ) -> list[tuple[str, list[tuple[str, tuple[str, int]]]]]:
+    """The joints a person has, grouped by part for the joint picker: (title, [(name, (part, index))]) for the body,
+    the feet, then each face or hand landmark set; ``part`` is "body" for the body's own keypoints."""
+    feet = [i for i, name in enumerate(keypoints.names) if name in FEET_6]
+    groups = [("Body", [(name, ("body", i)) for i, name in enumerate(keypoints.names) if i not in feet])]
+    if feet:
+        groups.append(("Feet", [(keypoints.names[i], ("body", i)) for i in feet]))
+    for part, landmarks in (part_sets or {}).items():
+        groups.append((PART_TITLES.get(part, part), [(name, (part, i)) for i, name in enumerate(landmarks.names)]))
+    return groups
+
+
 class JointPlot(QWidget):
     """For one person (by ID) and one joint: its x and y over time, or a joint angle."""
 
@@ -94,16 +111,19 @@ class JointPlot(QWidget):
         self.curve_a = self.plot.plot(pen=pg.mkPen("#56b4e9", width=2), name="x")
         self.curve_b = self.plot.plot(pen=pg.mkPen("#e69f00", width=2), name="y")
         self.keypoints: KeypointSet | None = None
+        self.part_sets: dict[str, KeypointSet] = {}
         self.angles: list = []
-        self.history: dict[int, deque] = {}  # track id -> (t, keypoints, scores)
+        self.history: dict[int, deque] = {}  # track id -> (t, keypoints [K, 2], {part: landmarks [L, 2]})
         self.mode_box.currentIndexChanged.connect(self._fill_joints)
         self.person_box.currentIndexChanged.connect(self.redraw)
         self.joint_box.currentIndexChanged.connect(self.redraw)
 
-    def set_keypoints(self, keypoints: KeypointSet) -> None:
-        if keypoints is self.keypoints:
+    def set_keypoints(self, keypoints: KeypointSet, part_sets: dict[str, KeypointSet] | None = None) -> None:
+        """The persons' keypoint set and the landmark sets of their faces and hands (a whole-body model's, or the
+        whole-body stage's), for the joint picker."""
+        if (keypoints, part_sets or {}) == (self.keypoints, self.part_sets):
             return
-        self.keypoints = keypoints
+        self.keypoints, self.part_sets = keypoints, dict(part_sets or {})
         self.angles = available_angles(keypoints)
         self.history.clear()
         self.person_box.clear()
@@ -112,11 +132,25 @@ class JointPlot(QWidget):
     def _fill_joints(self) -> None:
         self.joint_box.blockSignals(True)
         self.joint_box.clear()
-        if self.keypoints is not None:
-            angle_mode = self.mode_box.currentIndex() == 1
-            self.joint_box.addItems([a[0] for a in self.angles] if angle_mode else list(self.keypoints.names))
-        self.joint_box.blockSignals(False)
         angle_mode = self.mode_box.currentIndex() == 1
+        if self.keypoints is not None and angle_mode:
+            for label, joints in self.angles:
+                self.joint_box.addItem(label, joints)
+        elif self.keypoints is not None:
+            groups = joint_groups(self.keypoints, self.part_sets)
+            for title, joints in groups:
+                if len(groups) > 1:  # a title row, not a choice
+                    self.joint_box.addItem(title)
+                    header = self.joint_box.model().item(self.joint_box.count() - 1)
+                    header.setEnabled(False)
+                    font = QFont(header.font())
+                    font.setBold(True)
+                    header.setFont(font)
+                for name, where in joints:
+                    self.joint_box.addItem(f"  {name}" if len(groups) > 1 else name, where)
+            first = next((i for i in range(self.joint_box.count()) if self.joint_box.itemData(i) is not None), -1)
+            self.joint_box.setCurrentIndex(first)
+        self.joint_box.blockSignals(False)
         legend = self.plot.getPlotItem().legend
         legend.getLabel(self.curve_a).setText("angle (°)" if angle_mode else "x (px)")
         legend.getLabel(self.curve_b).setText("" if angle_mode else "y (px)")
@@ -130,24 +164,28 @@ class JointPlot(QWidget):
                 self.history[person.track_id] = deque()
                 self.person_box.addItem(f"#{person.track_id}", person.track_id)
             series = self.history[person.track_id]
-            series.append((t, person.keypoints.copy(), person.scores.copy()))
+            parts = {part: found.keypoints.copy() for part, found in person.parts.items()}
+            series.append((t, person.keypoints.copy(), parts))
             while series and series[0][0] < t - WINDOW_S:
                 series.popleft()
         self.redraw()
 
     def series(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(t, a, b): the plotted values of the chosen person — x and y, or the angle and None."""
+        """(t, a, b): the plotted values of the chosen person — x and y, or the angle and None (NaN where the
+        chosen face or hand was not found)."""
         track = self.person_box.currentData()
-        joint = self.joint_box.currentIndex()
+        chosen = self.joint_box.currentData()
         data = self.history.get(track)
-        if not data or joint < 0:
+        if not data or chosen is None:
             return np.empty(0), np.empty(0), None
         t = np.array([d[0] for d in data])
         if self.mode_box.currentIndex() == 1:
-            i, j, k = self.angles[joint][1]
-            a = np.array([angle_deg(kp[i], kp[j], kp[k]) for _, kp, _ in data])
-            return t, a, None
-        return t, np.array([kp[joint, 0] for _, kp, _ in data]), np.array([kp[joint, 1] for _, kp, _ in data])
+            i, j, k = chosen
+            return t, np.array([angle_deg(kp[i], kp[j], kp[k]) for _, kp, _ in data]), None
+        part, index = chosen
+        points = np.array([kp[index] if part == "body" else parts[part][index] if part in parts else (np.nan, np.nan)
+                           for _, kp, parts in data], dtype=float).reshape(-1, 2)
+        return t, points[:, 0], points[:, 1]
 
     def redraw(self) -> None:
         t, a, b = self.series()

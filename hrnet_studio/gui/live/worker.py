@@ -34,6 +34,7 @@ class LiveResult:
     capture_ms: float
     stage_ms: dict[str, float] = field(default_factory=dict)
     streams: str = ""  # the streams' state in a few words (Settings ▸ Stream), "" when none is on
+    part_sets: dict = field(default_factory=dict)  # the faces' and hands' landmark sets (``PosePipeline.part_sets``)
 
 
 @dataclass
@@ -99,7 +100,8 @@ class PoseWorker(QObject):
                 for frame, result in PoseEngine(pipeline, depth=0, detect_beside=True).run(self._frames(), read_ahead=False):
                     streams = self.streams.send(frame, result, pipeline.keypoints, stream_parts(pipeline))
                     self.resultReady.emit(LiveResult(frame, result, pipeline.keypoints, self.channel.dropped,
-                                                     self.capture_ms(), streams=streams))
+                                                     self.capture_ms(), streams=streams,
+                                                     part_sets=pipeline.part_sets))
             except Exception as exc:  # a failing model must not take the app down
                 self.failed.emit(f"pose estimation failed: {first_line(exc)}")
                 self.pipeline = None

@@ -33,8 +33,9 @@ from ...inference.options import (
     PipelineOptions,
 )
 from ...models.registry import ModelRecord, metrics_text
+from ...skeletons import WHOLEBODY_LAYOUTS
 from .stream_box import StreamBox
-from .wholebody_box import DOWNLOAD_ROLE, WholeBodyBox, without_exports
+from .wholebody_box import DOWNLOAD_ROLE, WHOLEBODY_ROLE, WholeBodyBox, without_exports
 
 SHA256_ROLE = Qt.ItemDataRole.UserRole + 2  # a detector's sha256 as recorded when it was installed
 
@@ -177,6 +178,8 @@ class SettingsPanel(QWidget):
             combo.activated.connect(lambda _: self.modelChosen.emit())
         for combo in (self.model_combo, self.detector_combo):
             combo.currentIndexChanged.connect(lambda _: self._show_download_button())
+        self.model_combo.currentIndexChanged.connect(
+            lambda _: self.wholebody.set_built_in(bool(self.model_combo.currentData(WHOLEBODY_ROLE))))
         for combo in (self.decoder_combo, self.det_every_combo):
             combo.activated.connect(lambda _: self.optionsChanged.emit())
         for check in (self.flip_check, self.track_check, self.smooth_check):
@@ -269,9 +272,12 @@ class SettingsPanel(QWidget):
             self.model_combo.addItem(f"{r.name}  (download…)", r.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, "download", DOWNLOAD_ROLE)
             self.model_combo.setItemData(self.model_combo.count() - 1, model_summary(r), Qt.ItemDataRole.ToolTipRole)
+        for i, r in enumerate(installed + available):
+            self.model_combo.setItemData(i, r.keypoint_set in WHOLEBODY_LAYOUTS, WHOLEBODY_ROLE)
         index = self.model_combo.findData(selected) if selected else -1
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
+        self.wholebody.set_built_in(bool(self.model_combo.currentData(WHOLEBODY_ROLE)))
         self._show_download_button()
 
     def fill_landmark_models(self, records: list[ModelRecord], face: str | None, hand: str | None) -> None:

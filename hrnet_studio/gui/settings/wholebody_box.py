@@ -17,6 +17,7 @@ from ...export.options import OverlayOptions
 from ...models.registry import ModelRecord
 
 DOWNLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # the settings panel's marker of a zoo entry not installed yet
+WHOLEBODY_ROLE = Qt.ItemDataRole.UserRole + 2  # a pose model item: the model finds faces and hands itself
 
 
 def without_exports(records: list[ModelRecord]) -> list[ModelRecord]:
@@ -56,10 +57,21 @@ class WholeBodyBox(QGroupBox):
         row = QHBoxLayout()
         row.addWidget(self.threshold_slider, 1)
         row.addWidget(self.threshold_label)
+        self.built_in_note = QLabel("The pose model finds faces and hands itself (a whole-body model): no landmark "
+                                    "models are needed.", objectName="wholeBodyBuiltIn", wordWrap=True)
+        self.built_in_note.setVisible(False)
+        form.addRow(self.built_in_note)
         form.addRow("Face", self.face_combo)
         form.addRow("Hands", self.hand_combo)
         form.addRow("Precision", self.precision_combo)
         form.addRow("Landmark threshold", row)
+
+    def set_built_in(self, built_in: bool) -> None:
+        """The chosen pose model has faces and hands of its own (a whole-body model): the pickers are greyed out (the
+        landmark models would not run) and a note says why; the threshold still applies to its faces and hands."""
+        self.built_in_note.setVisible(built_in)
+        for widget in (self.face_combo, self.hand_combo, self.precision_combo):
+            widget.setEnabled(not built_in)
 
     def _on_threshold(self, value: int) -> None:
         self.threshold_label.setText(f"{value / 100:.2f}")
