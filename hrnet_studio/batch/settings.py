@@ -35,5 +35,7 @@ def export_settings(task: VideoTask, choice: PipelineChoice, options: PipelineOp
                       "part_thr": task.overlay_options.part_threshold} if choice.face_model or choice.hand_model
         else None,
         "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw,
-                     **({"mot": True} if task.mot else {}), **({"c3d": True} if task.c3d else {})},  # as before MOT existed unless asked: old runs resume
+                     # as before MOT, C3D and swap repair existed unless asked: batches started before resume
+                     **({"mot": True} if task.mot else {}), **({"c3d": True} if task.c3d else {}),
+                     **({"fix_swaps": task.fix_swaps} if task.fix_swaps is not None else {})},
     }

@@ -37,6 +37,7 @@ class VideoTask:
     c3d: bool = False
     keep_raw: bool = False
     use_review: bool = True  # a video's review file (corrections made in the app), when it has one
+    fix_swaps: bool | None = None  # left/right swaps repaired; None: when angles or marker files are made
 
     def outputs(self) -> dict[str, Path | None]:
         base = self.out_dir / self.name
@@ -74,6 +75,7 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
     """Export ``task``'s video with ``pipeline``; the record to append to the manifest."""
     from ..atomic_writer import make_folder
     from ..export.job import export_video
+    from ..inference.swaps import summary as swap_summary
 
     started = time.perf_counter()
     record = VideoRecord(str(task.video), task.name, "failed", settings, worker=worker or socket.gethostname())
@@ -87,7 +89,7 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
 
             review = Review.find(task.video, pipeline.keypoints)
         report = export_video(task.video, pipeline, out["csv"], out["json"], out["overlay"], task.max_frames,
-                              task.overlay_options, progress, task.analysis(), review)
+                              task.overlay_options, progress, task.analysis(), review, task.fix_swaps)
     except StudioError as exc:
         record.error = str(exc)
     except (KeyboardInterrupt, SystemExit):
@@ -101,7 +103,8 @@ def run_task(task: VideoTask, pipeline: PosePipeline, settings: dict,
         record.frames, record.persons = report.frames, report.persons
         record.outputs = [str(Path(p).resolve()) for p in report.outputs]
         record.notes = report.notes + ([report.timing_note] if report.timing_note else []) + \
-            ([f"corrections from {review.path.name} used"] if review is not None else [])
+            ([f"corrections from {review.path.name} used"] if review is not None else []) + \
+            swap_summary(report.swaps)[:1]
         if report.truncated:
             record.error = (f"stopped decoding after frame {report.frames - 1} of {report.expected_frames} "
                             f"(truncated or damaged file); the frames before it were exported")

@@ -66,6 +66,10 @@ def add_export_parser(sub) -> None:
     analysis.add_argument("--c3d", nargs="?", const=True, type=Path, metavar="BASE",
                           help="C3D files of the markers (as the TRC's), one per person: BASE.person<ID>.c3d (default "
                                "NAME; needs the c3d extra: pip install 'hrnet-studio[c3d]')")
+    analysis.add_argument("--fix-swaps", action=argparse.BooleanOptionalAction, default=None,
+                          help="repair left/right swaps (a limb labelled the other side for a few frames) before "
+                               "anything is written; the CSV's fixed column names the joints (default: on with "
+                               "--angles, --trc, --mot or --c3d, else off; swaps are reported either way)")
     batch = ex.add_argument_group("many videos")
     batch.add_argument("--recursive", action="store_true", help="include the videos in subfolders of folders")
     runs = BatchOptions()
@@ -127,6 +131,7 @@ def export_one(args: argparse.Namespace) -> int:
 
     from ..export.job import export_video
     from ..export.options import OverlayOptions
+    from ..inference.swaps import summary as swap_summary
     from ..sources.video_file import VideoFileSource
 
     video = Path(args.inputs[0])
@@ -155,9 +160,11 @@ def export_one(args: argparse.Namespace) -> int:
 
         overlay_options = OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr)
         report = export_video(video, pipeline, output, json_path, overlay, args.max_frames, overlay_options, progress,
-                              analysis, review)
+                              analysis, review, args.fix_swaps)
     names = ", ".join(str(p) for p in report.outputs)
     say(f"wrote {names}: {report.frames} frames, {report.persons} person detections")
+    for line in swap_summary(report.swaps):
+        say(line)
     for note in report.notes + ([report.timing_note] if report.timing_note else []):
         say(f"note: {note}")
     if report.truncated:
@@ -202,7 +209,7 @@ def export_many(args: argparse.Namespace) -> int:
                        filters=filters, angles=bool(args.angles), trc=bool(args.trc), mot=bool(args.mot),
                        c3d=bool(args.c3d),
                        keep_raw=args.keep_raw,
-                       use_review=not args.no_review)
+                       use_review=not args.no_review, fix_swaps=args.fix_swaps)
              for v in videos]
     choice, options, pipeline, loaded = open_pipeline(args)
     settings = export_settings(tasks[0], choice, options, loaded)

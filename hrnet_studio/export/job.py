@@ -12,6 +12,7 @@ from ..errors import StudioError
 from ..inference.engine import PoseEngine
 from ..inference.pipeline import STAGES, PosePipeline
 from ..inference.results import FrameResult
+from ..inference.swaps import Swap, SwapRepair
 from ..sources.video_file import TIME_FLAGS, VideoFileSource
 from .analysis.outputs import AnalysisRequest, make_outputs
 from .draw import draw_poses
@@ -44,6 +45,7 @@ class ExportReport:
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES + ("write",), 0.0))
     time_flags: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIME_FLAGS, 0))
     notes: list[str] = field(default_factory=list)  # one line each, for the user (e.g. an mp4v fallback)
+    swaps: list[Swap] = field(default_factory=list)  # the left/right swaps found (``inference/swaps.py``)
 
     @property
     def timing_note(self) -> str | None:
@@ -52,6 +54,13 @@ class ExportReport:
             return None
         return (f"timestamps: {self.time_flags['gap']} gap(s) (dropped frames?) and {self.time_flags['repeat']} "
                 f"repeated time(s); marked in the CSV's time_flag column")
+
+
+def repairs_swaps(analysis: AnalysisRequest | None) -> bool:
+    """Whether an export repairs left/right swaps when not told: when it makes angles or marker files, whose values
+    a swapped limb would spoil."""
+    return analysis is not None and any(p is not None for p in (analysis.angles, analysis.trc, analysis.mot,
+                                                                  analysis.c3d))
 
 
 def wholebody_csv_path(csv_path: str | Path) -> Path:
@@ -71,6 +80,7 @@ def export_video(
     progress: ProgressCallback | None = None,
     analysis: AnalysisRequest | None = None,
     review: Corrections | None = None,
+    fix_swaps: bool | None = None,
 ) -> ExportReport:
     """Export every frame of ``video`` (or the first ``max_frames``): one CSV row per person per frame, COCO results
     JSON, an mp4 with the overlay drawn as ``overlay_options`` say (the app's view draws the same); with the
@@ -78,6 +88,9 @@ def export_video(
     ``analysis`` asks for, made from the CSV once the video is done (the CSV itself filled and smoothed, joint
     angles, TRC files). With a ``review`` (``Corrections``: a ``review.review_file.Review``) its corrected frames replace the predictions
     and its identity fixes rename tracks, in every output; the CSV says which joints were corrected by hand.
+    Left/right swaps are found in every tracked person (``inference/swaps.py``, ``report.swaps``) and, with
+    ``fix_swaps``, repaired before anything is written (the CSV's ``fixed`` column names the joints); None: repaired
+    when ``analysis`` asks for angles, TRC, MOT or C3D files (``repairs_swaps``).
 
     A truncated file is exported up to the last frame that decodes (``report.truncated``).
     On cancel or error the outputs are removed; they appear only when complete.
@@ -89,6 +102,7 @@ def export_video(
     total = source.frame_count if max_frames is None else min(max_frames, source.frame_count or max_frames)
     report = ExportReport(expected_frames=total)
     kps = pipeline.keypoints
+    fix_swaps = repairs_swaps(analysis) if fix_swaps is None else fix_swaps
     writers = []
     frames = None
     try:
@@ -97,7 +111,7 @@ def export_video(
             processed = analysis is not None and analysis.processes_csv
             raw_target = (analysis.raw_csv or Path(csv_path).with_name(Path(csv_path).stem + ".raw.csv")) \
                 if processed else csv_path
-            raw_csv = CsvExporter(raw_target, kps, corrections=review is not None)
+            raw_csv = CsvExporter(raw_target, kps, corrections=review is not None, fixed=fix_swaps)
             writers.append(raw_csv)
             if pipeline.part_sets:
                 writers.append(PartsCsvExporter(wholebody_csv_path(csv_path), pipeline.part_sets))
@@ -109,7 +123,9 @@ def export_video(
             if overlay.note:
                 report.notes.append(overlay.note)
         pipeline.reset()
-        frames = PoseEngine(pipeline, frames_per_pass=FRAMES_PER_PASS).run(islice(source, max_frames))
+        swaps = SwapRepair(kps, repair=fix_swaps)
+        report.swaps = swaps.found
+        frames = swaps.run(PoseEngine(pipeline, frames_per_pass=FRAMES_PER_PASS).run(islice(source, max_frames)))
         for frame, result in frames:
             if review is not None:
                 result = review.apply(result)

@@ -8,12 +8,14 @@ Columns, in order::
     person_id, box_x1, box_y1, box_x2, box_y2, box_score,
     <joint>_x, <joint>_y, <joint>_score             for each joint of the keypoint set, in its order
     corrected                                       optional (a reviewed video): joints corrected by hand
+    fixed                                           optional (--fix-swaps): joints of limbs swapped back left/right
     filled                                          optional (gaps filled): joints interpolated over a gap
     capture_time                                    optional (a live recording): when the frame was read
 
 ``time_s`` is seconds (the frame's presentation time, 4 decimals); ``time_flag`` is ``gap``, ``repeat`` or empty;
 boxes and joints are frame pixels (2 decimals); scores 0-1 (4 decimals). An empty cell is a missing value (NaN when
-read); a filled joint has no score. ``corrected`` and ``filled`` hold joint names joined by ``|`` (empty: none).
+read); a filled joint has no score. ``corrected``, ``fixed`` and ``filled`` hold joint names joined by ``|`` (empty:
+none).
 ``capture_time`` is seconds on the recording machine's monotonic clock (6 decimals), the time the streams send.
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ..skeletons import KeypointSet
 FRAME_COLUMNS = ["frame", "time_s", "time_flag"]
 PERSON_COLUMNS = ["person_id", "box_x1", "box_y1", "box_x2", "box_y2", "box_score"]
 CORRECTED_COLUMN = "corrected"
+FIXED_COLUMN = "fixed"
 FILLED_COLUMN = "filled"
 CAPTURE_COLUMN = "capture_time"
 NAME_SEPARATOR = "|"
@@ -49,8 +52,8 @@ def number_cell(value: float, decimals: int) -> str:
 @dataclass
 class TableRow:
     """One row: a person in a frame, or (``person_id`` None) a frame with nobody in it. ``box`` [4] x1, y1, x2,
-    y2 and ``xy`` [K, 2] in frame pixels, ``scores`` [K] 0-1, NaN where missing; ``corrected`` and ``filled``
-    [K] bool."""
+    y2 and ``xy`` [K, 2] in frame pixels, ``scores`` [K] 0-1, NaN where missing; ``corrected``, ``filled`` and
+    ``fixed`` [K] bool."""
 
     frame: int
     time_s: float
@@ -63,21 +66,24 @@ class TableRow:
     corrected: np.ndarray | None = None
     filled: np.ndarray | None = None
     capture_time: float = float("nan")
+    fixed: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class TableLayout:
-    """The columns of one export's CSV: the keypoint set's joints, with or without ``corrected``, ``filled`` and
-    ``capture_time``."""
+    """The columns of one export's CSV: the keypoint set's joints, with or without ``corrected``, ``fixed``,
+    ``filled`` and ``capture_time``."""
 
     keypoints: KeypointSet
     corrected: bool = False
     filled: bool = False
     captured: bool = False
+    fixed: bool = False
     header: list[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        marks = [CORRECTED_COLUMN] * self.corrected + [FILLED_COLUMN] * self.filled + [CAPTURE_COLUMN] * self.captured
+        marks = ([CORRECTED_COLUMN] * self.corrected + [FIXED_COLUMN] * self.fixed + [FILLED_COLUMN] * self.filled
+                 + [CAPTURE_COLUMN] * self.captured)
         object.__setattr__(self, "header", FRAME_COLUMNS + PERSON_COLUMNS + joint_columns(self.keypoints) + marks)
 
     def cells(self, row: TableRow) -> list[str]:
@@ -95,6 +101,8 @@ class TableLayout:
                  + [number_cell(row.box_score, 4)] + joints)
         if self.corrected:
             cells.append(self.names_cell(row.corrected))
+        if self.fixed:
+            cells.append(self.names_cell(row.fixed))
         if self.filled:
             cells.append(self.names_cell(row.filled))
         return cells + captured
@@ -114,7 +122,8 @@ class TableLayout:
             shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
             raise StudioError(f"{Path(path).name} is not a keypoints CSV of this {keypoints.name} model: "
                               f"it has no column {shown}")
-        return cls(keypoints, CORRECTED_COLUMN in header, FILLED_COLUMN in header, CAPTURE_COLUMN in header)
+        return cls(keypoints, CORRECTED_COLUMN in header, FILLED_COLUMN in header, CAPTURE_COLUMN in header,
+                   FIXED_COLUMN in header)
 
 
 def read_table(path: str | Path, keypoints: KeypointSet) -> tuple[TableLayout, list[TableRow]]:
@@ -153,7 +162,7 @@ def _row(cells: list[str], at: dict[str, int], box_at: list[int], joints_at: np.
     row.box_score = _number(cells[at["box_score"]])
     values = np.array([[_number(cells[i]) for i in joint] for joint in joints_at])
     row.xy, row.scores = values[:, :2], values[:, 2]
-    for column in (CORRECTED_COLUMN, FILLED_COLUMN):
+    for column in (CORRECTED_COLUMN, FILLED_COLUMN, FIXED_COLUMN):
         marks = np.zeros(len(names), bool)
         if column in at and cells[at[column]]:
             marks[[names[n] for n in cells[at[column]].split(NAME_SEPARATOR)]] = True

@@ -48,15 +48,17 @@ class CsvExporter(AtomicExporter):
     ``person_id`` the track ID (or the person's place in the frame when tracking is off). A frame with nobody in
     it gets one row with only ``frame``, ``time_s`` and ``time_flag`` filled, so every frame of the video appears
     in the file. With ``corrections`` (a reviewed video) the ``corrected`` column names the joints a user
-    corrected by hand in each row. ``write`` each ``FrameResult``, then ``finish`` (everything written and
+    corrected by hand in each row; with ``fixed`` (``--fix-swaps``) the ``fixed`` column names the joints swapped back
+    left/right (``PersonPose.swapped``). ``write`` each ``FrameResult``, then ``finish`` (everything written and
     checked) and ``publish`` (the file appears under its name), or ``abort`` (nothing appears).
     """
 
-    def __init__(self, path: str | Path, keypoints: KeypointSet, corrections: bool = False, captured: bool = False):
+    def __init__(self, path: str | Path, keypoints: KeypointSet, corrections: bool = False, captured: bool = False,
+                 fixed: bool = False):
         self.path = check_destination(path)
         self._out = AtomicFile(self.path)
         self._writer = csv.writer(self._out)
-        self.layout = TableLayout(keypoints, corrected=corrections, captured=captured)
+        self.layout = TableLayout(keypoints, corrected=corrections, captured=captured, fixed=fixed)
         self._writer.writerow(self.layout.header)
 
     def write(self, result: FrameResult) -> None:
@@ -68,7 +70,7 @@ class CsvExporter(AtomicExporter):
         for slot, p in enumerate(result.persons):
             self._writer.writerow(self.layout.cells(TableRow(
                 **head, person_id=p.track_id if p.track_id >= 0 else slot, box=p.bbox, box_score=p.box_score,
-                xy=p.keypoints, scores=p.scores, corrected=p.corrected)))
+                xy=p.keypoints, scores=p.scores, corrected=p.corrected, fixed=p.swapped)))
 
 
 def part_labels(part: str, landmarks: KeypointSet) -> list[str]:

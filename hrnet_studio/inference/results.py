@@ -17,6 +17,7 @@ class PersonPose:
     scores: np.ndarray  # float32 [K]
     track_id: int = -1
     corrected: np.ndarray | None = None  # bool [K]: joints a user corrected by hand (a reviewed frame), else None
+    swapped: np.ndarray | None = None  # bool [K]: joints of limbs found left/right swapped (``swaps.py``), else None
     parts: dict = field(default_factory=dict)  # "face"/"left_hand"/"right_hand" → wholebody.PartLandmarks
 
     def pose_score(self, threshold: float = 0.2) -> float:

@@ -1,13 +1,15 @@
 """Which frames to look at: a scan of the video ranks frames by what usually marks a wrong pose, and the suggestions
 are spread over the video.
 
-Four signals per frame, as DeepLabCut's outlier extraction uses (its ``jump`` and ``uncertain``) plus two of ours:
+Five signals per frame, as DeepLabCut's outlier extraction uses (its ``jump`` and ``uncertain``) plus three of ours:
 
 * ``low confidence``: the least confident person's mean keypoint score is low;
 * ``jump``: a joint is far from the mean of its track's positions in the frames before and after (a fraction of
   the person's height);
 * ``flip disagreement``: the mirrored crop, run through the network and flipped back, puts the joints elsewhere;
-* ``track change``: a track starts or ends here (a person missed, found again or an identity switch).
+* ``track change``: a track starts or ends here (a person missed, found again or an identity switch);
+* ``left/right swap``: a person's limb is labelled the other side here (``inference/swaps.py``: the swaps a
+  ``--fix-swaps`` export would repair).
 
 Each signal is turned into a rank over the video (0-1, so none dominates by its units), the ranks are summed,
 and the best frames are picked greedily with at least ``min_gap`` frames between two suggestions.
@@ -23,11 +25,13 @@ from scipy.stats import rankdata
 from ..inference.codec.decode import aligned_flip_back
 from ..inference.codec.transforms import person_crops
 from ..inference.pipeline import PosePipeline
-from ..inference.results import PersonPose
+from ..inference.results import FrameResult, PersonPose
+from ..inference.swaps import SwapRepair
+from ..skeletons import KeypointSet
 from ..sources.video_file import Frame
 from .review_file import SUGGESTIONS, Suggestion
 
-SIGNALS = ("low confidence", "jump", "flip disagreement", "track change")
+SIGNALS = ("low confidence", "jump", "flip disagreement", "track change", "left/right swap")
 REASON_RANK = 0.9  # a signal is named as a reason when the frame is in its top tenth
 
 
@@ -68,11 +72,18 @@ def scan(pipeline: PosePipeline, frames: Iterable[Frame],
         checks.append(FrameCheck(frame.index, result.persons, flip_gaps(pipeline, frame.image, result.persons)))
         if progress is not None and progress(len(checks)) is False:
             break
+    mark_swaps(checks, pipeline.keypoints)
     return checks
 
 
+def mark_swaps(checks: list[FrameCheck], keypoints: KeypointSet) -> None:
+    """Mark each person of the scanned frames whose limb is swapped left/right (``PersonPose.swapped``)."""
+    for _ in SwapRepair(keypoints).run((None, FrameResult(c.frame_index, 0.0, c.persons)) for c in checks):
+        pass
+
+
 def signals(checks: list[FrameCheck]) -> np.ndarray:
-    """The four raw signals per frame, float [F, 4] in ``SIGNALS`` order (0 where a frame has nobody)."""
+    """The raw signals per frame, float [F, 5] in ``SIGNALS`` order (0 where a frame has nobody)."""
     out = np.zeros((len(checks), len(SIGNALS)))
     tracks: list[dict[int, PersonPose]] = [{p.track_id: p for p in c.persons if p.track_id >= 0} for c in checks]
     for i, check in enumerate(checks):
@@ -91,6 +102,7 @@ def signals(checks: list[FrameCheck]) -> np.ndarray:
         out[i, 1] = max(jumps, default=0.0)
         if i > 0:
             out[i, 3] = len(set(tracks[i]) ^ set(tracks[i - 1]))
+        out[i, 4] = sum(p.swapped is not None for p in check.persons)
     return out
 
 

@@ -97,7 +97,7 @@ class EvalSet:
         if landmarks in LANDMARK_SETS:
             return landmark_scores(dataset.records, coords, landmarks)
         if self.coco.wholebody:
-            stats = coco_wholebody_ap(self.coco, results)
+            stats = coco_wholebody_ap(self.coco.wholebody_truth(), results)
         else:
             stats = coco_keypoint_ap(self.coco.annotation_file, results, sigmas)
         return {**stats, **{f"pck@{t}": pck_of_records(dataset.records, coords, t) for t in PCK_THRESHOLDS}}

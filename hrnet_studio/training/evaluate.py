@@ -74,20 +74,18 @@ def coco_keypoint_ap(annotation_file: str | Path, results: list[dict], sigmas: n
     return {name: float(v) for name, v in zip(COCO_STATS, evaluator.stats)}
 
 
-def coco_wholebody_ap(coco, results: list[dict]) -> dict:
+def coco_wholebody_ap(truth: dict, results: list[dict]) -> dict:
     """COCO-WholeBody AP/AR per part as mmpose's ``CocoWholeBodyMetric`` computes them with xtcocotools: for each
     part (``skeletons.WHOLEBODY_EVAL_PARTS``: body, foot, face, left_hand, right_hand, wholebody) a COCO keypoint
     evaluation of that part's keypoints alone, with its OKS sigmas and the persons' areas; as there, a person whose
     part has no labelled keypoint is ignored and a result whose part has no positive score is left out. ``coco`` is the whole-body
-    annotation file's ``CocoKeypoints``, ``results`` COCO results with the 133 keypoints [x, y, score]×133.
+    ``truth`` is the annotation file as COCO keypoints of the 133-set (``CocoKeypoints.wholebody_truth``),
+    ``results`` COCO results with the 133 keypoints [x, y, score]×133.
     Returns ``<part>_ap`` and ``<part>_ar`` for each part, and the ten COCO figures of the whole body (``AP`` …)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    from .datasets.coco import annotation_joints
-
     sigmas = COCO_WHOLEBODY_133.oks_sigmas()
-    truth = coco.coco.dataset
     out: dict[str, float] = {}
     for part, (first, end) in WHOLEBODY_EVAL_PARTS.items():
         if not results:
@@ -97,7 +95,7 @@ def coco_wholebody_ap(coco, results: list[dict]) -> dict:
                 gt = COCO()
                 annotations = []
                 for ann in truth["annotations"]:
-                    values = annotation_joints(ann, True)[3 * first:3 * end]
+                    values = ann["keypoints"][3 * first:3 * end]
                     annotations.append({**ann, "keypoints": values, "num_keypoints": sum(v > 0 for v in values[2::3])})
                 gt.dataset = {**truth, "annotations": annotations}
                 gt.createIndex()

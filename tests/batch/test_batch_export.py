@@ -159,3 +159,18 @@ def test_workers_split_the_cores_and_the_gpus():
     assert sorted(c for share in shares for c in share) == cores and all(shares)  # every core, to someone
     assert len(core_shares(len(cores) + 1)) == len(cores) + 1  # more workers than cores: they share
     assert gpu_shares(4, 2) == ["0", "1", "0", "1"] and gpu_shares(2, 0) == [None, None]
+
+
+def test_swap_repair_in_a_batch_follows_the_flag_and_a_batch_started_before_it_resumes(capsys, clips, tmp_path,
+                                                                                       small_checkpoint_96x128):
+    out = tmp_path / "out"
+    args = with_model(export_args(clips, out), small_checkpoint_96x128)
+    assert run_cli(capsys, *args)[0] == 0  # no flag: the CSV alone, swaps only reported
+    assert all("fixed" not in next(csv.reader(open(p))) for p in out.rglob("*.csv"))
+    assert all("fix_swaps" not in r.settings["analysis"] for r in Manifest(out).last.values())
+    code, _, err = run_cli(capsys, *args, "--fix-swaps")  # another setting: every video again, repaired
+    assert code == 0 and "3 done" in err
+    assert all("fixed" in next(csv.reader(open(p))) for p in out.rglob("*.csv"))
+    code, _, err = run_cli(capsys, *args, "--angles", "--no-fix-swaps")
+    assert code == 0 and "3 done" in err
+    assert all("fixed" not in next(csv.reader(open(p))) for p in out.glob("*[!s].csv"))  # not the angles CSVs

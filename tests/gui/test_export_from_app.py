@@ -18,6 +18,7 @@ def test_export_from_the_gui(qtbot, window, videos, tmp_path):
     dialog.json_edit.setText(str(tmp_path / "gui.json"))
     qtbot.mouseClick(dialog.angles_check, Qt.MouseButton.LeftButton, pos=dialog.angles_check.rect().topLeft() + QPoint(6, 6))
     dialog.angles_edit.setText(str(tmp_path / "gui.angles.csv"))
+    assert dialog.fix_swaps_check.isChecked()  # angles are asked for: left/right swaps are repaired first
     box = dialog.analysis_box
     box.filter_combo.setFocus()
     qtbot.keyClick(box.filter_combo, Qt.Key.Key_Down)  # none → Butterworth, as a user picks it
@@ -29,6 +30,7 @@ def test_export_from_the_gui(qtbot, window, videos, tmp_path):
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0][:4] == ["frame", "time_s", "time_flag", "person_id"] and rows[0][-1] == "filled"  # smoothed
+    assert rows[0][-2] == "fixed" and outputs.export_job.request.fix_swaps is True
     assert sorted({int(r[0]) for r in rows[1:]}) == list(range(40))
     assert (tmp_path / "gui.json").exists() and (tmp_path / "gui.angles.csv").exists()
     assert "exported 40 frames" in window.statusBar().currentMessage()
@@ -48,3 +50,20 @@ def test_cancel_export_leaves_no_file(qtbot, window, videos, tmp_path):
     qtbot.waitUntil(lambda: "export cancelled" in window.statusBar().currentMessage(), timeout=5000)
     assert list(tmp_path.glob("cancelled*")) == [] and list(tmp_path.glob(".cancelled*")) == []
     assert "export cancelled" in window.statusBar().currentMessage()
+
+
+def test_swap_repair_follows_the_analysis_outputs_until_the_user_sets_it(qtbot, window, videos):
+    assert window.sources.open_path(videos / PORTRAIT)
+    window.sources.set_playing(False)
+    dialog = window.outputs.export_keypoints()
+
+    def click(check):
+        qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=check.rect().topLeft() + QPoint(6, 6))
+
+    assert not dialog.fix_swaps_check.isChecked()  # the CSV alone: swaps are reported, the keypoints left as found
+    click(dialog.trc_check)
+    assert dialog.fix_swaps_check.isChecked()
+    click(dialog.fix_swaps_check)  # the user says no
+    click(dialog.angles_check)
+    assert not dialog.fix_swaps_check.isChecked() and dialog.fix_swaps is False
+    dialog.reject()

@@ -296,3 +296,16 @@ def test_the_review_command_suggests_frames_and_adds_corrections_to_a_set(capsys
     assert code != 0 and err.count("\n") == 1 and "not found" in err
     code, _, err = run("review", "add", folder, tmp_path / "set", "--review", tmp_path / "none.json")
     assert code != 0 and "review file not found" in err
+
+
+def test_a_frame_with_a_left_right_swap_is_suggested_with_that_reason():
+    from hrnet_studio.review.suggest import mark_swaps
+
+    checks = checks_with_trouble()
+    legs = [13, 14, 15, 16]
+    swapped = checks[50].persons[0]
+    swapped.keypoints[legs] = swapped.keypoints[[14, 13, 16, 15]]
+    mark_swaps(checks, COCO_17)
+    assert [(c.frame_index, p.track_id) for c in checks for p in c.persons if p.swapped is not None] == [(50, 1)]
+    by_frame = {s.frame_index: s for s in suggest(checks, count=6)}
+    assert 50 in by_frame and "left/right swap" in by_frame[50].reasons

@@ -25,6 +25,7 @@ class Track:
     box_scores: np.ndarray
     filled: np.ndarray = field(default=None)  # [N, K] bool: a value interpolated over a gap
     corrected: np.ndarray | None = None  # [N, K] bool: corrected by hand (a reviewed video's export), else None
+    fixed: np.ndarray | None = None  # [N, K] bool: swapped back left/right (an export with --fix-swaps), else None
 
     def __post_init__(self) -> None:
         if self.filled is None:
@@ -55,7 +56,8 @@ def read_export(path: Path, keypoints: KeypointSet) -> ExportTable:
         span = np.array([f for f in sorted(frames) if min(seen) <= f <= max(seen)])
         track = Track(person, span, np.array([frames[f][0] for f in span]), np.full((len(span), k, 2), np.nan),
                       np.full((len(span), k), np.nan), np.full((len(span), 4), np.nan), np.full(len(span), np.nan),
-                      corrected=np.zeros((len(span), k), bool) if layout.corrected else None)
+                      corrected=np.zeros((len(span), k), bool) if layout.corrected else None,
+                      fixed=np.zeros((len(span), k), bool) if layout.fixed else None)
         for i, frame in enumerate(span):
             row = seen.get(int(frame))
             if row is not None:
@@ -63,15 +65,17 @@ def read_export(path: Path, keypoints: KeypointSet) -> ExportTable:
                     row.box_score
                 if track.corrected is not None:
                     track.corrected[i] = row.corrected
+                if track.fixed is not None:
+                    track.fixed[i] = row.fixed
         tracks[person] = track
     return ExportTable(frames, tracks, layout)
 
 
 def write_export(out, table: ExportTable, keypoints: KeypointSet) -> None:
     """The CSV again, with the tracks' (processed) values and the ``filled`` column (the joints interpolated over
-    a gap in that row); a reviewed video's ``corrected`` column is kept. Rows stay in frame order; frames with
-    nobody keep their empty row."""
-    layout = TableLayout(keypoints, corrected=table.layout.corrected, filled=True)
+    a gap in that row); a reviewed video's ``corrected`` column and a repaired one's ``fixed`` column are kept. Rows
+    stay in frame order; frames with nobody keep their empty row."""
+    layout = TableLayout(keypoints, corrected=table.layout.corrected, filled=True, fixed=table.layout.fixed)
     writer = csv.writer(out)
     writer.writerow(layout.header)
     by_frame: dict[int, list[tuple[Track, int]]] = {}
@@ -86,5 +90,6 @@ def write_export(out, table: ExportTable, keypoints: KeypointSet) -> None:
         for track, i in entries:
             writer.writerow(layout.cells(TableRow(
                 frame, time_s, flag, track.person_id, track.boxes[i], track.box_scores[i], track.xy[i],
-                track.scores[i], None if track.corrected is None else track.corrected[i], track.filled[i])))
+                track.scores[i], None if track.corrected is None else track.corrected[i], track.filled[i],
+                fixed=None if track.fixed is None else track.fixed[i])))
 

@@ -28,6 +28,7 @@ class ExportRequest:
     overlay_options: OverlayOptions = field(default_factory=OverlayOptions)  # as the view shows it
     analysis: AnalysisRequest | None = None  # smoothing, angles, TRC files made from the CSV
     review: object | None = None  # the video's Review (review/review_file.py): corrections used in every output
+    fix_swaps: bool | None = None  # left/right swaps repaired (None: when angles or marker files are made)
 
 
 class CancellableJob(QThread):
@@ -63,7 +64,7 @@ class ExportJob(CancellableJob):
                 return not self._cancel.is_set()
 
             report = export_video(r.video, pipeline, r.csv, r.json, r.overlay, None, r.overlay_options, progress,
-                                  r.analysis, r.review)
+                                  r.analysis, r.review, r.fix_swaps)
         except Exception as exc:  # the app stays up; the message says what broke
             self.failed.emit(user_message(exc, "export"))
             return

@@ -129,6 +129,14 @@ class BatchExportDialog(QDialog):
         holder = QWidget()
         holder.setLayout(outputs)
         form.addRow("Outputs", holder)
+        self.fix_swaps_check = QCheckBox("repair left/right swaps (on by itself with angles, TRC, MOT or C3D)",
+                                         objectName="batchFixSwaps")
+        self.fix_swaps_touched = False
+        self.fix_swaps_check.clicked.connect(lambda: setattr(self, "fix_swaps_touched", True))
+        for check in (self.angles_check, self.trc_check, self.mot_check, self.c3d_check):
+            check.toggled.connect(lambda _: self.fix_swaps_touched or self.fix_swaps_check.setChecked(
+                any(c.isChecked() for c in (self.angles_check, self.trc_check, self.mot_check, self.c3d_check))))
+        form.addRow("Swaps", self.fix_swaps_check)
         self.workers_spin = QSpinBox(objectName="batchWorkers", minimum=1, maximum=max(1, available_cores()),
                                     value=BatchOptions.workers)
         self.workers_spin.setToolTip("worker processes sharing this computer's cores")
@@ -255,7 +263,9 @@ class BatchExportDialog(QDialog):
                            filters=self.analysis_box.filter_options(threshold), angles=self.angles_check.isChecked(),
                            trc=self.trc_check.isChecked(), mot=self.mot_check.isChecked(),
                            c3d=self.c3d_check.isChecked() and self.c3d_check.isEnabled(),
-                           keep_raw=self.analysis_box.keep_raw) for v in videos]
+                           keep_raw=self.analysis_box.keep_raw,
+                           fix_swaps=self.fix_swaps_check.isChecked() if self.fix_swaps_touched else None)
+                 for v in videos]
         self._save()
         job = BatchJob(tasks, out_dir, self.window_.current_choice(), options, self.workers_spin.value())
         job.progress.connect(self._show_progress)

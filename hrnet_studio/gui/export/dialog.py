@@ -46,6 +46,15 @@ class ExportDialog(QDialog):
         if not c3d_available():
             self.c3d_check.setEnabled(False)
             self.c3d_check.setToolTip(C3D_MISSING)
+        self.fix_swaps_check = QCheckBox("Repair left/right swaps (a limb labelled the other side for a few frames)",
+                                         objectName="fixSwapsCheck")
+        self.fix_swaps_check.setToolTip("Found swaps are exchanged back before anything is written; the CSV's fixed "
+                                        "column names the joints. On by itself with angles or marker files.")
+        self.fix_swaps_touched = False  # once the user clicks it, it stays as they set it
+        self.fix_swaps_check.clicked.connect(lambda: setattr(self, "fix_swaps_touched", True))
+        for check in (self.angles_check, self.trc_check, self.mot_check, self.c3d_check):
+            check.toggled.connect(self._follow_analysis)
+        form.addRow(self.fix_swaps_check)
         self.analysis_box = AnalysisOptionsBox()
         form.addRow(self.analysis_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -54,6 +63,16 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self.buttons = buttons
+
+    def _follow_analysis(self) -> None:
+        """Swap repair follows the angle and marker outputs (as ``export`` does) until the user sets it."""
+        if not self.fix_swaps_touched:
+            self.fix_swaps_check.setChecked(any(c.isChecked() for c in (self.angles_check, self.trc_check,
+                                                                          self.mot_check, self.c3d_check)))
+
+    @property
+    def fix_swaps(self) -> bool:
+        return self.fix_swaps_check.isChecked()
 
     def _row(self, form: QFormLayout, label: str, default: str, checked: bool, pattern: str, name: str):
         check = QCheckBox(label, objectName=f"{name}Check", checked=checked)

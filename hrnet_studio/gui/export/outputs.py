@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QProgressDialog
 from ...atomic_writer import WriteError, atomic_path, make_folder
 from ...errors import StudioError
 from ...export.analysis.outputs import AnalysisRequest
+from ...inference.swaps import summary as swap_summary
 from ...sources.video_file import VideoFileSource
 from ..common.jobs import ExportJob, ExportRequest
 from ..live.recorder import OverlayRecorder
@@ -62,12 +63,13 @@ class OutputActions(WindowPart):
         dialog = ExportDialog(self.window.source.path, self.window)
         dialog.setObjectName("exportDialog")
         dialog.accepted.connect(lambda: self.start_export(
-            *dialog.outputs(), analysis=dialog.analysis(self.window.panel.overlay_options().threshold)))
+            *dialog.outputs(), analysis=dialog.analysis(self.window.panel.overlay_options().threshold),
+            fix_swaps=dialog.fix_swaps))
         dialog.open()
         return dialog
 
     def start_export(self, csv: Path | None, json: Path | None, overlay: Path | None,
-                     analysis: AnalysisRequest | None = None) -> ExportJob | None:
+                     analysis: AnalysisRequest | None = None, fix_swaps: bool | None = None) -> ExportJob | None:
         """Export the open video in a job of its own with a progress dialog: the panel's model, options and overlay
         (the auto detection schedule becomes every frame: an export does not depend on the machine's speed)."""
         if not (csv or json or overlay):
@@ -81,7 +83,7 @@ class OutputActions(WindowPart):
         if options.det_every == 0:  # auto follows the machine's timing: an export is exact, every frame detected
             options = replace(options, det_every=1)
         request = ExportRequest(self.window.source.path, csv, json, overlay, self.window.current_choice(), options,
-                                p.overlay_options(), analysis, self.window.review.for_export())
+                                p.overlay_options(), analysis, self.window.review.for_export(), fix_swaps)
         job = ExportJob(request)
         frames = max(self.window.source.frame_count, 1)
         dialog = QProgressDialog(f"Exporting {request.video.name}…", "Cancel", 0, frames, self.window)
@@ -101,7 +103,7 @@ class OutputActions(WindowPart):
             self.window.statusBar().showMessage("export cancelled: no file was written", 10000)
         else:
             names = ", ".join(p.name for p in report.outputs)
-            notes = report.notes + ([report.timing_note] if report.timing_note else [])
+            notes = report.notes + ([report.timing_note] if report.timing_note else []) + swap_summary(report.swaps)[:1]
             note = "".join(f"; {line}" for line in notes)
             self.window.statusBar().showMessage(f"exported {report.frames} frames to {names}{note}", 15000)
 

@@ -110,6 +110,13 @@ class CocoKeypoints:
             if not (isinstance(bbox, list) and len(bbox) == 4):
                 raise DatasetError(f"{where} has no valid bbox [x, y, w, h]")
 
+    def wholebody_truth(self) -> dict:
+        """The annotation file as COCO keypoints of the 133-set: each annotation's five fields joined in
+        ``keypoints`` (a COCO-WholeBody file; ``evaluate.coco_wholebody_ap`` scores against it)."""
+        data = self.coco.dataset
+        return {**data, "annotations": [{**ann, "keypoints": annotation_joints(ann, self.wholebody)}
+                                        for ann in data["annotations"]]}
+
     def image_path(self, image_id: int) -> Path:
         return self.image_root / self.coco.loadImgs(image_id)[0]["file_name"]
 
