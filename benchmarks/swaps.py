@@ -1,9 +1,10 @@
 """How well are left/right swaps found and repaired? Swaps injected at known frames into real tracks, then found.
 
-    python benchmarks/swaps.py [--frames 300] [--rate 0.03] [--seeds 3] [--settings 0.5:0.05 0.4:0.05 0.6:0.03]
+    python benchmarks/swaps.py [--model MODEL.pth] [--frames 300] [--rate 0.03] [--seeds 3] [--settings 0.02:30 ...]
 
 Real tracks: yolo11n-pose's keypoints on the shared clips (its detector on every frame, ``PoseTracker`` for the IDs),
-the motion as a good pose model sees it. Swaps are injected per track: a segment of 1-6 frames starts at a frame with
+the motion as a good pose model sees it; with ``--model`` (e.g. ``benchmarks/teacher_finetune.py --save``) also
+that HRNet's tracks through the export pipeline (yolo11n-pose's boxes), whose own swaps are the "clean" column. Swaps are injected per track: a segment of 1-6 frames starts at a frame with
 probability ``--rate`` (per limb), the legs' (knees, ankles) or the arms' (elbows, wrists) left and right joints
 exchanged; only a swap that moves the limb's joints by at least 5% of the box diagonal counts (a swap of two joints
 at the same place changes nothing). Then ``inference/swaps.SwapRepair`` runs over the tracks as an export runs it, with
@@ -62,6 +63,28 @@ def tracks_of(video: Path, detector, frames: int) -> list[dict]:
     return out
 
 
+def model_tracks(video: Path, model: Path, detector: str, frames: int) -> list[dict]:
+    """Per frame: {track id: (keypoints, scores, box)} of an HRNet through the export pipeline."""
+    import tempfile
+
+    from hrnet_studio.inference.engine import PoseEngine
+    from hrnet_studio.inference.factory import build_pipeline
+    from hrnet_studio.inference.options import PipelineChoice, PipelineOptions
+    from hrnet_studio.models.registry import ModelRegistry
+
+    os.environ.setdefault("HRNET_STUDIO_MODELS", tempfile.mkdtemp())
+    registry = ModelRegistry()
+    if registry.find("swaps-model") is None:
+        registry.import_file(model, name="swaps-model")
+    pipeline, _ = build_pipeline(PipelineChoice("swaps-model", detector, "cpu", "onnx"), PipelineOptions())
+    out = []
+    with VideoFileSource(video) as reader:
+        for _, result in PoseEngine(pipeline).run(f for f, _ in zip(reader, range(frames))):
+            out.append({p.track_id: (p.keypoints.astype(np.float64), p.scores.astype(np.float64), p.bbox)
+                        for p in result.persons})
+    return out
+
+
 def inject(frames: list[dict], rate: float, rng: np.random.Generator) -> tuple[list[dict], set]:
     """The tracks with swapped segments, and the injected (frame, track, limb) whose swap moves something."""
     out = [{t: (kp.copy(), sc.copy(), box) for t, (kp, sc, box) in persons.items()} for persons in frames]
@@ -112,6 +135,7 @@ def angle_error(frames: list[dict], clean: list[dict], where: set) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--detector", default=str(shared_dir() / "models/yolo11n-pose.pt"))
+    parser.add_argument("--model", type=Path, help="also an HRNet's tracks (a model whose keypoints mean something)")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--rate", type=float, default=0.03)
     parser.add_argument("--seeds", type=int, default=3)
@@ -119,8 +143,17 @@ def main() -> None:
                                                           "0.05:5", "0.05:30"], help="PRIOR:LAG pairs")
     args = parser.parse_args()
     detector = make_detector(args.detector, runtime="onnx")
-    clips = {clip: tracks_of(shared_dir() / "data/videos" / clip, detector, args.frames) for clip in CLIPS}
-    print(f"yolo11n-pose tracks, {args.frames} frames a clip, swaps injected at rate {args.rate} per limb and frame, "
+    sources = {"yolo11n-pose": {clip: tracks_of(shared_dir() / "data/videos" / clip, detector, args.frames)
+                                for clip in CLIPS}}
+    if args.model:
+        sources[args.model.name] = {clip: model_tracks(shared_dir() / "data/videos" / clip, args.model, args.detector,
+                                                       args.frames) for clip in CLIPS}
+    for name, clips in sources.items():
+        report(name, clips, args)
+
+
+def report(name: str, clips: dict, args) -> None:
+    print(f"\n{name} tracks, {args.frames} frames a clip, swaps injected at rate {args.rate} per limb and frame, "
           f"{args.seeds} seeds; angle error: knees and elbows, degrees, on injected frames")
     print(f"{'setting':<10}{'clip':<48}{'clean':>6}{'injected':>9}{'found':>7}{'precision':>10}{'recall':>8}"
           f"{'angle before':>14}{'after':>8}")

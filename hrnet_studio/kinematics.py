@@ -1,4 +1,4 @@
-"""Joint angles from keypoints, for the live plots."""
+"""Joint angles from keypoints: the live plots, and over time for analysis exports (angles CSV, MOT files)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +16,32 @@ ANGLES = (
     ("left shoulder", "left_elbow", "left_shoulder", "left_hip"),
     ("right shoulder", "right_elbow", "right_shoulder", "right_hip"),
 )
+
+
+# (name, knee, ankle, heel, big toe): the ankle's dorsiflexion, from the shank and the foot (models with feet)
+ANKLES = (
+    ("left ankle", "left_knee", "left_ankle", "left_heel", "left_big_toe"),
+    ("right ankle", "right_knee", "right_ankle", "right_heel", "right_big_toe"),
+)
+
+
+def available_ankles(keypoints: KeypointSet) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """The ankles this keypoint set has knee, ankle, heel and big toe for (a whole-body model's), as joint indices."""
+    index = {name: i for i, name in enumerate(keypoints.names)}
+    return [(label, tuple(index[n] for n in joints)) for label, *joints in ANKLES if all(n in index for n in joints)]
+
+
+def ankle_dorsiflexion_deg(knee: np.ndarray, ankle: np.ndarray, heel: np.ndarray, toe: np.ndarray) -> np.ndarray:
+    """Dorsiflexion (+) or plantarflexion (−) of the ankle in degrees [N] (points [N, 2] or [2], image pixels):
+    90° minus the angle between the shank (ankle → knee) and the foot (heel → big toe), so a foot at right angles
+    to the shank is 0, toes raised toward the shin positive, pointed away negative. Seen from the side; NaN where a
+    point is missing or a segment has no length."""
+    u = np.asarray(knee, float) - np.asarray(ankle, float)
+    v = np.asarray(toe, float) - np.asarray(heel, float)
+    nu, nv = np.linalg.norm(u, axis=-1), np.linalg.norm(v, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.clip((u * v).sum(-1) / (nu * nv), -1.0, 1.0)
+    return np.where((nu == 0) | (nv == 0), np.nan, 90.0 - np.degrees(np.arccos(cos)))
 
 
 def angle_deg(a: np.ndarray, vertex: np.ndarray, c: np.ndarray) -> float:
@@ -69,12 +95,15 @@ def trunk_inclination_deg(keypoints: KeypointSet, xy: np.ndarray) -> np.ndarray 
 
 
 def angle_series(keypoints: KeypointSet, xy: np.ndarray, times_s: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Every angle the set allows over one person's frames: ``name → (degrees [N], degrees/s [N])``.
+    """Every angle the set allows over one person's frames: ``name → (degrees [N], degrees/s [N])``: the joint
+    angles of ``ANGLES``, the ankles' dorsiflexion with foot keypoints (``ANKLES``), the trunk's inclination.
 
     ``xy`` [N, K, 2] frame pixels (NaN where a joint is missing), ``times_s`` [N]. Angles are unwrapped over time
     (a knee passing through ±180° stays continuous) within each run of frames where they exist; the angular
     velocity is the central difference over the true frame times."""
     series = {label: signed_angle_deg(xy[:, a], xy[:, b], xy[:, c]) for label, (a, b, c) in available_angles(keypoints)}
+    for label, (knee, ankle, heel, toe) in available_ankles(keypoints):
+        series[label] = ankle_dorsiflexion_deg(xy[:, knee], xy[:, ankle], xy[:, heel], xy[:, toe])
     trunk = trunk_inclination_deg(keypoints, xy)
     if trunk is not None:
         series[TRUNK] = trunk

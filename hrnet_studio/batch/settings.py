@@ -37,5 +37,6 @@ def export_settings(task: VideoTask, choice: PipelineChoice, options: PipelineOp
         "analysis": {"filters": asdict(filters), "angles": task.angles, "trc": task.trc, "keep_raw": task.keep_raw,
                      # as before MOT, C3D and swap repair existed unless asked: batches started before resume
                      **({"mot": True} if task.mot else {}), **({"c3d": True} if task.c3d else {}),
-                     **({"fix_swaps": task.fix_swaps} if task.fix_swaps is not None else {})},
+                     **({"fix_swaps": task.fix_swaps} if task.fix_swaps is not None else {}),
+                     **({"gait": True} if task.gait else {})},
     }

@@ -35,6 +35,7 @@ class VideoTask:
     trc: bool = False
     mot: bool = False
     c3d: bool = False
+    gait: bool = False
     keep_raw: bool = False
     use_review: bool = True  # a video's review file (corrections made in the app), when it has one
     fix_swaps: bool | None = None  # left/right swaps repaired; None: when angles or marker files are made
@@ -51,16 +52,19 @@ class VideoTask:
                                angles=base.with_name(base.name + ".angles.csv") if self.angles else None,
                                trc=base.with_name(base.name + ".trc") if self.trc else None,
                                mot=base.with_name(base.name + ".mot") if self.mot else None,
-                               c3d=base.with_name(base.name + ".c3d") if self.c3d else None)
+                               c3d=base.with_name(base.name + ".c3d") if self.c3d else None,
+                               gait=base.with_name(base.name + ".gait.csv") if self.gait else None)
 
 
     def leftovers(self) -> list[Path]:
         """The hidden part files an export of this video left behind when its process was killed mid-way."""
         from ..atomic_writer import part_path
+        from ..export.analysis.outputs import gait_events_path
         from ..export.job import wholebody_csv_path
 
         request = self.analysis()
-        named = [p for p in (*self.outputs().values(), request.raw_csv, request.angles) if p is not None]
+        named = [p for p in (*self.outputs().values(), request.raw_csv, request.angles, request.gait,
+                             request.gait and gait_events_path(request.gait)) if p]
         named.append(wholebody_csv_path(self.outputs()["csv"]))
         parts = [part_path(p) for p in named] + [part_path(p, keep_suffix=True) for p in named]
         base = self.out_dir / self.name

@@ -66,6 +66,10 @@ def add_export_parser(sub) -> None:
     analysis.add_argument("--c3d", nargs="?", const=True, type=Path, metavar="BASE",
                           help="C3D files of the markers (as the TRC's), one per person: BASE.person<ID>.c3d (default "
                                "NAME; needs the c3d extra: pip install 'hrnet-studio[c3d]')")
+    analysis.add_argument("--gait", nargs="?", const=True, type=Path, metavar="FILE",
+                          help="gait events (heel strike, toe off per foot) and a summary per person (cadence, step "
+                               "and stride time): FILE or NAME.gait.csv, events in NAME.gait_events.csv; needs a "
+                               "model with feet (a whole-body model) and a side view")
     analysis.add_argument("--fix-swaps", action=argparse.BooleanOptionalAction, default=None,
                           help="repair left/right swaps (a limb labelled the other side for a few frames) before "
                                "anything is written; the CSV's fixed column names the joints (default: on with "
@@ -129,6 +133,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def export_one(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..export.analysis.gait import check_gait
     from ..export.job import export_video
     from ..export.options import OverlayOptions
     from ..inference.swaps import summary as swap_summary
@@ -142,6 +147,8 @@ def export_one(args: argparse.Namespace) -> int:
         else args.overlay
     analysis = analysis_request(args, output)
     _, _, pipeline, _ = open_pipeline(args)
+    if args.gait:
+        check_gait(pipeline.keypoints)  # before the video is read
     review = None
     if not args.no_review:
         from ..review.review_file import Review
@@ -191,7 +198,7 @@ def export_many(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.output.is_dir():
         raise StudioError(f"{args.output} is a file: with several videos, -o names a folder")
     for flag, value in (("--json", args.json), ("--video", args.overlay), ("--angles", args.angles),
-                        ("--trc", args.trc), ("--mot", args.mot), ("--c3d", args.c3d)):
+                        ("--trc", args.trc), ("--mot", args.mot), ("--c3d", args.c3d), ("--gait", args.gait)):
         if value not in (None, True):
             raise StudioError(f"with several videos, {flag} takes no file name: each video gets its own in "
                               f"{args.output}")
@@ -207,11 +214,15 @@ def export_many(args: argparse.Namespace) -> int:
                        max_frames=args.max_frames,
                        overlay_options=OverlayOptions(threshold=args.kpt_thr, part_threshold=args.part_thr),
                        filters=filters, angles=bool(args.angles), trc=bool(args.trc), mot=bool(args.mot),
-                       c3d=bool(args.c3d),
+                       c3d=bool(args.c3d), gait=bool(args.gait),
                        keep_raw=args.keep_raw,
                        use_review=not args.no_review, fix_swaps=args.fix_swaps)
              for v in videos]
     choice, options, pipeline, loaded = open_pipeline(args)
+    if args.gait:
+        from ..export.analysis.gait import check_gait
+
+        check_gait(pipeline.keypoints)
     settings = export_settings(tasks[0], choice, options, loaded)
     if args.redo:
         fresh(Manifest(args.output).path)
@@ -268,4 +279,5 @@ def analysis_request(args: argparse.Namespace, csv_path: Path):
         angles=beside(f"{stem}.angles.csv") if args.angles is True else args.angles,
         trc=beside(f"{stem}.trc") if args.trc is True else args.trc,
         mot=beside(f"{stem}.mot") if args.mot is True else args.mot,
-        c3d=beside(f"{stem}.c3d") if args.c3d is True else args.c3d)
+        c3d=beside(f"{stem}.c3d") if args.c3d is True else args.c3d,
+        gait=beside(f"{stem}.gait.csv") if args.gait is True else args.gait)

@@ -14,6 +14,7 @@ from ..inference.pipeline import STAGES, PosePipeline
 from ..inference.results import FrameResult
 from ..inference.swaps import Swap, SwapRepair
 from ..sources.video_file import TIME_FLAGS, VideoFileSource
+from .analysis.gait import check_gait
 from .analysis.outputs import AnalysisRequest, make_outputs
 from .draw import draw_poses
 from .options import OverlayOptions
@@ -57,10 +58,10 @@ class ExportReport:
 
 
 def repairs_swaps(analysis: AnalysisRequest | None) -> bool:
-    """Whether an export repairs left/right swaps when not told: when it makes angles or marker files, whose values
-    a swapped limb would spoil."""
+    """Whether an export repairs left/right swaps when not told: when it makes angles, marker files or gait events,
+    which a swapped limb would spoil."""
     return analysis is not None and any(p is not None for p in (analysis.angles, analysis.trc, analysis.mot,
-                                                                  analysis.c3d))
+                                                                  analysis.c3d, analysis.gait))
 
 
 def wholebody_csv_path(csv_path: str | Path) -> Path:
@@ -98,6 +99,8 @@ def export_video(
     analysis = analysis if analysis is not None and analysis.wanted else None
     if analysis is not None and csv_path is None:
         raise StudioError("filtering, angles and TRC files are made from the keypoints CSV: export the CSV too")
+    if analysis is not None and analysis.gait is not None:
+        check_gait(pipeline.keypoints)
     source = VideoFileSource(video)
     total = source.frame_count if max_frames is None else min(max_frames, source.frame_count or max_frames)
     report = ExportReport(expected_frames=total)

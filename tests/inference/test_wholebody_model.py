@@ -104,7 +104,7 @@ def test_export_writes_feet_in_the_csv_faces_and_hands_beside_and_coco_wholebody
     out = tmp_path / "gym.csv"
     code, _, err = run_cli(capsys, "export", videos / "two_people_basketball_gym_426x240.mp4", "--model", path,
                            "--detector", "none", "--max-frames", 3, "-o", out, "--json", tmp_path / "gym.json",
-                           "--trc", "--face-model", landmark_files["face"])
+                           "--trc", "--gait", "--face-model", landmark_files["face"])
     assert code == 0, err
     assert "finds faces and hands itself" in err and "whole body: face (68 points)" in err
     header, rows = read_csv(out)
@@ -116,6 +116,11 @@ def test_export_writes_feet_in_the_csv_faces_and_hands_beside_and_coco_wholebody
     assert len(entry["face_kpts"]) == 204 and len(entry["lefthand_kpts"]) == len(entry["righthand_kpts"]) == 63
     trc = next(tmp_path.glob("gym*.trc")).read_text().splitlines()
     assert "left_heel" in trc[3] and "face" not in trc[3]
+    gait_header, _ = read_csv(tmp_path / "gym.gait.csv")
+    events_header, _ = read_csv(tmp_path / "gym.gait_events.csv")
+    assert gait_header[:4] == ["person_id", "heel_strikes", "toe_offs", "cadence_steps_per_min"]
+    assert events_header == ["person_id", "foot", "event", "frame", "time_s"]
+    assert not list(tmp_path.glob("gym*.angles.csv"))  # not asked for
 
 
 def test_the_wholebody_model_runs_on_onnx_runtime_as_on_pytorch(capsys, tmp_path, videos, models_home):

@@ -1,5 +1,6 @@
 """The analysis outputs of one export, made from its raw CSV before anything is published: the processed CSV
-(filled and smoothed), the joint angles CSV, and per person a TRC marker file, a MOT angles file and a C3D file."""
+(filled and smoothed), the joint angles CSV, the gait events and summary, and per person a TRC marker file, a MOT
+angles file and a C3D file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from ...skeletons import KeypointSet
 from ..options import FilterOptions
 from ..table import number_cell
 from .filters import frame_rate, process
+from .gait import write_gait_events, write_gait_summary
 from .tracks import ExportTable, Track, read_export, write_export
 
 
@@ -21,7 +23,8 @@ class AnalysisRequest:
     """What to make from the raw keypoints: ``filters`` applied to the CSV itself (the raw one kept as
     ``raw_csv`` when given), ``angles`` CSV, ``trc`` base path (``BASE.person<ID>.trc`` per track), ``mot`` base
     path (``BASE.person<ID>.mot`` per track: OpenSim's storage file of the joint angles), ``c3d`` base path
-    (``BASE.person<ID>.c3d``: the TRC's markers as a C3D file, with ezc3d)."""
+    (``BASE.person<ID>.c3d``: the TRC's markers as a C3D file, with ezc3d), ``gait`` the gait summary CSV (and
+    its events beside it, ``gait_events_path``; models with feet: ``gait.py``)."""
 
     filters: FilterOptions = FilterOptions()
     raw_csv: Path | None = None
@@ -29,6 +32,7 @@ class AnalysisRequest:
     trc: Path | None = None
     mot: Path | None = None
     c3d: Path | None = None
+    gait: Path | None = None
 
     @property
     def processes_csv(self) -> bool:
@@ -36,7 +40,8 @@ class AnalysisRequest:
 
     @property
     def wanted(self) -> bool:
-        return self.processes_csv or any(p is not None for p in (self.angles, self.trc, self.mot, self.c3d))
+        return self.processes_csv or any(p is not None for p in (self.angles, self.trc, self.mot, self.c3d,
+                                                                  self.gait))
 
 
 def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request: AnalysisRequest) -> list[AtomicFile]:
@@ -63,11 +68,20 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
             for track in table.tracks.values():
                 path = request.c3d.with_name(f"{request.c3d.stem}.person{track.person_id}.c3d")
                 files.append(_written(path, lambda out, t=track: out.write(c3d_bytes(t, keypoints)), binary=True))
+        if request.gait is not None:
+            files.append(_written(request.gait, lambda out: write_gait_summary(out, table, keypoints)))
+            files.append(_written(gait_events_path(request.gait),
+                                  lambda out: write_gait_events(out, table, keypoints)))
     except BaseException:
         for f in files:
             f.abort()
         raise
     return files
+
+
+def gait_events_path(summary: Path) -> Path:
+    """Where a gait summary's events go: ``clip.gait.csv`` → ``clip.gait_events.csv``."""
+    return summary.with_name(summary.name.removesuffix(".csv") + "_events.csv")
 
 
 def _written(path: Path, write, binary: bool = False) -> AtomicFile:

@@ -122,9 +122,11 @@ class BatchExportDialog(QDialog):
         self.mot_check = QCheckBox("MOT per person", objectName="batchMot")
         self.c3d_check = QCheckBox("C3D per person", objectName="batchC3d", enabled=c3d_available(),
                                    toolTip="" if c3d_available() else C3D_MISSING)
+        self.gait_check = QCheckBox("gait", objectName="batchGait",
+                                    toolTip="gait events and a summary per video (a model with feet)")
         outputs = QHBoxLayout()
         for check in (QLabel("CSV, and"), self.json_check, self.overlay_check, self.angles_check, self.trc_check,
-                      self.mot_check, self.c3d_check):
+                      self.mot_check, self.c3d_check, self.gait_check):
             outputs.addWidget(check)
         holder = QWidget()
         holder.setLayout(outputs)
@@ -133,9 +135,10 @@ class BatchExportDialog(QDialog):
                                          objectName="batchFixSwaps")
         self.fix_swaps_touched = False
         self.fix_swaps_check.clicked.connect(lambda: setattr(self, "fix_swaps_touched", True))
-        for check in (self.angles_check, self.trc_check, self.mot_check, self.c3d_check):
+        analysis = (self.angles_check, self.trc_check, self.mot_check, self.c3d_check, self.gait_check)
+        for check in analysis:
             check.toggled.connect(lambda _: self.fix_swaps_touched or self.fix_swaps_check.setChecked(
-                any(c.isChecked() for c in (self.angles_check, self.trc_check, self.mot_check, self.c3d_check))))
+                any(c.isChecked() for c in analysis)))
         form.addRow("Swaps", self.fix_swaps_check)
         self.workers_spin = QSpinBox(objectName="batchWorkers", minimum=1, maximum=max(1, available_cores()),
                                     value=BatchOptions.workers)
@@ -263,6 +266,7 @@ class BatchExportDialog(QDialog):
                            filters=self.analysis_box.filter_options(threshold), angles=self.angles_check.isChecked(),
                            trc=self.trc_check.isChecked(), mot=self.mot_check.isChecked(),
                            c3d=self.c3d_check.isChecked() and self.c3d_check.isEnabled(),
+                           gait=self.gait_check.isChecked(),
                            keep_raw=self.analysis_box.keep_raw,
                            fix_swaps=self.fix_swaps_check.isChecked() if self.fix_swaps_touched else None)
                  for v in videos]
@@ -316,7 +320,7 @@ class BatchExportDialog(QDialog):
 
     def _checks(self) -> dict[str, QCheckBox]:
         return {"json": self.json_check, "overlay": self.overlay_check, "angles": self.angles_check,
-                "trc": self.trc_check, "mot": self.mot_check, "c3d": self.c3d_check}
+                "trc": self.trc_check, "mot": self.mot_check, "c3d": self.c3d_check, "gait": self.gait_check}
 
     def closeEvent(self, event) -> None:
         self._save()

@@ -43,6 +43,8 @@ class ExportDialog(QDialog):
                                                   False, "MOT files (*.mot)", "mot")
         self.c3d_check, self.c3d_edit = self._row(form, "C3D markers, one per person", f"{stem}.c3d", False,
                                                   "C3D files (*.c3d)", "c3d")
+        self.gait_check, self.gait_edit = self._row(form, "Gait events and summary (a model with feet)",
+                                                    f"{stem}.gait.csv", False, "CSV files (*.csv)", "gait")
         if not c3d_available():
             self.c3d_check.setEnabled(False)
             self.c3d_check.setToolTip(C3D_MISSING)
@@ -52,7 +54,7 @@ class ExportDialog(QDialog):
                                         "column names the joints. On by itself with angles or marker files.")
         self.fix_swaps_touched = False  # once the user clicks it, it stays as they set it
         self.fix_swaps_check.clicked.connect(lambda: setattr(self, "fix_swaps_touched", True))
-        for check in (self.angles_check, self.trc_check, self.mot_check, self.c3d_check):
+        for check in self._analysis_checks():
             check.toggled.connect(self._follow_analysis)
         form.addRow(self.fix_swaps_check)
         self.analysis_box = AnalysisOptionsBox()
@@ -67,8 +69,10 @@ class ExportDialog(QDialog):
     def _follow_analysis(self) -> None:
         """Swap repair follows the angle and marker outputs (as ``export`` does) until the user sets it."""
         if not self.fix_swaps_touched:
-            self.fix_swaps_check.setChecked(any(c.isChecked() for c in (self.angles_check, self.trc_check,
-                                                                          self.mot_check, self.c3d_check)))
+            self.fix_swaps_check.setChecked(any(c.isChecked() for c in self._analysis_checks()))
+
+    def _analysis_checks(self) -> tuple[QCheckBox, ...]:
+        return self.angles_check, self.trc_check, self.mot_check, self.c3d_check, self.gait_check
 
     @property
     def fix_swaps(self) -> bool:
@@ -107,7 +111,8 @@ class ExportDialog(QDialog):
                    for name, check, edit in (("angles", self.angles_check, self.angles_edit),
                                              ("trc", self.trc_check, self.trc_edit),
                                              ("mot", self.mot_check, self.mot_edit),
-                                             ("c3d", self.c3d_check, self.c3d_edit))}
+                                             ("c3d", self.c3d_check, self.c3d_edit),
+                                             ("gait", self.gait_check, self.gait_edit))}
         raw = csv.with_name(csv.name.removesuffix(".csv") + ".raw.csv") if self.analysis_box.keep_raw else None
         return AnalysisRequest(self.analysis_box.filter_options(threshold), raw, checked["angles"], checked["trc"],
-                               checked["mot"], checked["c3d"])
+                               checked["mot"], checked["c3d"], checked["gait"])

@@ -8,7 +8,12 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...kinematics import angle_deg, available_angles
+from ...kinematics import (
+    angle_deg,
+    ankle_dorsiflexion_deg,
+    available_angles,
+    available_ankles,
+)
 from ...skeletons import FEET_6, KeypointSet
 
 WINDOW_S = 10.0  # seconds of history shown
@@ -124,7 +129,7 @@ class JointPlot(QWidget):
         if (keypoints, part_sets or {}) == (self.keypoints, self.part_sets):
             return
         self.keypoints, self.part_sets = keypoints, dict(part_sets or {})
-        self.angles = available_angles(keypoints)
+        self.angles = available_angles(keypoints) + available_ankles(keypoints)
         self.history.clear()
         self.person_box.clear()
         self._fill_joints()
@@ -180,6 +185,8 @@ class JointPlot(QWidget):
             return np.empty(0), np.empty(0), None
         t = np.array([d[0] for d in data])
         if self.mode_box.currentIndex() == 1:
+            if len(chosen) == 4:  # an ankle: knee, ankle, heel, big toe
+                return t, np.array([float(ankle_dorsiflexion_deg(*kp[list(chosen)])) for _, kp, _ in data]), None
             i, j, k = chosen
             return t, np.array([angle_deg(kp[i], kp[j], kp[k]) for _, kp, _ in data]), None
         part, index = chosen
