@@ -82,7 +82,8 @@ def test_the_app_starts_with_the_same_defaults(qtbot):
     panel = SettingsPanel()
     qtbot.addWidget(panel)
     choice, expected = panel.choice(), PipelineChoice()
-    for name in ("device", "backend", "precision", "detector_size", "face_model", "hand_model", "part_precision"):
+    for name in ("device", "backend", "precision", "detector_size", "face_model", "hand_model", "part_precision",
+                 "compile"):
         assert getattr(choice, name) == getattr(expected, name), name
     assert asdict(panel.options()) == asdict(PipelineOptions.live())
     assert asdict(panel.overlay_options()) == asdict(OverlayOptions())

@@ -174,14 +174,22 @@ def exchanged(xy: np.ndarray, scores: np.ndarray, marks: np.ndarray, limbs: dict
     return xy, scores
 
 
-def summary(found: list[Swap], limit: int = 20) -> list[str]:
-    """Lines for an export's summary: the count, then each swap (frame, person, limb), the first ``limit``."""
+def summary(found: list[Swap]) -> list[str]:
+    """Lines for an export's summary: the count, then every swap, as runs of consecutive frames per person and limb
+    (``person 1, legs: frames 8-9, 40-43``)."""
     if not found:
         return []
     verb = "repaired" if found[0].repaired else "found (not repaired: --fix-swaps repairs them)"
-    lines = [f"left/right swaps {verb}: {len(found)}"]
-    lines += [f"  frame {s.frame}, person {s.person}: {s.limb}" for s in found[:limit]]
-    if len(found) > limit:
-        lines.append(f"  … and {len(found) - limit} more (the CSV's fixed column lists them all)"
-                     if found[0].repaired else f"  … and {len(found) - limit} more")
+    lines = [f"left/right swaps {verb}: {len(found)} frame(s)"]
+    runs: dict[tuple[int, str], list[list[int]]] = {}
+    for swap in sorted(found, key=lambda s: (s.person, s.limb, s.frame)):
+        spans = runs.setdefault((swap.person, swap.limb), [])
+        if spans and swap.frame == spans[-1][1] + 1:
+            spans[-1][1] = swap.frame
+        else:
+            spans.append([swap.frame, swap.frame])
+    for (person, limb), spans in runs.items():
+        frames = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+        lines.append(f"  person {person}, {limb}: frame{'s' if len(spans) > 1 or spans[0][0] != spans[0][1] else ''} "
+                     f"{frames}")
     return lines

@@ -85,5 +85,5 @@ def test_the_command_line_reports_every_swap_and_fix_swaps_overrides_the_default
     code, _, err = run_cli(capsys, "export", videos / "single_person_taichi_340x256.mp4", "--max-frames", 20,
                            "-o", tmp_path / "clip.csv", "--fix-swaps")
     assert code == 0, err
-    assert "left/right swaps repaired: 2\n  frame 8, person 1: legs\n  frame 9, person 1: legs" in err
+    assert "left/right swaps repaired: 2 frame(s)\n  person 1, legs: frames 8-9\n" in err
     assert "fixed" in read(tmp_path / "clip.csv")[0]

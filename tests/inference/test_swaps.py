@@ -60,6 +60,8 @@ def test_injected_swaps_are_found_at_their_frames_and_repaired(keypoints):
     repair = SwapRepair(keypoints, repair=True)
     out = list(repair.run(stream(tracks, keypoints)))
     assert {(s.frame, s.person, s.limb) for s in repair.found} == injected
+    assert summary(repair.found)[1:] == ["  person 1, legs: frames 10, 40-43", "  person 2, arms: frame 60",
+                                         "  person 2, legs: frames 75-76"]
     assert [r.frame_index for _, r in out] == list(range(90))  # every frame, in order, after the lag
     for _, result in out:
         for person in result.persons:
@@ -80,7 +82,8 @@ def test_without_repair_swaps_are_found_and_marked_but_left_as_they_are():
     person = out[5][1].persons[0]
     np.testing.assert_array_equal(person.keypoints, raw.astype(np.float32))
     assert person.swapped[INDEX["left_elbow"]] and person.swapped[INDEX["right_wrist"]]
-    assert summary(repair.found)[0].startswith("left/right swaps found (not repaired")
+    assert summary(repair.found) == ["left/right swaps found (not repaired: --fix-swaps repairs them): 1 frame(s)",
+                                     "  person 3, arms: frame 5"]
 
 
 def test_legs_that_cross_are_not_called_swaps():

@@ -131,7 +131,7 @@ class BatchExportDialog(QDialog):
         holder = QWidget()
         holder.setLayout(outputs)
         form.addRow("Outputs", holder)
-        self.fix_swaps_check = QCheckBox("repair left/right swaps (on by itself with angles, TRC, MOT or C3D)",
+        self.fix_swaps_check = QCheckBox("repair left/right swaps (on by itself with angles, TRC, MOT, C3D or gait)",
                                          objectName="batchFixSwaps")
         self.fix_swaps_touched = False
         self.fix_swaps_check.clicked.connect(lambda: setattr(self, "fix_swaps_touched", True))
