@@ -192,11 +192,14 @@ class ModelRegistry:
         return ModelRecord(meta.name, meta.kind, path, meta)
 
     def find(self, name: str, records: list[ModelRecord] | None = None) -> ModelRecord | None:
-        """By model name, or by file name in the model folder (in ``records`` when already listed)."""
-        for record in self.records() if records is None else records:
-            if record.name == name or (record.path is not None and record.path.name == name):
-                return record
-        return None
+        """By model name, or by file name in the model folder (in ``records`` when already listed). A file with its
+        metadata beside it comes before one without: an export being written (``NAME.onnx`` is renamed into place
+        just before its ``NAME.onnx.json``) is named after its stem for that moment and must not stand in for the
+        model it was made from."""
+        matches = [r for r in (self.records() if records is None else records)
+                   if r.name == name or (r.path is not None and r.path.name == name)]
+        registered = [r for r in matches if r.path is None or metadata_path(r.path).exists()]
+        return (registered or matches or [None])[0]
 
     def exports_of(self, record: ModelRecord) -> list[ModelRecord]:
         return [other for other in self.records() if other.metadata and other.metadata.format == "onnx"

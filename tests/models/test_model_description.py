@@ -170,3 +170,17 @@ def test_the_runtime_view_is_derived_from_the_description(tmp_path):
     assert (spec.arch, spec.num_joints, spec.input_size, spec.path) == ("hrnet_w32", 17, (48, 64), tmp_path / "m.onnx")
     assert spec.normalization == CAFFE_LIKE and spec.encoding == "udp" and spec.heatmap_size == (12, 16)
     assert spec.keypoints.num_joints == 17
+
+
+def test_an_export_caught_between_its_file_and_its_metadata_never_stands_in_for_its_model(tmp_path, models_home,
+                                                                                        small_checkpoint):
+    """``models export-onnx`` (and quantizing) renames ``NAME.onnx`` into place just before ``NAME.onnx.json``; a
+    model looked up by name in that moment must still be the model, not the bare export named after its stem."""
+    from hrnet_studio.cli.main import main
+
+    ModelRegistry().import_file(small_checkpoint, name="pose_w8")
+    assert main(["models", "export-onnx", "pose_w8"]) == 0
+    exported = next(p for p in models_home.iterdir() if p.suffix == ".onnx")
+    metadata_path(exported).unlink()  # the moment between the two renames
+    found = ModelRegistry().find("pose_w8")
+    assert found.path.suffix == ".pth" and found.name == "pose_w8"
