@@ -10,13 +10,15 @@ and ONNX Runtime INT8 on the CPU, each at its own input: 192×256 for the body m
 68-point face model, as mmpose publishes it). Runs alternate between the architectures per runtime and batch, so a
 busy moment of the machine does not fall on one of them only. Printed: persons/s, ms per batch, and the ratio to the
 first architecture (W32) on that runtime and batch, with the process's CPU use during the runs. ``--compiled`` adds
-PyTorch fp32 through ``torch.compile`` (inductor, which needs a C++ compiler; the product does not use it): its
+PyTorch fp32 through ``torch.compile`` (inductor, which needs a C++ compiler; the product's ``--compile``): its
 compilation, minutes on 2 cores, happens in the warm-up runs and is printed apart.
 
 ``--export VIDEO`` instead measures the whole export (detector every frame, yolo11n-pose from the shared assets,
 ONNX Runtime fp32, CSV written) of the first ``--frames`` frames with each architecture, in that order in this
 process: persons/s end to end and the ratio to the first architecture. With ``--wholebody`` a last run adds the
-whole-body stage to the first architecture (HRNetV2-W18 face and hand models on every person), for its cost.
+whole-body stage to the first architecture (HRNetV2-W18 face and hand models on every person), for its cost, and
+another runs the first architecture as a COCO-WholeBody model (133 keypoints in one network: feet, face and hands
+without a second stage).
 """
 from __future__ import annotations
 
@@ -76,18 +78,20 @@ def export_speed(archs: list[str], video: Path, frames: int, workdir: Path, whol
         for part, joints in (("face", 68), ("hand", 21)):
             parts[part] = workdir / f"{part}_hrnetv2_w18_256x256.onnx"
             export_onnx(build_pose_model("hrnetv2_w18", joints).eval(), (256, 256), parts[part])
-    runs = [(arch, {}) for arch in archs] + ([(archs[0], parts)] if wholebody else [])
+    runs = [(arch, {}) for arch in archs] + ([(archs[0], parts), (archs[0], "133")] if wholebody else [])
     for arch, landmarks in runs:
-        onnx_file = workdir / f"{arch}_coco_256x192.onnx"
-        export_onnx(build_pose_model(arch, 17).eval(), (192, 256), onnx_file)
+        whole = landmarks == "133"
+        onnx_file = workdir / f"{arch}_coco{'_wholebody' if whole else ''}_256x192.onnx"
+        export_onnx(build_pose_model(arch, 133 if whole else 17).eval(), (192, 256), onnx_file)
+        landmarks = {} if whole else landmarks
         pipeline, _ = build_pipeline(PipelineChoice(
             model=str(onnx_file), detector=str(detector), device="cpu", backend="onnx",
             face_model=str(landmarks["face"]) if landmarks else None,
             hand_model=str(landmarks["hand"]) if landmarks else None))
-        label = f"{arch}+face+hands" if landmarks else arch
+        label = f"{arch}+face+hands" if landmarks else f"{arch} 133 kp" if whole else arch
         export_video(video, pipeline, workdir / "warm-up.csv", max_frames=2)  # sessions made, caches warm
         cpu0, start = time.process_time(), time.perf_counter()
-        report = export_video(video, pipeline, workdir / f"{arch}.csv", max_frames=frames)
+        report = export_video(video, pipeline, workdir / f"{arch}{'-133' if whole else ''}.csv", max_frames=frames)
         elapsed = time.perf_counter() - start
         rate = report.persons / elapsed
         base = base or rate
