@@ -123,7 +123,7 @@ def test_export_writes_feet_in_the_csv_faces_and_hands_beside_and_coco_wholebody
     assert not list(tmp_path.glob("gym*.angles.csv"))  # not asked for
 
 
-def test_the_wholebody_model_runs_on_onnx_runtime_as_on_pytorch(capsys, tmp_path, videos, models_home):
+def test_the_wholebody_model_runs_on_onnx_runtime_and_int8_as_on_pytorch(capsys, tmp_path, videos, models_home):
     path, _ = wholebody_w8(tmp_path)
     assert run_cli(capsys, "models", "import", path)[0] == 0
     assert run_cli(capsys, "models", "export-onnx", "hrnet_w8_coco_wholebody_256x192")[0] == 0
@@ -140,3 +140,11 @@ def test_the_wholebody_model_runs_on_onnx_runtime_as_on_pytorch(capsys, tmp_path
     _, torch_parts = read_csv(tmp_path / "torch.wholebody.csv")
     _, onnx_parts = read_csv(tmp_path / "onnx.wholebody.csv")
     assert len(torch_parts) == len(onnx_parts) == 2
+    # and in INT8 (random weights fail the guard: kept with --force, as a user may)
+    code, _, err = run_cli(capsys, "models", "quantize", "hrnet_w8_coco_wholebody_256x192", "--calib", clip,
+                           "--detector", "none", "--force")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *common, "--precision", "int8", "-o", tmp_path / "int8.csv")
+    assert code == 0 and "INT8" in err, err
+    int8_header, int8_rows = read_csv(tmp_path / "int8.csv")
+    assert int8_header == header and len(int8_rows) == 2 and (tmp_path / "int8.wholebody.csv").is_file()
