@@ -61,6 +61,7 @@ def test_swap_repair_follows_the_analysis_outputs_until_the_user_sets_it(qtbot, 
         qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=check.rect().topLeft() + QPoint(6, 6))
 
     assert not dialog.fix_swaps_check.isChecked()  # the CSV alone: swaps are reported, the keypoints left as found
+    assert not dialog.gait_check.isEnabled() and "need foot keypoints" in dialog.gait_check.toolTip()  # COCO-17
     click(dialog.trc_check)
     assert dialog.fix_swaps_check.isChecked()
     click(dialog.fix_swaps_check)  # the user says no

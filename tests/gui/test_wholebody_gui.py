@@ -37,3 +37,6 @@ def test_a_wholebody_model_runs_in_the_app_with_its_parts_grouped_in_the_joint_p
     t, x, y = plot.series()
     last = next(p for live in reversed(seen) for p in live.result.persons if p.track_id == track)
     assert np.isfinite(x).all() and (x[-1], y[-1]) == tuple(last.parts["face"].keypoints[30])
+    dialog = window.outputs.export_keypoints()  # gait events need feet: this model has them
+    assert dialog.gait_check.isEnabled()
+    dialog.reject()

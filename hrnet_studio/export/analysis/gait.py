@@ -45,9 +45,14 @@ class GaitEvent:
     time_s: float
 
 
+def has_feet(keypoints: KeypointSet) -> bool:
+    """Whether a keypoint set has what gait events need: both hips, heels and big toes."""
+    return all(name in keypoints.names for name in GAIT_JOINTS)
+
+
 def check_gait(keypoints: KeypointSet) -> None:
     """Refuse gait events in one line, before any work, for a keypoint set without feet."""
-    if not all(name in keypoints.names for name in GAIT_JOINTS):
+    if not has_feet(keypoints):
         raise StudioError(NEEDS_FEET)
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QProgressDialog
 
 from ...atomic_writer import WriteError, atomic_path, make_folder
 from ...errors import StudioError
+from ...export.analysis.gait import NEEDS_FEET, has_feet
 from ...export.analysis.outputs import AnalysisRequest
 from ...inference.swaps import summary as swap_summary
 from ...sources.video_file import VideoFileSource
@@ -62,6 +63,10 @@ class OutputActions(WindowPart):
             return None
         dialog = ExportDialog(self.window.source.path, self.window)
         dialog.setObjectName("exportDialog")
+        pipeline = self.window.worker.pipeline
+        if pipeline is not None and not has_feet(pipeline.keypoints):
+            dialog.gait_check.setEnabled(False)
+            dialog.gait_check.setToolTip(NEEDS_FEET)
         dialog.accepted.connect(lambda: self.start_export(
             *dialog.outputs(), analysis=dialog.analysis(self.window.panel.overlay_options().threshold),
             fix_swaps=dialog.fix_swaps))
