@@ -158,19 +158,12 @@ class PosePipeline:
         self.schedule.remember(persons, detected, timer.ms)
         return self._finish(frame_bgr, frame_index, timestamp_s, persons, timer)
 
-    def pose_stage_many(self, frames: list[tuple[np.ndarray, int, float, Detections, StageTimer]]
-                        ) -> list[FrameResult]:
-        """``pose_stage`` for consecutive frames whose boxes are all known (frame BGR, index, time s, detections,
-        timer each): the persons of every frame go through the network together, then each frame is tracked, in
-        order. The keypoints are ``pose_stage``'s; the crop, network and decode time is shared out by persons."""
-        if len(frames) == 1:
-            return [self.pose_stage(*frames[0])]
-        return self.end_pass(self.start_pass(frames))
-
     def start_pass(self, frames: list[tuple[np.ndarray, int, float, Detections, StageTimer]]) -> PosePass:
-        """The first half of ``pose_stage_many``: the frames' persons cropped and sent through the network; on a GPU
+        """``pose_stage`` for consecutive frames whose boxes are all known (frame BGR, index, time s, detections,
+        timer each), first half: the persons of every frame cropped and sent through the network together; on a GPU
         the work is queued and this returns before it is done, so the caller can start the next pass (or read and
-        detect) meanwhile. Passes must be ended (``end_pass``) in the order they were started."""
+        detect) meanwhile. ``end_pass`` then tracks each frame in order; passes must be ended in the order they were
+        started. The keypoints are ``pose_stage``'s; the crop, network and decode time is shared out by persons."""
         boxes = Detections(np.concatenate([d.boxes for *_, d, _ in frames]).reshape(-1, 4),
                            np.concatenate([d.scores for *_, d, _ in frames]))
         shared = StageTimer()

@@ -123,7 +123,7 @@ class TorchBackend:
 def compiled(model: torch.nn.Module, backend: str | Callable = "inductor") -> Callable:
     """``model`` through ``torch.compile``, its batch dimension marked dynamic, so one compilation serves every batch
     of two or more (a batch of one gets its own). Compiling takes minutes on a small CPU (HRNet-W32 bf16 on 2 cores:
-    about 2 minutes, cached on disk for later runs) and then runs 1.2-1.4× faster there (``docs/benchmarks.md``):
+    about 100 s, cached on disk for later runs) and then runs 1.3-1.6× faster there (``docs/benchmarks.md``):
     worth it for long exports, not for a quick look."""
     import torch
 
