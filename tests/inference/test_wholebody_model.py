@@ -148,3 +148,16 @@ def test_the_wholebody_model_runs_on_onnx_runtime_and_int8_as_on_pytorch(capsys,
     assert code == 0 and "INT8" in err, err
     int8_header, int8_rows = read_csv(tmp_path / "int8.csv")
     assert int8_header == header and len(int8_rows) == 2 and (tmp_path / "int8.wholebody.csv").is_file()
+
+
+def test_a_wholebody_model_streams_its_faces_and_hands_as_the_two_stage_models_do():
+    from hrnet_studio.live.options import stream_parts
+    from hrnet_studio.live.sinks import StreamFormat, hello_message
+
+    pipeline = PosePipeline(TorchBackend(WholeBodyPeaks(), "cpu"), load_spec_133(), None)
+    parts = stream_parts(pipeline)
+    assert [(part, landmarks.num_joints) for part, landmarks in parts] == [("face", 68), ("left_hand", 21),
+                                                                          ("right_hand", 21)]
+    hello = hello_message(StreamFormat(pipeline.keypoints, 320, 256, parts=parts))
+    assert hello["keypoints"] == "coco23" and hello["names"][-6:] == list(COCO_23.names[-6:])
+    assert set(hello["parts"]) == {"face", "left_hand", "right_hand"} and len(hello["parts"]["face"]["names"]) == 68
