@@ -130,20 +130,25 @@ SUMMARY_COLUMNS = ["person_id", "heel_strikes", "toe_offs", "cadence_steps_per_m
                    "stride_time_s"]
 
 
-def write_gait_summary(out, table: ExportTable, keypoints: KeypointSet) -> None:
+def gait_of(table: ExportTable, keypoints: KeypointSet) -> dict[int, list[GaitEvent]]:
+    """Every person's gait events (``gait_events``), by person ID: found once for both gait files."""
+    return {person: gait_events(track, keypoints) for person, track in table.tracks.items()}
+
+
+def write_gait_summary(out, events: dict[int, list[GaitEvent]]) -> None:
     """The gait summary CSV: one row per person (``gait_summary``; empty where too few events)."""
     writer = csv.writer(out)
     writer.writerow(SUMMARY_COLUMNS)
-    for track in table.tracks.values():
-        row = gait_summary(track.person_id, gait_events(track, keypoints))
+    for person, found in events.items():
+        row = gait_summary(person, found)
         writer.writerow([row["person_id"], row["heel_strikes"], row["toe_offs"]]
                         + [f"{row[c]:.3f}" if np.isfinite(row[c]) else "" for c in SUMMARY_COLUMNS[3:]])
 
 
-def write_gait_events(out, table: ExportTable, keypoints: KeypointSet) -> None:
+def write_gait_events(out, events: dict[int, list[GaitEvent]]) -> None:
     """Every gait event: ``person_id, foot, event, frame, time_s``, in time order per person."""
     writer = csv.writer(out)
     writer.writerow(["person_id", "foot", "event", "frame", "time_s"])
-    for track in table.tracks.values():
-        for e in gait_events(track, keypoints):
+    for found in events.values():
+        for e in found:
             writer.writerow([e.person, e.foot, e.event, e.frame, f"{e.time_s:.4f}"])

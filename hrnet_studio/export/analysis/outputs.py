@@ -14,7 +14,7 @@ from ...skeletons import KeypointSet
 from ..options import FilterOptions
 from ..table import number_cell
 from .filters import frame_rate, process
-from .gait import write_gait_events, write_gait_summary
+from .gait import gait_of, write_gait_events, write_gait_summary
 from .tracks import ExportTable, Track, read_export, write_export
 
 
@@ -69,9 +69,9 @@ def make_outputs(raw_csv: Path, csv_path: Path, keypoints: KeypointSet, request:
                 path = request.c3d.with_name(f"{request.c3d.stem}.person{track.person_id}.c3d")
                 files.append(_written(path, lambda out, t=track: out.write(c3d_bytes(t, keypoints)), binary=True))
         if request.gait is not None:
-            files.append(_written(request.gait, lambda out: write_gait_summary(out, table, keypoints)))
-            files.append(_written(gait_events_path(request.gait),
-                                  lambda out: write_gait_events(out, table, keypoints)))
+            events = gait_of(table, keypoints)
+            files.append(_written(request.gait, lambda out: write_gait_summary(out, events)))
+            files.append(_written(gait_events_path(request.gait), lambda out: write_gait_events(out, events)))
     except BaseException:
         for f in files:
             f.abort()
